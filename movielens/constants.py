@@ -1,0 +1,90 @@
+"""Facts about MovieLens 1M and the CSV contract between conversion and the pipeline.
+
+Everything that two modules must agree on lives here: the dataset's codes (from its
+README), the published statistics the generator imitates, and the CSV column names that
+CsvExampleGen turns into raw features.
+"""
+
+# --- The MovieLens 1M files -------------------------------------------------------------
+RATINGS_FILE = "ratings.dat"
+USERS_FILE = "users.dat"
+MOVIES_FILE = "movies.dat"
+DATA_FILES = (RATINGS_FILE, USERS_FILE, MOVIES_FILE)
+FIELD_SEPARATOR = "::"
+GENRE_SEPARATOR = "|"
+FILE_ENCODING = "latin-1"
+
+ML1M_URL = "https://files.grouplens.org/datasets/movielens/ml-1m.zip"
+ML1M_MD5 = "c4d9eecfca2ab87c1945afe126590906"
+ML1M_ZIP_DIR = "ml-1m"  # the folder inside the zip that holds the .dat files
+
+# --- Codes (ml-1m README) ---------------------------------------------------------------
+SEXES = ("M", "F")
+AGE_GROUPS = (1, 18, 25, 35, 45, 50, 56)  # "Under 18", "18-24", ..., "56+"
+OCCUPATIONS = tuple(range(21))  # 0 "other" ... 20 "writer"
+GENRES = (
+    "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
+    "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
+    "Thriller", "War", "Western",
+)
+MIN_RATING = 1
+MAX_RATING = 5
+MIN_RATINGS_PER_USER = 20
+
+# --- Published ml-1m statistics, imitated by the generator ------------------------------
+ML1M_NUM_USERS = 6040
+ML1M_NUM_MOVIES = 3883
+ML1M_NUM_RATINGS = 1_000_209
+ML1M_MAX_MOVIE_ID = 3952
+ML1M_FIRST_TIMESTAMP = 956703932   # 2000-04-25
+ML1M_LAST_TIMESTAMP = 1046454590   # 2003-02-28
+ML1M_SEX_COUNTS = {"M": 4331, "F": 1709}
+ML1M_AGE_COUNTS = {1: 222, 18: 1103, 25: 2096, 35: 1193, 45: 550, 50: 496, 56: 380}
+ML1M_OCCUPATION_COUNTS = {
+    0: 711, 1: 528, 2: 267, 3: 173, 4: 759, 5: 112, 6: 236, 7: 679, 8: 17, 9: 92, 10: 195,
+    11: 129, 12: 388, 13: 142, 14: 302, 15: 144, 16: 241, 17: 502, 18: 70, 19: 72, 20: 281,
+}
+ML1M_GENRE_COUNTS = {  # movies per genre; a movie has one or more genres
+    "Drama": 1603, "Comedy": 1200, "Action": 503, "Thriller": 492, "Romance": 471,
+    "Horror": 343, "Adventure": 283, "Sci-Fi": 276, "Children's": 251, "Crime": 211,
+    "War": 143, "Documentary": 127, "Musical": 114, "Mystery": 106, "Animation": 105,
+    "Fantasy": 68, "Western": 68, "Film-Noir": 44,
+}
+ML1M_RATING_SHARES = {1: 0.0562, 2: 0.1075, 3: 0.2613, 4: 0.3489, 5: 0.2261}
+ML1M_MEDIAN_RATINGS_PER_USER = 96
+ML1M_MAX_RATINGS_PER_USER = 2314
+
+# --- CSV rows for CsvExampleGen: one row per rating event -------------------------------
+# These raw features are also the serving contract of the exported model (plus the label).
+USER_ID = "user_id"
+SEX = "sex"
+AGE_GROUP = "age_group"
+OCCUPATION = "occupation"
+TARGET_MOVIE_ID = "target_movie_id"
+TARGET_TIMESTAMP = "target_timestamp"
+RATING = "rating"  # the label
+HISTORY_MOVIE_IDS = "history_movie_ids"    # space-separated, oldest first
+HISTORY_RATINGS = "history_ratings"        # space-separated, aligned with the ids
+HISTORY_TIMESTAMPS = "history_timestamps"  # space-separated, aligned with the ids
+CSV_COLUMNS = (
+    USER_ID, SEX, AGE_GROUP, OCCUPATION, TARGET_MOVIE_ID, TARGET_TIMESTAMP, RATING,
+    HISTORY_MOVIE_IDS, HISTORY_RATINGS, HISTORY_TIMESTAMPS,
+)
+HISTORY_SEPARATOR = " "
+
+# Folders the conversion writes under its output directory.
+TRAIN_SPLIT = "train"
+EVAL_SPLIT = "eval"
+SPLITS = (TRAIN_SPLIT, EVAL_SPLIT)
+CATALOG_DIR = "catalog"            # movies.csv: movie_id,title,genres (the model's catalog)
+CATALOG_COLUMNS = ("movie_id", "title", "genres")
+SUMMARY_FILE = "summary.json"
+SKIPPED_FILE = "skipped_lines.txt"
+
+# Generator side files (never fed to the pipeline as features).
+ORACLE_FILE = "oracle.csv"
+ORACLE_COLUMNS = (
+    "user_id", "movie_id", "best_prediction", "best_expected_abs_error",
+    "expected_rating", "expected_rating_abs_error",
+)
+GENERATOR_INFO_FILE = "GENERATED.json"

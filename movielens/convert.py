@@ -1,0 +1,429 @@
+"""Beam pipeline: a MovieLens directory -> CSV shards that CsvExampleGen reads directly.
+
+One CSV row per rating event: the user's features, the target movie, its rating and
+timestamp, and the user's previous `history_length` ratings (movie ids, ratings,
+timestamps; oldest first; space-separated). A user's events are ordered by timestamp, ties
+by line order in ratings.dat, so the output is deterministic, byte for byte.
+
+Each user's last `eval_fraction` of events go to eval/ and the rest to train/ (or, with
+`time_cutoff`, events at or after the cutoff go to eval/). Eval events come after every
+train event of the same user, so a train row never sees an eval event; an eval row's
+history holds everything that happened before it, as it would at serving time.
+
+Output, under `output_dir`:
+    train/part-NNNNN-of-MMMMM.csv   every shard has the header row
+    eval/part-NNNNN-of-MMMMM.csv
+    catalog/movies.csv               movie_id,title,genres: the catalog the model owns
+    skipped_lines.txt                file:line: reason: detail, for each skipped line
+    summary.json                     rows per split, users, movies, skipped lines, inputs
+
+Runs on any Beam runner: pass the usual pipeline options (`--runner=DataflowRunner ...`);
+the default is DirectRunner. users.dat and movies.dat are small catalogs and are parsed at
+launch, which also fails fast on a bad line; ratings.dat is read and processed in Beam.
+"""
+import argparse
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import logging
+import math
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from movielens import constants as c
+from movielens import generate
+from movielens import parse
+
+_CHUNK_LINES = 20_000  # ratings.dat lines per Beam element before parsing
+SKIPPED_TAG = "skipped"
+
+# (timestamp, line_number, movie_id, rating): a parsed rating, compact for shuffling.
+Event = Tuple[int, int, int, int]
+# (file name, line number, reason, full message) of a skipped line.
+SkipRecord = Tuple[str, int, str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class ConversionConfig:
+  """What to convert, where to, and how. Paths may be on any Beam filesystem."""
+  input_dir: str
+  output_dir: str
+  history_length: int = 10  # K previous ratings per row; the Transform keeps the last W <= K
+  eval_fraction: float = 0.1  # each user's last fraction of events go to eval
+  time_cutoff: Optional[int] = None  # instead: events at/after this Unix time go to eval
+  num_shards: int = 4
+  strict: bool = True  # False: skip bad lines, count and list them
+
+  def validate(self) -> None:
+    if self.history_length < 1:
+      raise ValueError(f"history_length must be at least 1, got {self.history_length}")
+    if self.time_cutoff is None and not 0 < self.eval_fraction < 1:
+      raise ValueError(f"eval_fraction must be in (0, 1), got {self.eval_fraction}")
+    if self.num_shards < 1:
+      raise ValueError(f"num_shards must be at least 1, got {self.num_shards}")
+
+  def settings(self) -> Dict[str, object]:
+    """The knobs that shape the output (paths aside), recorded in the summary."""
+    return {"history_length": self.history_length, "eval_fraction": self.eval_fraction,
+            "time_cutoff": self.time_cutoff, "num_shards": self.num_shards,
+            "strict": self.strict}
+
+
+def _path(*parts: str) -> str:
+  return FileSystems.join(*parts)
+
+
+def _skip_record(error: parse.MovieLensFormatError) -> SkipRecord:
+  return (error.file_name, error.line_number, error.reason.value, str(error))
+
+
+def split_sizes(num_events: int, eval_fraction: float) -> Tuple[int, int]:
+  """(train, eval) event counts of one user: eval gets ceil(fraction * n), train >= 1."""
+  num_eval = min(num_events - 1, math.ceil(num_events * eval_fraction))
+  return num_events - max(num_eval, 0), max(num_eval, 0)
+
+
+# --- Reading and parsing ratings.dat -----------------------------------------------------
+
+
+def read_line_chunks(path: str) -> Iterator[List[Tuple[int, str]]]:
+  """Numbered lines of a file in chunks, so parsing can spread over workers."""
+  chunk: List[Tuple[int, str]] = []
+  for numbered_line in parse.read_lines(path, FileSystems.open):
+    chunk.append(numbered_line)
+    if len(chunk) == _CHUNK_LINES:
+      yield chunk
+      chunk = []
+  if chunk:
+    yield chunk
+
+
+class ParseRatings(beam.DoFn):
+  """Parses and checks ratings; emits (user_id, Event). Bad lines raise or go to `skipped`."""
+
+  def __init__(self, path: str, users: Dict[int, parse.User],
+               movies: Dict[int, parse.Movie], strict: bool):
+    self._path = path
+    self._users = users
+    self._movies = movies
+    self._strict = strict
+
+  def process(self, chunk: List[Tuple[int, str]]):
+    for line_number, line in chunk:
+      try:
+        rating = parse.parse_rating(line, self._path, line_number)
+        parse.check_rating_references(rating, self._users, self._movies, self._path)
+      except parse.MovieLensFormatError as error:
+        if self._strict:
+          raise
+        yield beam.pvalue.TaggedOutput(SKIPPED_TAG, _skip_record(error))
+        continue
+      yield rating.user_id, (rating.timestamp, line_number, rating.movie_id, rating.rating)
+
+
+# --- One user's events -> CSV rows -------------------------------------------------------
+
+
+def _join(values: Sequence[str]) -> str:
+  return c.HISTORY_SEPARATOR.join(values)
+
+
+def user_rows(user: parse.User, events: Sequence[Event], config: ConversionConfig
+              ) -> Dict[str, List[str]]:
+  """CSV lines of one user's events, by split. `events` must be in chronological order."""
+  if config.time_cutoff is None:
+    num_train, _ = split_sizes(len(events), config.eval_fraction)
+    is_eval = [i >= num_train for i in range(len(events))]
+  else:
+    is_eval = [timestamp >= config.time_cutoff for timestamp, _, _, _ in events]
+  movie_ids = [str(e[2]) for e in events]
+  ratings = [str(e[3]) for e in events]
+  timestamps = [str(e[0]) for e in events]
+  prefix = f"{user.user_id},{user.sex},{user.age_group},{user.occupation}"
+  rows: Dict[str, List[str]] = {c.TRAIN_SPLIT: [], c.EVAL_SPLIT: []}
+  for i, (timestamp, _, movie_id, rating) in enumerate(events):
+    start = max(0, i - config.history_length)
+    rows[c.EVAL_SPLIT if is_eval[i] else c.TRAIN_SPLIT].append(
+        f"{prefix},{movie_id},{timestamp},{rating},{_join(movie_ids[start:i])},"
+        f"{_join(ratings[start:i])},{_join(timestamps[start:i])}")
+  return rows
+
+
+class BuildUserRows(beam.DoFn):
+  """Orders one user's events, drops duplicates, splits them and formats CSV rows.
+
+  Emits ((split, shard), (user_id, text)) per split with rows, plus one stats record
+  (user_id, {split: rows}, movie ids) for the summary.
+  """
+  STATS_TAG = "stats"
+
+  def __init__(self, path: str, users: Dict[int, parse.User], config: ConversionConfig):
+    self._path = path
+    self._users = users
+    self._config = config
+
+  def process(self, element: Tuple[int, Iterable[Event]]):
+    user_id, events = element
+    ratings = [parse.Rating(user_id, movie_id, rating, timestamp, line_number)
+               for timestamp, line_number, movie_id, rating in events]
+    kept, duplicates = parse.split_duplicate_ratings(ratings, self._path)
+    for error in duplicates:
+      if self._config.strict:
+        raise error
+      yield beam.pvalue.TaggedOutput(SKIPPED_TAG, _skip_record(error))
+    ordered = sorted((r.timestamp, r.line_number, r.movie_id, r.rating) for r in kept)
+    rows = user_rows(self._users[user_id], ordered, self._config)
+    shard = user_id % self._config.num_shards
+    for split, lines in rows.items():
+      if lines:
+        yield (split, shard), (user_id, "\n".join(lines))
+    yield beam.pvalue.TaggedOutput(self.STATS_TAG, (
+        {split: len(lines) for split, lines in rows.items()}, [e[2] for e in ordered]))
+
+
+class SummarizeRows(beam.CombineFn):
+  """Rows per split, users with rows, distinct target movies."""
+
+  def create_accumulator(self):
+    return {c.TRAIN_SPLIT: 0, c.EVAL_SPLIT: 0, "users": 0}, set()
+
+  def add_input(self, accumulator, stats):
+    counts, movies = accumulator
+    split_rows, movie_ids = stats
+    for split, rows in split_rows.items():
+      counts[split] += rows
+    counts["users"] += 1
+    movies.update(movie_ids)
+    return counts, movies
+
+  def merge_accumulators(self, accumulators):
+    merged_counts, merged_movies = self.create_accumulator()
+    for counts, movies in accumulators:
+      for key, value in counts.items():
+        merged_counts[key] += value
+      merged_movies |= movies
+    return merged_counts, merged_movies
+
+  def extract_output(self, accumulator):
+    counts, movies = accumulator
+    return {"rows": {s: counts[s] for s in c.SPLITS}, "users": counts["users"],
+            "movies": len(movies)}
+
+
+def shard_path(output_dir: str, split: str, shard: int, num_shards: int) -> str:
+  return _path(output_dir, split, f"part-{shard:05d}-of-{num_shards:05d}.csv")
+
+
+def write_shard(element, output_dir: str, num_shards: int) -> str:
+  """Writes one shard: the header, then its users' rows in user-id order."""
+  (split, shard), user_blocks = element
+  path = shard_path(output_dir, split, shard, num_shards)
+  with FileSystems.create(path) as f:
+    f.write((",".join(c.CSV_COLUMNS) + "\n").encode("utf-8"))
+    for _, text in sorted(user_blocks):
+      f.write(text.encode("utf-8"))
+      f.write(b"\n")
+  return path
+
+
+# --- Catalog, summary and input fingerprints ---------------------------------------------
+
+
+def write_catalog(movies: Dict[int, parse.Movie], output_dir: str) -> None:
+  buffer = io.StringIO()
+  writer = csv.writer(buffer, lineterminator="\n")
+  writer.writerow(c.CATALOG_COLUMNS)
+  for movie_id in sorted(movies):
+    movie = movies[movie_id]
+    writer.writerow((movie.movie_id, movie.title, c.GENRE_SEPARATOR.join(movie.genres)))
+  with FileSystems.create(_path(output_dir, c.CATALOG_DIR, "movies.csv")) as f:
+    f.write(buffer.getvalue().encode("utf-8"))
+
+
+def fingerprint_inputs(input_dir: str) -> Dict[str, Dict[str, object]]:
+  """sha256 and size of each input file: tells whether a conversion is stale."""
+  result = {}
+  for name in c.DATA_FILES:
+    digest, size = hashlib.sha256(), 0
+    with FileSystems.open(_path(input_dir, name)) as f:
+      for block in iter(lambda: f.read(1 << 20), b""):
+        digest.update(block)
+        size += len(block)
+    result[name] = {"sha256": digest.hexdigest(), "bytes": size}
+  return result
+
+
+def write_summary(_, rows_summary, beam_skipped: List[SkipRecord],
+                  launch_skipped: List[SkipRecord], header: Dict[str, object],
+                  output_dir: str) -> None:
+  skipped = sorted(list(launch_skipped) + list(beam_skipped),
+                   key=lambda r: (c.DATA_FILES.index(r[0]) if r[0] in c.DATA_FILES else 99,
+                                  r[1]))
+  counts: Dict[str, Dict[str, int]] = {}
+  for file_name, _, reason, _ in skipped:
+    counts.setdefault(file_name, {}).setdefault(reason, 0)
+    counts[file_name][reason] += 1
+  summary = dict(header, **rows_summary, skipped=counts, skipped_total=len(skipped))
+  with FileSystems.create(_path(output_dir, c.SKIPPED_FILE)) as f:
+    f.write("".join(f"{message}\n" for *_, message in skipped).encode("utf-8"))
+  with FileSystems.create(_path(output_dir, c.SUMMARY_FILE)) as f:
+    f.write((json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+# --- The pipeline ------------------------------------------------------------------------
+
+
+def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
+                   users: Dict[int, parse.User], movies: Dict[int, parse.Movie],
+                   launch_skipped: List[SkipRecord], header: Dict[str, object]) -> None:
+  """Adds the ratings conversion to `pipeline`; users and movies are already parsed."""
+  ratings_path = _path(config.input_dir, c.RATINGS_FILE)
+  parsed = (
+      pipeline
+      | "RatingsPath" >> beam.Create([ratings_path])
+      | "ReadRatingChunks" >> beam.FlatMap(read_line_chunks)
+      | "SpreadChunks" >> beam.Reshuffle()
+      | "ParseRatings" >> beam.ParDo(
+          ParseRatings(ratings_path, users, movies, config.strict)).with_outputs(
+              SKIPPED_TAG, main="ratings"))
+  built = (
+      parsed.ratings
+      | "GroupByUser" >> beam.GroupByKey()
+      | "BuildUserRows" >> beam.ParDo(BuildUserRows(ratings_path, users, config)).with_outputs(
+          SKIPPED_TAG, BuildUserRows.STATS_TAG, main="rows"))
+
+  # Every shard of both splits is written, even when empty, so the file set is fixed.
+  all_shards = [((split, shard), None) for split in c.SPLITS
+                for shard in range(config.num_shards)]
+  _ = (
+      (built.rows, pipeline | "AllShards" >> beam.Create(all_shards))
+      | "MergeShardKeys" >> beam.Flatten()
+      | "GroupByShard" >> beam.GroupByKey()
+      | "DropPlaceholders" >> beam.MapTuple(
+          lambda key, blocks: (key, [b for b in blocks if b is not None]))
+      | "WriteShards" >> beam.Map(write_shard, config.output_dir, config.num_shards))
+
+  rows_summary = (built[BuildUserRows.STATS_TAG]
+                  | "SummarizeRows" >> beam.CombineGlobally(SummarizeRows()))
+  beam_skipped = (
+      (parsed[SKIPPED_TAG], built[SKIPPED_TAG])
+      | "MergeSkipped" >> beam.Flatten()
+      | "ListSkipped" >> beam.combiners.ToList())
+  _ = (
+      pipeline
+      | "SummaryTrigger" >> beam.Create([None])
+      | "WriteSummary" >> beam.Map(
+          write_summary, beam.pvalue.AsSingleton(rows_summary),
+          beam.pvalue.AsSingleton(beam_skipped), launch_skipped, header, config.output_dir))
+
+
+def parse_catalogs(config: ConversionConfig
+                   ) -> Tuple[Dict[int, parse.User], Dict[int, parse.Movie], List[SkipRecord]]:
+  """users.dat and movies.dat, parsed at launch (strict: the first bad line raises)."""
+  report = None if config.strict else parse.SkipReport()
+  users = parse.load_users(_path(config.input_dir, c.USERS_FILE), report, FileSystems.open)
+  movies = parse.load_movies(_path(config.input_dir, c.MOVIES_FILE), report, FileSystems.open)
+  skipped = [_skip_record(e) for e in report.errors] if report else []
+  return users, movies, skipped
+
+
+def summary_header(config: ConversionConfig) -> Dict[str, object]:
+  return {
+      "input_dir": config.input_dir,
+      "synthetic": generate.is_synthetic(config.input_dir),
+      "inputs": fingerprint_inputs(config.input_dir),
+      "settings": config.settings(),
+  }
+
+
+def read_summary(output_dir: str) -> Optional[Dict[str, object]]:
+  path = _path(output_dir, c.SUMMARY_FILE)
+  if not FileSystems.exists(path):
+    return None
+  with FileSystems.open(path) as f:
+    return json.loads(f.read().decode("utf-8"))
+
+
+def is_current(config: ConversionConfig) -> bool:
+  """True when output_dir holds a conversion of these very inputs with these settings."""
+  summary = read_summary(config.output_dir)
+  return (summary is not None
+          and summary.get("inputs") == fingerprint_inputs(config.input_dir)
+          and summary.get("settings") == config.settings())
+
+
+def _remove_previous_output(output_dir: str) -> None:
+  stale = [_path(output_dir, name) for name in
+           (*c.SPLITS, c.CATALOG_DIR, c.SUMMARY_FILE, c.SKIPPED_FILE)]
+  existing = [path for path in stale if FileSystems.exists(path)]
+  if existing:
+    FileSystems.delete(existing)
+
+
+def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = ()
+                   ) -> Dict[str, object]:
+  """Converts `config.input_dir` and returns the summary it wrote.
+
+  Raises parse.MovieLensFormatError on the first bad line in strict mode.
+  """
+  config.validate()
+  for name in c.DATA_FILES:
+    if not FileSystems.exists(_path(config.input_dir, name)):
+      raise FileNotFoundError(f"{_path(config.input_dir, name)} does not exist: "
+                              "convert needs ratings.dat, users.dat and movies.dat")
+  users, movies, launch_skipped = parse_catalogs(config)
+  header = summary_header(config)
+  _remove_previous_output(config.output_dir)
+  write_catalog(movies, config.output_dir)
+  try:
+    with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
+      build_pipeline(pipeline, config, users, movies, launch_skipped, header)
+  except Exception as runner_error:  # the runner wraps errors raised on its workers
+    format_error = parse.MovieLensFormatError.find_in(str(runner_error))
+    if format_error is None:
+      raise
+    raise format_error from None
+  summary = read_summary(config.output_dir)
+  logging.info("converted %s: %s train rows, %s eval rows, %s lines skipped",
+               config.input_dir, summary["rows"][c.TRAIN_SPLIT],
+               summary["rows"][c.EVAL_SPLIT], summary["skipped_total"])
+  return summary
+
+
+def main(argv=None) -> None:
+  parser = argparse.ArgumentParser(
+      description="Convert a MovieLens 1M directory into CSV shards for CsvExampleGen. "
+      "Unknown flags are Beam pipeline options (e.g. --runner, --direct_num_workers).")
+  parser.add_argument("--input-dir", required=True,
+                      help="folder with ratings.dat, users.dat, movies.dat")
+  parser.add_argument("--output-dir", required=True, help="folder for train/, eval/, ...")
+  parser.add_argument("--history-length", type=int, default=10,
+                      help="previous ratings kept per row (default 10)")
+  parser.add_argument("--eval-fraction", type=float, default=0.1,
+                      help="each user's last fraction of events that go to eval (default 0.1)")
+  parser.add_argument("--time-cutoff", type=int,
+                      help="split by time instead: events at/after this Unix time go to eval")
+  parser.add_argument("--num-shards", type=int, default=4, help="CSV files per split")
+  parser.add_argument("--lenient", action="store_true",
+                      help="skip bad lines (counted in summary.json, listed in "
+                      "skipped_lines.txt) instead of stopping at the first")
+  args, beam_args = parser.parse_known_args(argv)
+  config = ConversionConfig(
+      input_dir=args.input_dir, output_dir=args.output_dir,
+      history_length=args.history_length, eval_fraction=args.eval_fraction,
+      time_cutoff=args.time_cutoff, num_shards=args.num_shards, strict=not args.lenient)
+  summary = run_conversion(config, beam_args)
+  print(json.dumps({k: summary[k] for k in ("rows", "users", "movies", "skipped")}, indent=2))
+
+
+if __name__ == "__main__":
+  logging.basicConfig(level=logging.INFO)
+  # Call main through the imported module: Beam workers unpickle this module's functions
+  # by reference, and a function of __main__ would lose its globals on the way.
+  from movielens import convert
+  convert.main()

@@ -1,0 +1,38 @@
+"""bst-movielens: a TFX pipeline training a Behavior Sequence Transformer on MovieLens 1M.
+
+Install with bin/bootstrap, which installs the fully pinned requirements.lock first; the
+ranges below document what the code needs, the lock is what is tested.
+"""
+import setuptools
+
+setuptools.setup(
+    name="bst-movielens",
+    version="0.1.0",
+    description="TFX pipeline for a Behavior Sequence Transformer on MovieLens 1M",
+    python_requires=">=3.10,<3.11",
+    packages=setuptools.find_packages(include=[
+        "movielens", "movielens.*",
+        "pipeline", "pipeline.*",
+        "components", "components.*",
+        "transform", "transform.*",
+        "trainer", "trainer.*",
+    ]),
+    py_modules=["local_runner"],
+    install_requires=[
+        "tfx[kfp]==1.16.0",
+        "tensorflow>=2.16,<2.17",
+        "tf-keras>=2.16,<2.17",
+        "tensorflow-transform>=1.16,<1.17",
+        "tensorflow-model-analysis>=0.47,<0.48",
+        "apache-beam[gcp]>=2.47,<2.69",
+        "dill",
+        "pandas",
+        "scipy",
+    ],
+    entry_points={
+        "console_scripts": [
+            "movielens-generate=movielens.generate:main",
+            "movielens-convert=movielens.convert:main",
+        ],
+    },
+)
