@@ -22,10 +22,9 @@ import sys
 import time
 import warnings
 
-# google-api-core warns on every import that it will stop supporting Python 3.10, which
-# TFX 1.16 requires; the warning says nothing a user of this pipeline can act on.
-warnings.filterwarnings("ignore", message=".*non-supported Python version.*",
-                        category=FutureWarning)
+# Google's client libraries warn on import about future support for Python 3.10 and
+# grpcio, which TFX 1.16 pins; nothing a user of this pipeline can act on.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 from typing import List, Optional, Sequence
 
 from movielens import constants as c

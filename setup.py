@@ -28,6 +28,7 @@ setuptools.setup(
         "dill",
         "pandas",
         "scipy",
+        "psutil",
     ],
     entry_points={
         "console_scripts": [

@@ -1,0 +1,1 @@
+"""bst-movielens tests: real Beam, real TFX, small generated data."""

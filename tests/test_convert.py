@@ -1,0 +1,210 @@
+"""The Beam conversion to CSV: order, windows, splits, leakage, determinism, errors."""
+import csv
+import filecmp
+import glob
+import json
+import math
+import os
+
+import pandas as pd
+import pytest
+
+from movielens import constants as c
+from movielens import convert
+from movielens import parse
+from tests.conftest import read_split, run_small_conversion, write_dat_files
+
+USERS = ["1::F::1::10::48067", "2::M::56::16::70072"]
+MOVIES = ["1::Heat (1995)::Action", "2::Casino (1995)::Drama", "3::Sabrina (1995)::Comedy",
+          "4::Balto, The (1995)::Animation|Children's"]
+# User 1's lines are out of time order; movies 3 and 2 tie at t=100 (line order: 3 first).
+RATINGS = ["1::3::4::100", "1::1::5::50", "1::2::3::100", "2::1::2::10", "1::4::1::200"]
+
+
+def test_rows_hold_the_history_in_order(tmp_path):
+  data = write_dat_files(tmp_path / "in", RATINGS, USERS, MOVIES)
+  summary = run_small_conversion(data, str(tmp_path / "out"), history_length=2)
+  train = read_split(str(tmp_path / "out"), c.TRAIN_SPLIT)
+  evaluation = read_split(str(tmp_path / "out"), c.EVAL_SPLIT)
+  assert list(train.columns) == list(c.CSV_COLUMNS)
+  assert train.values.tolist() == [
+      ["1", "F", "1", "10", "1", "50", "5", "", "", ""],
+      ["1", "F", "1", "10", "3", "100", "4", "1", "5", "50"],
+      ["1", "F", "1", "10", "2", "100", "3", "1 3", "5 4", "50 100"],
+      ["2", "M", "56", "16", "1", "10", "2", "", "", ""],  # one event: train only
+  ]
+  assert evaluation.values.tolist() == [  # the window keeps the last 2 events
+      ["1", "F", "1", "10", "4", "200", "1", "3 2", "4 3", "100 100"]]
+  assert summary["rows"] == {"train": 4, "eval": 1}
+  assert (summary["users"], summary["movies"], summary["skipped_total"]) == (2, 4, 0)
+
+
+@pytest.fixture(scope="module")
+def converted(small_movielens, tmp_path_factory):
+  output = str(tmp_path_factory.mktemp("csv"))
+  return output, run_small_conversion(small_movielens, output)
+
+
+def expected_rows(data_dir: str, history_length: int, eval_fraction: float) -> pd.DataFrame:
+  """An independent pandas reference of what the conversion must write."""
+  ml = parse.load_movielens(data_dir)
+  events = ml.ratings.sort_values(["user_id", "timestamp", "line_number"])
+  rows = []
+  for user_id, group in events.groupby("user_id", sort=True):
+    user = ml.users[user_id]
+    n = len(group)
+    num_eval = min(n - 1, math.ceil(n * eval_fraction))
+    history = list(zip(group.movie_id, group.rating, group.timestamp))
+    for i, (movie_id, rating, timestamp) in enumerate(history):
+      window = history[max(0, i - history_length):i]
+      rows.append({
+          "split": "eval" if i >= n - num_eval else "train",
+          c.USER_ID: str(user_id), c.SEX: user.sex, c.AGE_GROUP: str(user.age_group),
+          c.OCCUPATION: str(user.occupation), c.TARGET_MOVIE_ID: str(movie_id),
+          c.TARGET_TIMESTAMP: str(timestamp), c.RATING: str(rating),
+          c.HISTORY_MOVIE_IDS: " ".join(str(e[0]) for e in window),
+          c.HISTORY_RATINGS: " ".join(str(e[1]) for e in window),
+          c.HISTORY_TIMESTAMPS: " ".join(str(e[2]) for e in window)})
+  return pd.DataFrame(rows)
+
+
+def test_rows_equal_an_independent_reference(converted, small_movielens):
+  output, _ = converted
+  expected = expected_rows(small_movielens, history_length=10, eval_fraction=0.1)
+  for split in c.SPLITS:
+    actual = read_split(output, split)
+    want = expected[expected.split == split].drop(columns="split")
+    key = [c.USER_ID, c.TARGET_TIMESTAMP, c.TARGET_MOVIE_ID]
+    sort = lambda df: df.sort_values(key, key=lambda s: s.astype(int)).reset_index(drop=True)
+    pd.testing.assert_frame_equal(sort(actual), sort(want))
+
+
+def test_split_sizes_per_user(converted, small_movielens):
+  output, summary = converted
+  train, evaluation = read_split(output, "train"), read_split(output, "eval")
+  events = parse.load_movielens(small_movielens).ratings.groupby("user_id").size()
+  eval_per_user = evaluation.groupby(c.USER_ID).size()
+  for user_id, n in events.items():
+    assert eval_per_user[str(user_id)] == math.ceil(0.1 * n)
+  assert summary["rows"]["train"] + summary["rows"]["eval"] == events.sum()
+  assert (len(train), len(evaluation)) == (summary["rows"]["train"], summary["rows"]["eval"])
+  assert 0.09 < len(evaluation) / events.sum() < 0.12
+
+
+def test_train_rows_never_see_eval_events(converted):
+  output, _ = converted
+  train, evaluation = read_split(output, "train"), read_split(output, "eval")
+  eval_events = set(zip(evaluation[c.USER_ID], evaluation[c.TARGET_MOVIE_ID]))
+  last_train = train.groupby(c.USER_ID)[c.TARGET_TIMESTAMP].apply(lambda s: s.astype(int).max())
+  first_eval = evaluation.groupby(c.USER_ID)[c.TARGET_TIMESTAMP].apply(
+      lambda s: s.astype(int).min())
+  assert (last_train <= first_eval.reindex(last_train.index)).all()
+  for user_id, history in zip(train[c.USER_ID], train[c.HISTORY_MOVIE_IDS]):
+    assert not any((user_id, movie) in eval_events for movie in history.split())
+
+
+def _all_files(directory):
+  return sorted(os.path.relpath(p, directory)
+                for p in glob.glob(os.path.join(directory, "**", "*"), recursive=True)
+                if os.path.isfile(p))
+
+
+def test_output_is_byte_identical_across_runs_and_runner_modes(converted, small_movielens,
+                                                               tmp_path):
+  first, _ = converted
+  again = str(tmp_path / "again")
+  convert.run_conversion(
+      convert.ConversionConfig(input_dir=small_movielens, output_dir=again),
+      ["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+  files = _all_files(first)
+  assert files == _all_files(again)
+  assert len([f for f in files if f.endswith(".csv")]) == 2 * 4 + 1  # shards + catalog
+  match, mismatch, errors = filecmp.cmpfiles(first, again, files, shallow=False)
+  assert not mismatch and not errors
+
+
+def test_time_cutoff_split(small_movielens, tmp_path):
+  ratings = parse.load_movielens(small_movielens).ratings
+  cutoff = int(ratings.timestamp.quantile(0.8))
+  summary = run_small_conversion(small_movielens, str(tmp_path), time_cutoff=cutoff)
+  train, evaluation = read_split(str(tmp_path), "train"), read_split(str(tmp_path), "eval")
+  assert (train[c.TARGET_TIMESTAMP].astype(int) < cutoff).all()
+  assert (evaluation[c.TARGET_TIMESTAMP].astype(int) >= cutoff).all()
+  assert summary["rows"]["eval"] == (ratings.timestamp >= cutoff).sum()
+
+
+def test_every_shard_exists_even_when_empty(tmp_path):
+  data = write_dat_files(tmp_path / "in", RATINGS, USERS, MOVIES)
+  run_small_conversion(data, str(tmp_path / "out"), num_shards=5)
+  for split in c.SPLITS:
+    shards = sorted(glob.glob(str(tmp_path / "out" / split / "*.csv")))
+    assert len(shards) == 5
+    for shard in shards:
+      assert open(shard).readline().strip() == ",".join(c.CSV_COLUMNS)
+
+
+def test_catalog_keeps_titles_and_genres(tmp_path):
+  data = write_dat_files(tmp_path / "in", RATINGS, USERS, MOVIES)
+  run_small_conversion(data, str(tmp_path / "out"))
+  with open(tmp_path / "out" / c.CATALOG_DIR / "movies.csv", encoding="utf-8") as f:
+    rows = list(csv.reader(f))
+  assert rows[0] == list(c.CATALOG_COLUMNS)
+  assert rows[4] == ["4", "Balto, The (1995)", "Animation|Children's"]
+
+
+@pytest.mark.parametrize("bad_line,line_number,reason", [
+    ("1::2::9::100", 3, "rating outside 1-5"),
+    ("1::1::4::300", 3, "duplicate (user, movie) rating"),  # found after grouping by user
+    ("3::1::4::100", 3, "rating for an unknown user"),
+])
+def test_strict_errors_from_beam_workers_name_file_and_line(tmp_path, bad_line, line_number,
+                                                            reason):
+  ratings = list(RATINGS)
+  ratings[line_number - 1] = bad_line
+  data = write_dat_files(tmp_path / "in", ratings, USERS, MOVIES)
+  with pytest.raises(parse.MovieLensFormatError) as raised:
+    run_small_conversion(data, str(tmp_path / "out"))
+  assert str(raised.value).startswith(
+      f"{os.path.join(data, 'ratings.dat')}:{line_number}: {reason}")
+
+
+def test_lenient_conversion_counts_and_lists_every_skipped_line(tmp_path):
+  ratings = RATINGS + ["1::9::4::100", "1::1::4::300", "bad line", "2::2::0::5"]
+  users = USERS + ["3::F::99::1::12345"]
+  movies = MOVIES + ["5::Nixon (1995)::Biography"]
+  data = write_dat_files(tmp_path / "in", ratings, users, movies)
+  summary = run_small_conversion(data, str(tmp_path / "out"), strict=False)
+  assert summary["skipped"] == {
+      "movies.dat": {"unknown code": 1},
+      "ratings.dat": {"duplicate (user, movie) rating": 1, "malformed line": 1,
+                      "rating for an unknown movie": 1, "rating outside 1-5": 1},
+      "users.dat": {"unknown code": 1}}
+  assert summary["skipped_total"] == 6
+  assert summary["rows"]["train"] + summary["rows"]["eval"] == len(RATINGS)
+  listed = open(tmp_path / "out" / c.SKIPPED_FILE).read().splitlines()
+  assert [line.split(": ")[0].rsplit("/", 1)[1] for line in listed] == [
+      "ratings.dat:6", "ratings.dat:7", "ratings.dat:8", "ratings.dat:9", "users.dat:3",
+      "movies.dat:5"]
+
+
+def test_summary_detects_stale_output(tmp_path):
+  data = write_dat_files(tmp_path / "in", RATINGS, USERS, MOVIES)
+  config = convert.ConversionConfig(input_dir=data, output_dir=str(tmp_path / "out"))
+  assert not convert.is_current(config)
+  convert.run_conversion(config)
+  assert convert.is_current(config)
+  summary = json.load(open(tmp_path / "out" / c.SUMMARY_FILE))
+  assert summary["synthetic"] is False
+  assert set(summary["inputs"]) == set(c.DATA_FILES)
+  assert not convert.is_current(convert.ConversionConfig(data, str(tmp_path / "out"),
+                                                         history_length=5))
+  with open(os.path.join(data, c.RATINGS_FILE), "a") as f:
+    f.write("2::2::5::20\n")
+  assert not convert.is_current(config)
+
+
+def test_missing_input_file_is_named(tmp_path):
+  data = write_dat_files(tmp_path / "in", RATINGS, USERS, MOVIES)
+  os.remove(os.path.join(data, c.USERS_FILE))
+  with pytest.raises(FileNotFoundError, match="users.dat"):
+    run_small_conversion(data, str(tmp_path / "out"))
