@@ -71,18 +71,9 @@ def parse_args(argv: Sequence[str]):
   data.add_argument("--data-dir",
                     help="use the ratings.dat, users.dat and movies.dat in this folder "
                     "(no download, no generation)")
-  data.add_argument("--lenient", action="store_true",
-                    help="skip malformed lines (counted and listed) instead of stopping")
   parser.add_argument("--output-dir", default="outputs",
                       help="root of every stage's folder (default: outputs)")
-  conversion = parser.add_argument_group("conversion")
-  conversion.add_argument("--history-length", type=int, default=10,
-                          help="previous ratings kept per row (default 10)")
-  conversion.add_argument("--eval-fraction", type=float, default=0.1,
-                          help="each user's last fraction of ratings held out (default 0.1)")
-  conversion.add_argument("--time-cutoff", type=int,
-                          help="hold out ratings at/after this Unix time instead")
-  conversion.add_argument("--num-shards", type=int, default=4, help="CSV files per split")
+  convert.add_conversion_flags(parser)
   args, beam_args = parser.parse_known_args(argv)
   if args.data_dir and args.synthetic:
     parser.error("--data-dir and --synthetic exclude each other")
@@ -119,10 +110,8 @@ def prepare_raw_data(args, raw_root: str, progress: Progress) -> str:
 
 def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
                    progress: Progress) -> dict:
-  config = convert.ConversionConfig(
-      input_dir=data_dir, output_dir=os.path.join(csv_root, os.path.basename(data_dir)),
-      history_length=args.history_length, eval_fraction=args.eval_fraction,
-      time_cutoff=args.time_cutoff, num_shards=args.num_shards, strict=not args.lenient)
+  config = convert.config_from_flags(args, data_dir,
+                                     os.path.join(csv_root, os.path.basename(data_dir)))
   if convert.is_current(config):
     progress.stage("CSV conversion", f"up to date in {config.output_dir}")
     return convert.read_summary(config.output_dir)

@@ -264,10 +264,8 @@ def write_summary(_, rows_summary, beam_skipped: List[SkipRecord],
   skipped = sorted(list(launch_skipped) + list(beam_skipped),
                    key=lambda r: (c.DATA_FILES.index(r[0]) if r[0] in c.DATA_FILES else 99,
                                   r[1]))
-  counts: Dict[str, Dict[str, int]] = {}
-  for file_name, _, reason, _ in skipped:
-    counts.setdefault(file_name, {}).setdefault(reason, 0)
-    counts[file_name][reason] += 1
+  counts = parse.count_by_file_and_reason((file_name, reason)
+                                          for file_name, _, reason, _ in skipped)
   summary = dict(header, **rows_summary, skipped=counts, skipped_total=len(skipped))
   with FileSystems.create(_path(output_dir, c.SKIPPED_FILE)) as f:
     f.write("".join(f"{message}\n" for *_, message in skipped).encode("utf-8"))
@@ -395,6 +393,30 @@ def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = ()
   return summary
 
 
+def add_conversion_flags(parser: argparse.ArgumentParser) -> None:
+  """The conversion's knobs as command-line flags (shared with local_runner.py)."""
+  group = parser.add_argument_group("conversion to CSV")
+  group.add_argument("--history-length", type=int, default=10,
+                     help="previous ratings kept per row (default 10)")
+  group.add_argument("--eval-fraction", type=float, default=0.1,
+                     help="each user's last fraction of ratings held out for eval "
+                     "(default 0.1)")
+  group.add_argument("--time-cutoff", type=int,
+                     help="split by time instead: ratings at/after this Unix time go to eval")
+  group.add_argument("--num-shards", type=int, default=4, help="CSV files per split")
+  group.add_argument("--lenient", action="store_true",
+                     help="skip bad lines (counted in summary.json, listed in "
+                     "skipped_lines.txt) instead of stopping at the first")
+
+
+def config_from_flags(args: argparse.Namespace, input_dir: str,
+                      output_dir: str) -> ConversionConfig:
+  return ConversionConfig(
+      input_dir=input_dir, output_dir=output_dir, history_length=args.history_length,
+      eval_fraction=args.eval_fraction, time_cutoff=args.time_cutoff,
+      num_shards=args.num_shards, strict=not args.lenient)
+
+
 def main(argv=None) -> None:
   parser = argparse.ArgumentParser(
       description="Convert a MovieLens 1M directory into CSV shards for CsvExampleGen. "
@@ -402,22 +424,10 @@ def main(argv=None) -> None:
   parser.add_argument("--input-dir", required=True,
                       help="folder with ratings.dat, users.dat, movies.dat")
   parser.add_argument("--output-dir", required=True, help="folder for train/, eval/, ...")
-  parser.add_argument("--history-length", type=int, default=10,
-                      help="previous ratings kept per row (default 10)")
-  parser.add_argument("--eval-fraction", type=float, default=0.1,
-                      help="each user's last fraction of events that go to eval (default 0.1)")
-  parser.add_argument("--time-cutoff", type=int,
-                      help="split by time instead: events at/after this Unix time go to eval")
-  parser.add_argument("--num-shards", type=int, default=4, help="CSV files per split")
-  parser.add_argument("--lenient", action="store_true",
-                      help="skip bad lines (counted in summary.json, listed in "
-                      "skipped_lines.txt) instead of stopping at the first")
+  add_conversion_flags(parser)
   args, beam_args = parser.parse_known_args(argv)
-  config = ConversionConfig(
-      input_dir=args.input_dir, output_dir=args.output_dir,
-      history_length=args.history_length, eval_fraction=args.eval_fraction,
-      time_cutoff=args.time_cutoff, num_shards=args.num_shards, strict=not args.lenient)
-  summary = run_conversion(config, beam_args)
+  summary = run_conversion(config_from_flags(args, args.input_dir, args.output_dir),
+                           beam_args)
   print(json.dumps({k: summary[k] for k in ("rows", "users", "movies", "skipped")}, indent=2))
 
 

@@ -103,6 +103,14 @@ class Rating:
   line_number: int  # breaks timestamp ties: ratings keep the file's order
 
 
+def count_by_file_and_reason(skips: Iterable[Tuple[str, str]]) -> Dict[str, Dict[str, int]]:
+  """{file name: {reason: count}}, sorted, from (file name, reason) pairs."""
+  result: Dict[str, Dict[str, int]] = {}
+  for (file_name, reason), count in sorted(collections.Counter(skips).items()):
+    result.setdefault(file_name, {})[reason] = count
+  return result
+
+
 class SkipReport:
   """Counts (and keeps) the lines skipped in lenient mode, per file and reason."""
 
@@ -113,12 +121,7 @@ class SkipReport:
     self.errors.append(error)
 
   def counts(self) -> Dict[str, Dict[str, int]]:
-    """{file name: {reason: count}}, sorted, for summaries and logs."""
-    counter = collections.Counter((e.file_name, e.reason.value) for e in self.errors)
-    result: Dict[str, Dict[str, int]] = {}
-    for (file_name, reason), count in sorted(counter.items()):
-      result.setdefault(file_name, {})[reason] = count
-    return result
+    return count_by_file_and_reason((e.file_name, e.reason.value) for e in self.errors)
 
   @property
   def total(self) -> int:
@@ -252,42 +255,38 @@ def read_lines(path: str, open_binary: Callable[[str], BinaryIO] = None
       yield line_number, line.rstrip("\r\n")
 
 
-def load_users(path: str, report: Optional[SkipReport] = None,
-               open_binary: Callable[[str], BinaryIO] = None) -> Dict[int, User]:
-  users: Dict[int, User] = {}
+def _load_by_id(path: str, parse_line: Callable, id_name: str,
+                report: Optional[SkipReport], open_binary: Optional[Callable]) -> Dict:
+  """Records of a users.dat or movies.dat file by id; a repeated id is a bad line."""
+  records: Dict[int, object] = {}
   first_line: Dict[int, int] = {}
   for line_number, line in read_lines(path, open_binary):
     try:
-      user = parse_user(line, path, line_number)
-      if user.user_id in users:
+      record = parse_line(line, path, line_number)
+      record_id = getattr(record, id_name)
+      if record_id in records:
         raise MovieLensFormatError(path, line_number, SkipReason.DUPLICATE_ID,
-                                   f"UserID {user.user_id} already defined at line "
-                                   f"{first_line[user.user_id]}")
+                                   f"{_ID_FIELDS[id_name]} {record_id} already defined at "
+                                   f"line {first_line[record_id]}")
     except MovieLensFormatError as error:
       handle(error, report)
       continue
-    users[user.user_id] = user
-    first_line[user.user_id] = line_number
-  return users
+    records[record_id] = record
+    first_line[record_id] = line_number
+  return records
+
+
+_ID_FIELDS = {"user_id": "UserID", "movie_id": "MovieID"}
+
+
+def load_users(path: str, report: Optional[SkipReport] = None,
+               open_binary: Callable[[str], BinaryIO] = None) -> Dict[int, User]:
+  return _load_by_id(path, parse_user, "user_id", report, open_binary)
 
 
 def load_movies(path: str, report: Optional[SkipReport] = None,
                 open_binary: Callable[[str], BinaryIO] = None) -> Dict[int, Movie]:
-  movies: Dict[int, Movie] = {}
-  first_line: Dict[int, int] = {}
-  for line_number, line in read_lines(path, open_binary):
-    try:
-      movie = parse_movie(line, path, line_number)
-      if movie.movie_id in movies:
-        raise MovieLensFormatError(path, line_number, SkipReason.DUPLICATE_ID,
-                                   f"MovieID {movie.movie_id} already defined at line "
-                                   f"{first_line[movie.movie_id]}")
-    except MovieLensFormatError as error:
-      handle(error, report)
-      continue
-    movies[movie.movie_id] = movie
-    first_line[movie.movie_id] = line_number
-  return movies
+  return _load_by_id(path, parse_movie, "movie_id", report, open_binary)
 
 
 def load_ratings(path: str, users: Mapping[int, User], movies: Mapping[int, Movie],
