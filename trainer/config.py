@@ -1,0 +1,43 @@
+"""Every hyperparameter of the BST and its training, passed as the Trainer's custom_config."""
+import dataclasses
+from typing import Any, Dict, Optional, Tuple
+
+from transform import features as f
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerConfig:
+  """Defaults follow the Keras BST example (Adagrad, MSE loss, MAE metric, a 32 -> 16 MLP)."""
+  window: int = f.DEFAULT_WINDOW  # must equal the Transform's window
+  movie_embedding_dim: int = 32
+  user_embedding_dim: int = 16
+  feature_embedding_dim: int = 4   # sex, age group, occupation
+  num_transformer_blocks: int = 1
+  num_heads: int = 2
+  feed_forward_dim: int = 64
+  dropout: float = 0.1
+  hidden_units: Tuple[int, ...] = (32, 16)
+  optimizer: str = "adagrad"
+  learning_rate: float = 0.05
+  batch_size: int = 256
+  epochs: int = 10                 # upper bound; early stopping on eval MAE ends sooner
+  early_stopping_patience: int = 2
+  seed: int = 42
+
+  @classmethod
+  def from_custom_config(cls, custom_config: Optional[Dict[str, Any]]) -> "TrainerConfig":
+    values = dict(custom_config or {})
+    known = {field.name for field in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+      raise ValueError(f"unknown Trainer custom_config keys {unknown}; known: {sorted(known)}")
+    if "hidden_units" in values:
+      values["hidden_units"] = tuple(int(u) for u in values["hidden_units"])
+    config = cls(**values)
+    if config.movie_embedding_dim % config.num_heads:
+      raise ValueError("movie_embedding_dim must be a multiple of num_heads")
+    return config
+
+  def to_custom_config(self) -> Dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(self).items()}
