@@ -9,8 +9,8 @@ from trainer.config import TrainerConfig
 from transform import features as f
 
 WINDOW = 4
-SIZES = bst.VocabularySizes({f.MOVIE_VOCAB: 22, f.USER_VOCAB: 12, f.SEX_VOCAB: 4,
-                             f.AGE_GROUP_VOCAB: 9, f.OCCUPATION_VOCAB: 23})
+SIZES = {f.MOVIE_VOCAB: 22, f.USER_VOCAB: 12, f.SEX_VOCAB: 4,
+         f.AGE_GROUP_VOCAB: 9, f.OCCUPATION_VOCAB: 23}
 CONFIG = TrainerConfig(window=WINDOW, movie_embedding_dim=8, user_embedding_dim=4,
                        num_heads=2, feed_forward_dim=16, dropout=0.0, optimizer="adam",
                        learning_rate=0.01)

@@ -8,7 +8,7 @@ out of attention and zeroed before the MLP, so they cannot change the prediction
 features (id, sex, age group, occupation) are embedded and concatenated with the
 transformer's output; an MLP with LeakyReLU predicts a rating squashed into [1, 5].
 """
-from typing import Dict
+from typing import Dict, Tuple
 
 import tensorflow as tf
 import tf_keras as keras
@@ -20,26 +20,33 @@ NUM_STARS = 5
 TARGET_RATING = NUM_STARS + 1  # the target's rating is unknown: its own embedding row
 
 
-class VocabularySizes(dict):
-  """Embedding rows per vocabulary (padding and OOV included), by vocabulary name."""
+# Embedding rows per vocabulary (padding and OOV included), by vocabulary name.
+VocabularySizes = Dict[str, int]
+
+
+def _input_specs(window: int) -> Dict[str, Tuple[Tuple[int, ...], tf.DType]]:
+  """(shape without batch, dtype) of each transformed feature the model reads."""
+  return {
+      f.USER_INDEX: ((), tf.int64),
+      f.SEX_INDEX: ((), tf.int64),
+      f.AGE_GROUP_INDEX: ((), tf.int64),
+      f.OCCUPATION_INDEX: ((), tf.int64),
+      f.TARGET_MOVIE_INDEX: ((), tf.int64),
+      f.TARGET_GENRES: ((f.NUM_GENRES,), tf.float32),
+      f.HISTORY_MOVIE_INDEX: ((window,), tf.int64),
+      f.HISTORY_GENRES: ((window * f.NUM_GENRES,), tf.float32),
+      f.HISTORY_RATINGS: ((window,), tf.float32),
+      f.HISTORY_TIME_GAP_BUCKET: ((window,), tf.int64),
+      f.HISTORY_POSITION: ((window,), tf.int64),
+  }
+
+
+INPUT_FEATURES = tuple(_input_specs(window=1))
 
 
 def model_inputs(window: int) -> Dict[str, keras.Input]:
-  int_input = lambda name, shape=(): keras.Input(shape=shape, dtype=tf.int64, name=name)
-  float_input = lambda name, shape: keras.Input(shape=shape, dtype=tf.float32, name=name)
-  return {
-      f.USER_INDEX: int_input(f.USER_INDEX),
-      f.SEX_INDEX: int_input(f.SEX_INDEX),
-      f.AGE_GROUP_INDEX: int_input(f.AGE_GROUP_INDEX),
-      f.OCCUPATION_INDEX: int_input(f.OCCUPATION_INDEX),
-      f.TARGET_MOVIE_INDEX: int_input(f.TARGET_MOVIE_INDEX),
-      f.TARGET_GENRES: float_input(f.TARGET_GENRES, (f.NUM_GENRES,)),
-      f.HISTORY_MOVIE_INDEX: int_input(f.HISTORY_MOVIE_INDEX, (window,)),
-      f.HISTORY_GENRES: float_input(f.HISTORY_GENRES, (window * f.NUM_GENRES,)),
-      f.HISTORY_RATINGS: float_input(f.HISTORY_RATINGS, (window,)),
-      f.HISTORY_TIME_GAP_BUCKET: int_input(f.HISTORY_TIME_GAP_BUCKET, (window,)),
-      f.HISTORY_POSITION: int_input(f.HISTORY_POSITION, (window,)),
-  }
+  return {name: keras.Input(shape=shape, dtype=dtype, name=name)
+          for name, (shape, dtype) in _input_specs(window).items()}
 
 
 def _transformer_block(x, mask, config: TrainerConfig, index: int):

@@ -28,10 +28,9 @@ TRANSFORM_SIGNATURE = "transform_features"
 
 
 def vocabulary_sizes(tf_transform_output: tft.TFTransformOutput) -> bst.VocabularySizes:
-  return bst.VocabularySizes({
-      name: f.vocabulary_size(tf_transform_output, name)
-      for name in (f.MOVIE_VOCAB, f.USER_VOCAB, f.SEX_VOCAB, f.AGE_GROUP_VOCAB,
-                   f.OCCUPATION_VOCAB)})
+  return {name: f.vocabulary_size(tf_transform_output, name)
+          for name in (f.MOVIE_VOCAB, f.USER_VOCAB, f.SEX_VOCAB, f.AGE_GROUP_VOCAB,
+                       f.OCCUPATION_VOCAB)}
 
 
 def make_dataset(file_pattern: List[str], data_accessor: tfx.components.DataAccessor,
@@ -47,8 +46,7 @@ def make_dataset(file_pattern: List[str], data_accessor: tfx.components.DataAcce
 
 def model_features(features: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
   """The transformed features the model takes (the label and extras left out)."""
-  names = bst.model_inputs(1).keys()
-  return {name: features[name] for name in names}
+  return {name: features[name] for name in bst.INPUT_FEATURES}
 
 
 def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransformOutput):
