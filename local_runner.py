@@ -7,8 +7,9 @@ Stages, each owning one folder under --output-dir:
     raw/   MovieLens .dat files (downloaded, or generated with --synthetic)
     csv/   one row per rating with the user's history, split into train/ and eval/ (Beam)
 
-The TFX pipeline (ExampleGen through Pusher) consumes csv/; it is built by later work.
-Flags this script does not know are passed to Beam as pipeline options.
+The TFX pipeline (pipeline.create_pipeline) consumes csv/; it runs through the Trainer so
+far, and this script does not run it yet (the Evaluator, Pusher and the local run come
+next). Flags this script does not know are passed to Beam as pipeline options.
 """
 import os
 
