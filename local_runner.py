@@ -16,7 +16,6 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # TFT 1.16 needs tf_keras
 
 import argparse
-import dataclasses
 import json
 import logging
 import sys
@@ -90,12 +89,9 @@ def prepare_raw_data(args, raw_root: str, progress: Progress) -> str:
   if args.synthetic:
     config = generate.GeneratorConfig.scaled(args.scale, seed=args.seed)
     data_dir = os.path.join(raw_root, f"synthetic-scale{args.scale:g}-seed{args.seed}")
-    info_path = os.path.join(data_dir, c.GENERATOR_INFO_FILE)
-    if os.path.exists(info_path):
-      with open(info_path) as f:
-        if json.load(f)["config"] == dataclasses.asdict(config):
-          progress.stage("synthetic data", f"reusing {data_dir}")
-          return data_dir
+    if generate.read_config(data_dir) == config:
+      progress.stage("synthetic data", f"reusing {data_dir}")
+      return data_dir
     progress.stage("generating synthetic data", f"{config.num_ratings:,} ratings")
     generate.generate_movielens(data_dir, config)
     progress.done(data_dir)

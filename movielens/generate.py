@@ -33,7 +33,7 @@ import dataclasses
 import json
 import math
 import os
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from scipy import special
@@ -465,6 +465,14 @@ def write_movielens(data: Dict[str, object], output_dir: str, config: GeneratorC
 
 def is_synthetic(data_dir: str) -> bool:
   return os.path.exists(os.path.join(data_dir, c.GENERATOR_INFO_FILE))
+
+
+def read_config(data_dir: str) -> Optional[GeneratorConfig]:
+  """The config that generated `data_dir`, or None where it holds no generated data."""
+  if not is_synthetic(data_dir):
+    return None
+  with open(os.path.join(data_dir, c.GENERATOR_INFO_FILE)) as f:
+    return GeneratorConfig(**json.load(f)["config"])
 
 
 def generate_movielens(output_dir: str, config: GeneratorConfig = GeneratorConfig()) -> str:
