@@ -111,12 +111,12 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
   history_movies, is_real = last_events(_column(inputs[c.HISTORY_MOVIE_IDS], ""), window, "")
   history_ratings, _ = last_events(_column(inputs[c.HISTORY_RATINGS], ""), window, "0")
   history_times, _ = last_events(_column(inputs[c.HISTORY_TIMESTAMPS], ""), window, "0")
-  history_movie_ids = tf.strings.to_number(tf.where(is_real, history_movies, "-1"), tf.int64)
   outputs[f.HISTORY_MOVIE_INDEX] = tf.where(is_real, movie_index(history_movies),
                                             tf.constant(f.PAD_INDEX, tf.int64))
-  history_genres = _genres(history_movie_ids, genre_matrix) * tf.cast(is_real, tf.float32)[
-      :, :, None]
-  outputs[f.HISTORY_GENRES] = tf.reshape(history_genres, [-1, window * f.NUM_GENRES])
+  # Padding becomes movie id -1: not in the catalog, so its genre row is all zeros.
+  history_movie_ids = tf.strings.to_number(tf.where(is_real, history_movies, "-1"), tf.int64)
+  outputs[f.HISTORY_GENRES] = tf.reshape(_genres(history_movie_ids, genre_matrix),
+                                         [-1, window * f.NUM_GENRES])
   outputs[f.HISTORY_RATINGS] = tf.strings.to_number(history_ratings, tf.float32)
 
   target_time = _column(inputs[c.TARGET_TIMESTAMP], 0)
