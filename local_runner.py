@@ -23,7 +23,12 @@ import time
 import warnings
 
 # Google's client libraries warn on import about future support for Python 3.10 and
-# grpcio, which TFX 1.16 pins; nothing a user of this pipeline can act on.
+# grpcio, which TFX 1.16 pins; nothing a user of this pipeline can act on. Beam's worker
+# processes inherit the environment variable; this process gets the filter directly.
+_GOOGLE_FUTURE_WARNINGS = ("google.api_core._python_version_support",
+                           "google.auth.transport.grpc")
+os.environ.setdefault("PYTHONWARNINGS", ",".join(
+    f"ignore::FutureWarning:{module}" for module in _GOOGLE_FUTURE_WARNINGS))
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 from typing import List, Optional, Sequence
 
@@ -121,6 +126,8 @@ def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
   logging.basicConfig(level=logging.WARNING)
+  # Beam relays its workers' start-up chatter as warnings; errors still show.
+  logging.getLogger("apache_beam").setLevel(logging.ERROR)
   args, beam_args = parse_args(sys.argv[1:] if argv is None else argv)
   progress = Progress()
   data_dir = prepare_raw_data(args, os.path.join(args.output_dir, "raw"), progress)
