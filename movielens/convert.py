@@ -241,7 +241,7 @@ def write_catalog(movies: Dict[int, parse.Movie], output_dir: str) -> None:
   for movie_id in sorted(movies):
     movie = movies[movie_id]
     writer.writerow((movie.movie_id, movie.title, c.GENRE_SEPARATOR.join(movie.genres)))
-  with FileSystems.create(_path(output_dir, c.CATALOG_DIR, "movies.csv")) as f:
+  with FileSystems.create(_path(output_dir, c.CATALOG_DIR, c.CATALOG_FILE)) as f:
     f.write(buffer.getvalue().encode("utf-8"))
 
 

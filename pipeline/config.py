@@ -21,7 +21,7 @@ class PipelineConfig:
 
   @property
   def catalog_path(self) -> str:
-    return os.path.join(self.csv_dir, c.CATALOG_DIR, "movies.csv")
+    return os.path.join(self.csv_dir, c.CATALOG_DIR, c.CATALOG_FILE)
 
   def transform_custom_config(self):
     return {"catalog_path": self.catalog_path, "window": self.trainer.window}

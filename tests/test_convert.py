@@ -146,7 +146,7 @@ def test_every_shard_exists_even_when_empty(tmp_path):
 def test_catalog_keeps_titles_and_genres(tmp_path):
   data = write_dat_files(tmp_path / "in", RATINGS, USERS, MOVIES)
   run_small_conversion(data, str(tmp_path / "out"))
-  with open(tmp_path / "out" / c.CATALOG_DIR / "movies.csv", encoding="utf-8") as f:
+  with open(tmp_path / "out" / c.CATALOG_DIR / c.CATALOG_FILE, encoding="utf-8") as f:
     rows = list(csv.reader(f))
   assert rows[0] == list(c.CATALOG_COLUMNS)
   assert rows[4] == ["4", "Balto, The (1995)", "Animation|Children's"]

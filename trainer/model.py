@@ -13,11 +13,11 @@ from typing import Dict, Tuple
 import tensorflow as tf
 import tf_keras as keras
 
+from movielens import constants as c
 from trainer.config import TrainerConfig
 from transform import features as f
 
-NUM_STARS = 5
-TARGET_RATING = NUM_STARS + 1  # the target's rating is unknown: its own embedding row
+TARGET_RATING = c.MAX_RATING + 1  # the target's rating is unknown: its own embedding row
 
 
 # Embedding rows per vocabulary (padding and OOV included), by vocabulary name.
@@ -111,8 +111,9 @@ def build_bst(config: TrainerConfig, sizes: VocabularySizes) -> keras.Model:
     x = keras.layers.LeakyReLU()(x)
     x = keras.layers.Dropout(config.dropout)(x)
   logit = keras.layers.Dense(1, name="rating_logit")(x)
-  rating = keras.layers.Lambda(lambda z: 1.0 + (NUM_STARS - 1) * tf.sigmoid(z[:, 0]),
-                               name="predicted_rating")(logit)
+  rating = keras.layers.Lambda(
+      lambda z: c.MIN_RATING + (c.MAX_RATING - c.MIN_RATING) * tf.sigmoid(z[:, 0]),
+      name="predicted_rating")(logit)
   model = keras.Model(inputs=inputs, outputs=rating, name="bst")
   optimizer = keras.optimizers.get({"class_name": config.optimizer,
                                     "config": {"learning_rate": config.learning_rate}})
