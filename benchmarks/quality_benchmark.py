@@ -30,6 +30,7 @@ from pipeline import pipeline  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
 from trainer import task  # noqa: E402
 from trainer.config import TrainerConfig  # noqa: E402
+from transform import preprocessing  # noqa: E402
 
 BEAM_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
 
@@ -58,17 +59,16 @@ def bias_baseline(train: pd.DataFrame, evaluation: pd.DataFrame, iterations: int
 
 
 def serving_examples(rows: pd.DataFrame):
-  int_list = lambda values: tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+  """The serving contract's tf.Examples for CSV rows (histories split into lists)."""
   for row in rows.itertuples(index=False):
     r = row._asdict()
-    feature = {name: int_list([int(r[name])]) for name in (
+    values = {name: int(r[name]) for name in (
         c.USER_ID, c.AGE_GROUP, c.OCCUPATION, c.TARGET_MOVIE_ID, c.TARGET_TIMESTAMP)}
-    feature[c.SEX] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[r[c.SEX].encode()]))
-    feature[c.HISTORY_MOVIE_IDS] = int_list([int(v) for v in r[c.HISTORY_MOVIE_IDS].split()])
-    feature[c.HISTORY_TIMESTAMPS] = int_list([int(v) for v in r[c.HISTORY_TIMESTAMPS].split()])
-    feature[c.HISTORY_RATINGS] = tf.train.Feature(float_list=tf.train.FloatList(
-        value=[float(v) for v in r[c.HISTORY_RATINGS].split()]))
-    yield tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    values[c.SEX] = r[c.SEX]
+    values[c.HISTORY_MOVIE_IDS] = [int(v) for v in r[c.HISTORY_MOVIE_IDS].split()]
+    values[c.HISTORY_TIMESTAMPS] = [int(v) for v in r[c.HISTORY_TIMESTAMPS].split()]
+    values[c.HISTORY_RATINGS] = [float(v) for v in r[c.HISTORY_RATINGS].split()]
+    yield preprocessing.serving_example(values)
 
 
 def predict(model_dir: str, rows: pd.DataFrame, batch_size: int = 4096) -> np.ndarray:

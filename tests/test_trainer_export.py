@@ -14,6 +14,7 @@ from pipeline import pipeline
 from pipeline.config import PipelineConfig
 from trainer import task
 from trainer.config import TrainerConfig
+from transform import preprocessing
 
 NUM_EXAMPLES = 200
 
@@ -57,19 +58,7 @@ def serving_example(raw_example: bytes, **overrides) -> bytes:
       c.HISTORY_TIMESTAMPS: _ints(text(c.HISTORY_TIMESTAMPS)),
   }
   values.update(overrides)
-  return make_example(values)
-
-
-def make_example(values) -> bytes:
-  feature = {}
-  for name, value in values.items():
-    if name == c.SEX:
-      feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=value))
-    elif name == c.HISTORY_RATINGS:
-      feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=value))
-    else:
-      feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=value))
-  return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+  return preprocessing.serving_example(values)
 
 
 def serve(model, examples):

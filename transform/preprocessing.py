@@ -146,6 +146,28 @@ SERVING_FEATURE_SPEC = {
 }
 
 
+def serving_example(values: Dict[str, Any]) -> bytes:
+  """A serialized tf.Example in the serving contract; each value a scalar or a list.
+
+  Every feature of SERVING_FEATURE_SPEC must be given; its spec says how it is encoded.
+  """
+  missing = sorted(set(SERVING_FEATURE_SPEC) - set(values))
+  if missing:
+    raise ValueError(f"a serving example needs {missing}")
+  feature = {}
+  for name, spec in SERVING_FEATURE_SPEC.items():
+    value = values[name]
+    value = list(value) if isinstance(value, (list, tuple)) else [value]
+    if spec.dtype == tf.string:
+      feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(
+          value=[v.encode() if isinstance(v, str) else v for v in value]))
+    elif spec.dtype == tf.float32:
+      feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=value))
+    else:
+      feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=value))
+  return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
 def _joined(values: tf.SparseTensor) -> tf.Tensor:
   """Per row, the list's values as one space-separated string (the CSV's form)."""
   ragged = tf.RaggedTensor.from_sparse(values)
