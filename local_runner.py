@@ -21,6 +21,7 @@ import logging
 import sys
 import time
 import warnings
+from typing import List, Optional, Sequence
 
 # Google's client libraries warn on import about future support for Python 3.10 and
 # grpcio, which TFX 1.16 pins; nothing a user of this pipeline can act on. Beam's worker
@@ -30,7 +31,6 @@ _GOOGLE_FUTURE_WARNINGS = ("google.api_core._python_version_support",
 os.environ.setdefault("PYTHONWARNINGS", ",".join(
     f"ignore::FutureWarning:{module}" for module in _GOOGLE_FUTURE_WARNINGS))
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
-from typing import List, Optional, Sequence
 
 from movielens import constants as c
 from movielens import convert
