@@ -4,12 +4,16 @@
     python local_runner.py                 # real MovieLens 1M, downloaded once and verified
 
 Stages, each owning one folder under --output-dir:
-    raw/   MovieLens .dat files (downloaded, or generated with --synthetic)
-    csv/   one row per rating with the user's history, split into train/ and eval/ (Beam)
+    raw/       MovieLens .dat files (downloaded, or generated with --synthetic)
+    csv/       one row per rating with the user's history, split into train/ and eval/
+               (Beam; redone only when missing or stale)
+    tfx/       the TFX pipeline (pipeline.create_pipeline) on LocalDagRunner: one folder
+               per component, and metadata.sqlite, the ML Metadata of every run. Cached:
+               a rerun, or one after an interruption, redoes only what changed.
+    serving/   blessed models, one version folder each (Unix time), as TF Serving loads them
 
-The TFX pipeline (pipeline.create_pipeline) consumes csv/; it runs through the Trainer so
-far, and this script does not run it yet (the Evaluator, Pusher and the local run come
-next). Flags this script does not know are passed to Beam as pipeline options.
+Flags this script does not know are passed to Beam, for the conversion and for every
+Beam-based TFX component (DirectRunner runs on all cores here by default).
 """
 import os
 
@@ -21,7 +25,7 @@ import logging
 import sys
 import time
 import warnings
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 # Google's client libraries warn on import about future support for Python 3.10 and
 # grpcio, which TFX 1.16 pins; nothing a user of this pipeline can act on. Beam's worker
@@ -32,14 +36,37 @@ os.environ.setdefault("PYTHONWARNINGS", ",".join(
     f"ignore::FutureWarning:{module}" for module in _GOOGLE_FUTURE_WARNINGS))
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 
+from absl import logging as absl_logging
+from tfx import v1 as tfx
+
+from components.anomaly_gate import DataAnomalyError
 from movielens import constants as c
 from movielens import convert
 from movielens import download
 from movielens import generate
 from movielens import parse
+from pipeline import pipeline
+from pipeline import runs
+from pipeline.config import GateConfig, PipelineConfig
+from trainer.config import TrainerConfig
 
 # DirectRunner runs bundles in worker processes on every core (TFX's default is one thread).
 LOCAL_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=0")
+PIPELINE_DIR = "tfx"
+METADATA_FILE = "metadata.sqlite"
+SERVING_DIR = "serving"
+COMPONENT_ROLES = {  # what each component does, for the progress lines
+    "CsvExampleGen": "CSV -> tf.Examples (train, eval)",
+    "StatisticsGen": "statistics of every feature",
+    "ImportSchemaGen": "the curated schema (pipeline/schema/schema.pbtxt)",
+    "ExampleValidator": "data against the schema",
+    "AnomalyGate": "stops the run on any anomaly",
+    "Transform": "vocabularies, windows, genres (tf.Transform)",
+    "Trainer": "the BST, early-stopped on eval MAE",
+    "latest_blessed_model_resolver": "the last blessed model, the baseline",
+    "Evaluator": "TFMA metrics, slices and the MAE gate",
+    "Pusher": "blessed models to the serving folder",
+}
 
 
 class Progress:
@@ -54,8 +81,9 @@ class Progress:
           flush=True)
     return self
 
-  def done(self, detail: str) -> None:
-    print(f"    done in {self._elapsed(self._stage_start)}: {detail}", flush=True)
+  def done(self, detail: str = "") -> None:
+    print(f"    done in {self._elapsed(self._stage_start)}{': ' + detail if detail else ''}",
+          flush=True)
 
   @staticmethod
   def _elapsed(since: float) -> str:
@@ -79,10 +107,49 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--output-dir", default="outputs",
                       help="root of every stage's folder (default: outputs)")
   convert.add_conversion_flags(parser)
+  add_pipeline_flags(parser)
   args, beam_args = parser.parse_known_args(argv)
   if args.data_dir and args.synthetic:
     parser.error("--data-dir and --synthetic exclude each other")
   return args, beam_args
+
+
+def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
+  trainer, gate = TrainerConfig(), GateConfig()
+  group = parser.add_argument_group("pipeline")
+  group.add_argument("--serving-dir",
+                     help="where blessed models are pushed (default: <output-dir>/serving)")
+  group.add_argument("--epochs", type=int, default=trainer.epochs,
+                     help="most training epochs; early stopping on eval MAE may end "
+                     f"sooner (default {trainer.epochs})")
+  group.add_argument("--train-steps", type=int,
+                     help="train this many batches in all instead of full passes "
+                     "(a quick run; default: full passes)")
+  group.add_argument("--mae-bound", type=float, default=gate.mae_upper_bound,
+                     help="bless a model only if its eval MAE is below this "
+                     f"(default {gate.mae_upper_bound})")
+  group.add_argument("--mae-max-increase", type=float, default=gate.mae_max_increase,
+                     help="...and no more than this above the last blessed model's "
+                     f"(default {gate.mae_max_increase:g}: no regression)")
+  group.add_argument("--no-cache", action="store_true",
+                     help="rerun every component even if its inputs did not change")
+  group.add_argument("--prepare-only", action="store_true",
+                     help="stop after the CSV conversion (to run the pipeline elsewhere)")
+
+
+def pipeline_config(args, csv_dir: str, beam_args: Sequence[str]) -> PipelineConfig:
+  tfx_root = os.path.join(args.output_dir, PIPELINE_DIR)
+  return PipelineConfig(
+      csv_dir=csv_dir,
+      pipeline_root=tfx_root,
+      metadata_path=os.path.join(tfx_root, METADATA_FILE),
+      serving_model_dir=args.serving_dir or os.path.join(args.output_dir, SERVING_DIR),
+      trainer=TrainerConfig(epochs=args.epochs),
+      train_steps=args.train_steps,
+      gate=GateConfig(mae_upper_bound=args.mae_bound,
+                      mae_max_increase=args.mae_max_increase),
+      beam_pipeline_args=list(LOCAL_BEAM_ARGS) + list(beam_args),
+      enable_cache=not args.no_cache)
 
 
 def prepare_raw_data(args, raw_root: str, progress: Progress) -> str:
@@ -111,17 +178,72 @@ def prepare_raw_data(args, raw_root: str, progress: Progress) -> str:
 
 
 def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
-                   progress: Progress) -> dict:
+                   progress: Progress) -> Tuple[str, dict]:
+  """The CSV folder for this data and settings, converted unless up to date; its summary."""
   config = convert.config_from_flags(args, data_dir,
                                      os.path.join(csv_root, os.path.basename(data_dir)))
   if convert.is_current(config):
     progress.stage("CSV conversion", f"up to date in {config.output_dir}")
-    return convert.read_summary(config.output_dir)
+    return config.output_dir, convert.read_summary(config.output_dir)
   progress.stage("CSV conversion (Beam)", f"{data_dir} -> {config.output_dir}")
   summary = convert.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args)
   progress.done(f"{summary['rows']['train']:,} train rows, {summary['rows']['eval']:,} "
                 f"eval rows, {summary['skipped_total']:,} lines skipped")
-  return summary
+  return config.output_dir, summary
+
+
+class ComponentProgress(logging.Handler):
+  """Turns LocalDagRunner's "Component X is running/finished." log lines into stages."""
+
+  def __init__(self, progress: Progress):
+    super().__init__(level=logging.INFO)
+    self._progress = progress
+
+  def emit(self, record: logging.LogRecord) -> None:
+    if record.msg == "Component %s is running.":
+      component, = record.args
+      self._progress.stage(component, COMPONENT_ROLES.get(component, ""))
+    elif record.msg == "Component %s is finished.":
+      self._progress.done()
+
+
+def run_pipeline(config: PipelineConfig, progress: Progress) -> None:
+  """LocalDagRunner, with each component's start and end shown as it happens."""
+  absl_logger = logging.getLogger("absl")  # TFX logs through absl
+  handler = ComponentProgress(progress)
+  absl_logger.addHandler(handler)
+  # Through absl's own setting: TensorFlow saves and restores it around SavedModel export.
+  verbosity = absl_logging.get_verbosity()
+  absl_logging.set_verbosity(absl_logging.INFO)
+  absl_logger.propagate = False  # its INFO chatter stays off the terminal...
+  warnings_handler = logging.StreamHandler()
+  warnings_handler.setLevel(logging.WARNING)  # ...its warnings and errors do not
+  absl_logger.addHandler(warnings_handler)
+  try:
+    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+  finally:
+    absl_logger.removeHandler(handler)
+    absl_logger.removeHandler(warnings_handler)
+    absl_logger.propagate = True
+    absl_logging.set_verbosity(verbosity)
+
+
+def report(config: PipelineConfig) -> None:
+  """Per-component wall time from ML Metadata, then the evaluation and the push."""
+  components = runs.component_runs(runs.connect(config.metadata_path))
+  print("\ncomponent                        state       wall time")
+  for run in components.values():
+    print(f"  {run.component:<30} {run.state:<10} {run.seconds:8.1f} s")
+  print(f"  {'total':<30} {'':<10} {sum(r.seconds for r in components.values()):8.1f} s")
+  result = runs.outcome(components)
+  baseline = (f"last blessed model: {result.baseline_mae:.4f}" if result.baseline_mae
+              is not None else "no blessed model before this one")
+  print(f"\neval MAE {result.mae:.4f} ({baseline}; bound {config.gate.mae_upper_bound:g})")
+  print(f"evaluation: {result.evaluation_uri}")
+  if result.blessed:
+    print(f"BLESSED and pushed to {result.pushed_to}")
+  else:
+    print("NOT BLESSED, not pushed:\n  " + "\n  ".join(result.failures))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -132,8 +254,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
   progress = Progress()
   data_dir = prepare_raw_data(args, os.path.join(args.output_dir, "raw"), progress)
   try:
-    summary = convert_to_csv(args, data_dir, os.path.join(args.output_dir, "csv"),
-                             beam_args, progress)
+    csv_dir, summary = convert_to_csv(args, data_dir, os.path.join(args.output_dir, "csv"),
+                                      beam_args, progress)
   except parse.MovieLensFormatError as error:
     raise SystemExit(f"error: {error}\n(--lenient skips such lines, counting each kind)")
   if summary["synthetic"]:
@@ -143,6 +265,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
   print(f"CSV for CsvExampleGen: {summary['rows']['train']:,} train and "
         f"{summary['rows']['eval']:,} eval rows from {summary['users']:,} users and "
         f"{summary['movies']:,} movies")
+  if args.prepare_only:
+    return
+
+  config = pipeline_config(args, csv_dir, beam_args)
+  print(f"TFX pipeline (LocalDagRunner) under {config.pipeline_root}")
+  try:
+    run_pipeline(config, progress)
+  except DataAnomalyError as error:
+    raise SystemExit(f"error: {error}") from None
+  report(config)
 
 
 if __name__ == "__main__":

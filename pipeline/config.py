@@ -1,4 +1,8 @@
-"""Everything the pipeline needs, as one object: paths, knobs, runner arguments."""
+"""Everything the pipeline needs, as one object: paths, knobs, runner arguments.
+
+The same PipelineConfig serves LocalDagRunner and the Kubeflow/Vertex runners; only the
+paths and Beam arguments differ between them.
+"""
 import dataclasses
 import os
 from typing import Optional, Sequence
@@ -6,16 +10,36 @@ from typing import Optional, Sequence
 from movielens import constants as c
 from trainer.config import TrainerConfig
 
+# The curated schema of the raw (CSV-derived) features, kept with the pipeline code.
+DEFAULT_SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema",
+                                   "schema.pbtxt")
+
+
+@dataclasses.dataclass(frozen=True)
+class GateConfig:
+  """When the Evaluator blesses a model, judged on eval MAE.
+
+  The default bound is just under what answering 4 stars for every rating scores on
+  ml-1m's rating distribution (MAE 0.87): a model that does not beat that is not worth
+  serving. The user+movie bias baseline scores about 0.80, a trained BST about 0.72.
+  """
+  mae_upper_bound: float = 0.85
+  # Largest increase of MAE over the last blessed model still blessed; 0: no regression.
+  mae_max_increase: float = 0.0
+
 
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
-  csv_dir: str         # the CSV conversion's output: train/, eval/, catalog/
-  pipeline_root: str   # where TFX writes artifacts
+  csv_dir: str            # the CSV conversion's output: train/, eval/, catalog/
+  pipeline_root: str      # where TFX writes artifacts, one folder per component
+  serving_model_dir: str  # where the Pusher puts blessed models, one version per folder
   metadata_path: Optional[str] = None  # SQLite MLMD file for local runs; None elsewhere
   pipeline_name: str = "bst-movielens"
+  schema_path: str = DEFAULT_SCHEMA_PATH
   trainer: TrainerConfig = TrainerConfig()
   train_steps: Optional[int] = None  # None: epochs of full passes (trainer.epochs)
   eval_steps: Optional[int] = None   # None: the whole eval split
+  gate: GateConfig = GateConfig()
   beam_pipeline_args: Sequence[str] = ()
   enable_cache: bool = True
 

@@ -4,10 +4,11 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before anything imports TensorFlow
 
 import glob
-from typing import Dict, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 from movielens import constants as c
 from movielens import generate
@@ -41,7 +42,82 @@ def read_split(output_dir: str, split: str) -> pd.DataFrame:
                    ignore_index=True)
 
 
+def eval_examples(components, limit: Optional[int] = None) -> List[bytes]:
+  """Serialized eval-split tf.Examples of a pipeline run's CsvExampleGen (pipeline.runs)."""
+  uri = components["CsvExampleGen"].output("examples").uri
+  files = sorted(glob.glob(os.path.join(uri, f"Split-{c.EVAL_SPLIT}", "*")))
+  records = tf.data.TFRecordDataset(files, compression_type="GZIP")
+  return [r.numpy() for r in (records.take(limit) if limit else records)]
+
+
+def serving_values(raw_example: bytes) -> Dict[str, list]:
+  """A pipeline (CSV-derived) tf.Example's values in the serving contract: lists of ids."""
+  feature = tf.train.Example.FromString(raw_example).features.feature
+  first_int = lambda name: feature[name].int64_list.value[0]
+  text = lambda name: (feature[name].bytes_list.value[0].decode()
+                       if feature[name].bytes_list.value else "")
+  return {
+      c.USER_ID: [first_int(c.USER_ID)], c.SEX: [text(c.SEX)],
+      c.AGE_GROUP: [first_int(c.AGE_GROUP)], c.OCCUPATION: [first_int(c.OCCUPATION)],
+      c.TARGET_MOVIE_ID: [first_int(c.TARGET_MOVIE_ID)],
+      c.TARGET_TIMESTAMP: [first_int(c.TARGET_TIMESTAMP)],
+      c.HISTORY_MOVIE_IDS: [int(v) for v in text(c.HISTORY_MOVIE_IDS).split()],
+      c.HISTORY_RATINGS: [float(v) for v in text(c.HISTORY_RATINGS).split()],
+      c.HISTORY_TIMESTAMPS: [int(v) for v in text(c.HISTORY_TIMESTAMPS).split()],
+  }
+
+
 def run_small_conversion(input_dir: str, output_dir: str, **settings) -> Dict:
   from movielens import convert
   config = convert.ConversionConfig(input_dir=input_dir, output_dir=output_dir, **settings)
   return convert.run_conversion(config)
+
+
+# --- The pipeline, run for real on LocalDagRunner, shared by the pipeline tests ---------
+
+PIPELINE_DATA = generate.GeneratorConfig.scaled(0.01, seed=11)
+# Loose enough that both models below pass it: the second run must be refused by the
+# comparison with the first, not by the bound.
+TEST_GATE_BOUND = 1.5
+GOOD_TRAINER = dict(epochs=10)  # full passes; early stopping ends sooner (~40 s here)
+WORSE_TRAINER = dict(epochs=2, learning_rate=0.0)  # never learns: about 3 stars for all
+
+
+def pipeline_config(root: str, csv_dir: str, **trainer):
+  from pipeline.config import GateConfig, PipelineConfig
+  from trainer.config import TrainerConfig
+  return PipelineConfig(
+      csv_dir=csv_dir, pipeline_root=os.path.join(root, "tfx"),
+      metadata_path=os.path.join(root, "tfx", "metadata.sqlite"),
+      serving_model_dir=os.path.join(root, "serving"),
+      trainer=TrainerConfig(**trainer), gate=GateConfig(mae_upper_bound=TEST_GATE_BOUND),
+      beam_pipeline_args=["--direct_running_mode=multi_processing", "--direct_num_workers=0"])
+
+
+@pytest.fixture(scope="session")
+def pipeline_csv(tmp_path_factory) -> str:
+  from movielens import convert
+  root = tmp_path_factory.mktemp("pipeline_data")
+  raw = generate.generate_movielens(str(root / "raw"), PIPELINE_DATA)
+  csv_dir = str(root / "csv")
+  convert.run_conversion(convert.ConversionConfig(raw, csv_dir))
+  return csv_dir
+
+
+@pytest.fixture(scope="session")
+def pipeline_runs(tmp_path_factory, pipeline_csv):
+  """Two runs of the whole pipeline on one MLMD store: a trained model, then a worse one.
+
+  Returns the config of each and MLMD's record of each run (pipeline.runs).
+  """
+  from tfx import v1 as tfx
+  from pipeline import pipeline, runs
+  root = str(tmp_path_factory.mktemp("pipeline"))
+  results = {}
+  for name, trainer in (("good", GOOD_TRAINER), ("worse", WORSE_TRAINER)):
+    config = pipeline_config(root, pipeline_csv, **trainer)
+    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    components = runs.component_runs(runs.connect(config.metadata_path))
+    results[name] = {"config": config, "components": components,
+                     "outcome": runs.outcome(components)}
+  return results

@@ -1,6 +1,7 @@
 """`python local_runner.py` end to end on small generated data."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -14,9 +15,11 @@ def run(*args, timeout=300):
                         capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
 
-def test_synthetic_run_prepares_csv_then_reuses_it(tmp_path):
-  args = ("--synthetic", "--scale", "0.01", "--output-dir", str(tmp_path))
-  first = run(*args)
+def test_synthetic_run_prepares_data_runs_the_pipeline_then_reuses_everything(tmp_path):
+  # A short training and a bound no model meets: the refusal must be reported.
+  args = ("--synthetic", "--scale", "0.01", "--output-dir", str(tmp_path),
+          "--epochs", "1", "--train-steps", "10", "--mae-bound", "0.1")
+  first = run(*args, timeout=600)
   assert first.returncode == 0, first.stderr
   assert "generating synthetic data" in first.stdout
   assert "CSV conversion (Beam)" in first.stdout
@@ -26,10 +29,21 @@ def test_synthetic_run_prepares_csv_then_reuses_it(tmp_path):
   assert summary["synthetic"] is True
   assert summary["rows"]["train"] + summary["rows"]["eval"] == 10_002
   assert f"{summary['rows']['train']:,} train" in first.stdout
+  for component in ("CsvExampleGen", "Transform", "Trainer", "Evaluator", "Pusher"):
+    assert f"] {component}: " in first.stdout  # its progress line
+    assert re.search(rf"^  {component} +COMPLETE +[\d.]+ s$", first.stdout, re.M)
+  assert re.search(r"^eval MAE \d\.\d{4} \(no blessed model before this one; bound 0.1\)$",
+                   first.stdout, re.M)
+  assert re.search(r"NOT BLESSED, not pushed:\n  mean_absolute_error \d\.\d{4} is above "
+                   r"the bound 0.1", first.stdout)
+  assert not (tmp_path / "serving").exists()
+  assert (tmp_path / "tfx" / "metadata.sqlite").is_file()
 
-  second = run(*args)
+  second = run(*args, timeout=600)
   assert second.returncode == 0, second.stderr
   assert "reusing" in second.stdout and "up to date" in second.stdout
+  assert re.search(r"^  Trainer +CACHED", second.stdout, re.M)
+  assert re.search(r"^  Evaluator +CACHED", second.stdout, re.M)  # still no baseline
 
 
 def test_bad_data_stops_with_file_and_line(tmp_path):
@@ -38,11 +52,12 @@ def test_bad_data_stops_with_file_and_line(tmp_path):
   (data / "users.dat").write_text("1::F::1::10::48067\n")
   (data / "movies.dat").write_text("1::Heat (1995)::Action\n")
   (data / "ratings.dat").write_text("1::1::5::978300760\n1::1::6::978300761\n")
-  result = run("--data-dir", str(data), "--output-dir", str(tmp_path / "out"))
+  result = run("--data-dir", str(data), "--output-dir", str(tmp_path / "out"), "--prepare-only")
   assert result.returncode == 1
   assert f"{data}/ratings.dat:2: rating outside 1-5" in result.stderr
   assert "--lenient" in result.stderr
-  lenient = run("--data-dir", str(data), "--output-dir", str(tmp_path / "out"), "--lenient")
+  lenient = run("--data-dir", str(data), "--output-dir", str(tmp_path / "out"), "--lenient",
+                "--prepare-only")
   assert lenient.returncode == 0, lenient.stderr
   assert '{"ratings.dat": {"rating outside 1-5": 1}}' in lenient.stdout
 
@@ -50,5 +65,7 @@ def test_bad_data_stops_with_file_and_line(tmp_path):
 def test_help_explains_the_flags():
   result = run("--help")
   assert result.returncode == 0
-  for flag in ("--synthetic", "--data-dir", "--output-dir", "--history-length", "--lenient"):
+  for flag in ("--synthetic", "--data-dir", "--output-dir", "--history-length", "--lenient",
+               "--serving-dir", "--epochs", "--train-steps", "--mae-bound",
+               "--mae-max-increase", "--no-cache", "--prepare-only"):
     assert flag in result.stdout

@@ -1,64 +1,31 @@
-"""The Trainer's exported SavedModel, from a real pipeline run (ExampleGen .. Trainer)."""
+"""The Trainer's exported SavedModel, from a real pipeline run (tests/conftest.py)."""
 import glob
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from tfx import v1 as tfx
 
 from movielens import constants as c
-from movielens import convert
-from movielens import generate
-from pipeline import pipeline
-from pipeline.config import PipelineConfig
+from tests.conftest import eval_examples, serving_values
 from trainer import task
-from trainer.config import TrainerConfig
 from transform import preprocessing
 
 NUM_EXAMPLES = 200
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-  """Generated data -> CSV -> the TFX pipeline through the Trainer, on LocalDagRunner."""
-  root = str(tmp_path_factory.mktemp("pipeline"))
-  raw = generate.generate_movielens(os.path.join(root, "raw"),
-                                    generate.GeneratorConfig.scaled(0.01, seed=11))
-  csv_dir = os.path.join(root, "csv")
-  convert.run_conversion(convert.ConversionConfig(raw, csv_dir))
-  config = PipelineConfig(csv_dir=csv_dir, pipeline_root=os.path.join(root, "tfx"),
-                          metadata_path=os.path.join(root, "tfx", "metadata.sqlite"),
-                          trainer=TrainerConfig(epochs=2), train_steps=40)
-  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
-  model_dir, = glob.glob(os.path.join(root, "tfx", "Trainer", "model", "*", "Format-Serving"))
-  eval_files = glob.glob(os.path.join(root, "tfx", "CsvExampleGen", "examples", "*",
-                                      "Split-eval", "*"))
-  raw_examples = [r.numpy() for r in tf.data.TFRecordDataset(
-      eval_files, compression_type="GZIP").take(NUM_EXAMPLES)]
-  return {"root": root, "model": tf.saved_model.load(model_dir), "raw": raw_examples}
-
-
-def _ints(text: bytes):
-  return [int(t) for t in text.split()]
+def run(pipeline_runs):
+  """The Trainer's model from the shared pipeline run (tests/conftest.py), and raw examples."""
+  components = pipeline_runs["good"]["components"]
+  model_dir = os.path.join(components["Trainer"].output("model").uri, "Format-Serving")
+  return {"model": tf.saved_model.load(model_dir),
+          "raw": eval_examples(components, limit=NUM_EXAMPLES),
+          "model_run": components["Trainer"].output("model_run").uri}
 
 
 def serving_example(raw_example: bytes, **overrides) -> bytes:
-  """The public serving contract's tf.Example for a raw (CSV-derived) example."""
-  features = tf.train.Example.FromString(raw_example).features.feature
-  scalar = lambda name: features[name].int64_list.value[0]
-  text = lambda name: features[name].bytes_list.value[0] if features[name].bytes_list.value \
-      else b""
-  values = {
-      c.USER_ID: [scalar(c.USER_ID)], c.SEX: [text(c.SEX)], c.AGE_GROUP: [scalar(c.AGE_GROUP)],
-      c.OCCUPATION: [scalar(c.OCCUPATION)], c.TARGET_MOVIE_ID: [scalar(c.TARGET_MOVIE_ID)],
-      c.TARGET_TIMESTAMP: [scalar(c.TARGET_TIMESTAMP)],
-      c.HISTORY_MOVIE_IDS: _ints(text(c.HISTORY_MOVIE_IDS)),
-      c.HISTORY_RATINGS: [float(r) for r in _ints(text(c.HISTORY_RATINGS))],
-      c.HISTORY_TIMESTAMPS: _ints(text(c.HISTORY_TIMESTAMPS)),
-  }
-  values.update(overrides)
-  return preprocessing.serving_example(values)
+  return preprocessing.serving_example({**serving_values(raw_example), **overrides})
 
 
 def serve(model, examples):
@@ -66,8 +33,9 @@ def serve(model, examples):
       task.PREDICTION_KEY].numpy()
 
 
-def test_exports_both_signatures(run):
-  assert set(run["model"].signatures) == {task.SERVING_SIGNATURE, task.TRANSFORM_SIGNATURE}
+def test_exports_the_three_signatures(run):
+  assert set(run["model"].signatures) == {task.SERVING_SIGNATURE, task.EVAL_SIGNATURE,
+                                          task.TRANSFORM_SIGNATURE}
 
 
 def test_serving_signature_scores_raw_examples(run):
@@ -85,6 +53,9 @@ def test_serving_and_transform_paths_agree(run):
   via_transform = model(task.model_features(transformed)).numpy()
   via_serving = serve(model, [serving_example(r) for r in run["raw"]])
   np.testing.assert_allclose(via_serving, via_transform, rtol=1e-6, atol=1e-6)
+  via_eval = model.signatures[task.EVAL_SIGNATURE](examples=tf.constant(run["raw"]))[
+      task.PREDICTION_KEY].numpy()
+  np.testing.assert_allclose(via_eval, via_transform, rtol=1e-6, atol=1e-6)
 
 
 def test_unseen_user_and_movie_serve(run):
@@ -106,6 +77,6 @@ def test_history_longer_than_the_window_serves(run):
 
 
 def test_tensorboard_logs_are_written(run):
-  logs = glob.glob(os.path.join(run["root"], "tfx", "Trainer", "model_run", "*", "**",
-                                "events.out.tfevents.*"), recursive=True)
+  logs = glob.glob(os.path.join(run["model_run"], "**", "events.out.tfevents.*"),
+                   recursive=True)
   assert logs

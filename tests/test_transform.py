@@ -145,3 +145,24 @@ def test_label_passes_through(transformed):
 def test_config_is_required():
   with pytest.raises(ValueError, match="catalog_path"):
     preprocessing.TransformConfig.from_custom_config({})
+
+
+def test_slicing_features_name_history_length_and_popularity(transformed):
+  train, evaluation, _ = transformed
+  assert [r[f.HISTORY_LENGTH_BUCKET] for r in train] == [b"0 cold start", b"1-2", b"1-2",
+                                                         b"0 cold start"]
+  assert evaluation[0][f.HISTORY_LENGTH_BUCKET] == b"6+"  # 8 events, window or not
+  # Ranks 1-3 are all in the top 100; movie 4 was never a training target.
+  assert {r[f.TARGET_POPULARITY_BUCKET] for r in train} == {b"top 100"}
+  assert evaluation[0][f.TARGET_POPULARITY_BUCKET] == f.UNSEEN_MOVIE_BUCKET.encode()
+  assert evaluation[1][f.TARGET_POPULARITY_BUCKET] == b"top 100"
+
+
+def test_bucket_boundaries():
+  histories = tf.constant(["", "5", "5 6", "5 6 7", "1 2 3 4 5", "1 2 3 4 5 6"])
+  ranks = tf.constant([1, 100, 101, 1000, 1001, 1201], tf.int64)
+  slices = preprocessing.slicing_features(histories, ranks, num_known_movies=tf.constant(1200))
+  assert slices[f.HISTORY_LENGTH_BUCKET].numpy().tolist() == [
+      b"0 cold start", b"1-2", b"1-2", b"3-5", b"3-5", b"6+"]
+  assert slices[f.TARGET_POPULARITY_BUCKET].numpy().tolist() == [
+      b"top 100", b"top 100", b"101-500", b"501-1000", b"1001+", b"unseen in training"]

@@ -1,11 +1,14 @@
 """TFX Trainer entry point: `run_fn` trains the BST on transformed examples and exports it.
 
-The exported SavedModel has two signatures:
+The exported SavedModel has three signatures:
   serving_default     serialized tf.Examples in the public serving contract (README) ->
                       {"predicted_rating": float in [1, 5]}. It runs the Transform graph
                       itself, so serving and training share one preprocessing.
-  transform_features  serialized raw (CSV-derived) tf.Examples -> transformed features,
-                      label included: what TFMA needs to evaluate on raw examples.
+  predict_pipeline_examples
+                      serialized tf.Examples as CsvExampleGen writes them (histories as
+                      space-separated strings) -> {"predicted_rating"}: what TFMA scores.
+  transform_features  the same examples -> transformed features, label and slicing
+                      features included: TFMA's preprocessing function.
 """
 import logging
 import os
@@ -24,6 +27,7 @@ from transform import preprocessing
 
 PREDICTION_KEY = "predicted_rating"
 SERVING_SIGNATURE = "serving_default"
+EVAL_SIGNATURE = "predict_pipeline_examples"
 TRANSFORM_SIGNATURE = "transform_features"
 
 
@@ -65,7 +69,13 @@ def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransform
   def transform_features(serialized):
     return model.tft_layer(tf.io.parse_example(serialized, raw_feature_spec))
 
-  return {SERVING_SIGNATURE: serve, TRANSFORM_SIGNATURE: transform_features}
+  @tf.function(input_signature=[examples])
+  def predict_pipeline_examples(serialized):
+    transformed = model.tft_layer(tf.io.parse_example(serialized, raw_feature_spec))
+    return {PREDICTION_KEY: model(model_features(transformed))}
+
+  return {SERVING_SIGNATURE: serve, EVAL_SIGNATURE: predict_pipeline_examples,
+          TRANSFORM_SIGNATURE: transform_features}
 
 
 def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput,

@@ -41,6 +41,17 @@ HISTORY_TIME_GAP_BUCKET = "history_time_gap_bucket"  # [W], 0 for padding
 HISTORY_POSITION = "history_position"              # [W]: 1 = most recent, 0 = padding
 LABEL = c.RATING                                   # float rating 1-5
 
+# Slicing features: the Trainer ignores them; TFMA slices its metrics by them. Readable
+# strings, because they are what the evaluation reports show.
+HISTORY_LENGTH_BUCKET = "history_length_bucket"    # earlier ratings in the CSV row
+TARGET_POPULARITY_BUCKET = "target_popularity_bucket"  # target's training popularity rank
+HISTORY_LENGTH_BUCKETS = (  # (smallest length in the bucket, name)
+    (0, "0 cold start"), (1, "1-2"), (3, "3-5"), (6, "6+"))
+POPULARITY_RANK_BUCKETS = (  # (best rank in the bucket, name); rank 1 = most rated
+    (1, "top 100"), (101, "101-500"), (501, "501-1000"), (1001, "1001+"))
+UNSEEN_MOVIE_BUCKET = "unseen in training"
+SLICE_FEATURES = (HISTORY_LENGTH_BUCKET, TARGET_POPULARITY_BUCKET)
+
 USER_VOCABS = {  # transformed user feature -> (raw feature, vocabulary file)
     USER_INDEX: (c.USER_ID, USER_VOCAB),
     SEX_INDEX: (c.SEX, SEX_VOCAB),

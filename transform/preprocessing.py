@@ -85,6 +85,29 @@ def _genres(movie_ids: tf.Tensor, genre_matrix: tf.Tensor) -> tf.Tensor:
   return tf.gather(genre_matrix, tf.where(in_catalog, movie_ids, unknown))
 
 
+def _bucket_names(values: tf.Tensor, buckets) -> tf.Tensor:
+  """Each value's bucket name; `buckets` lists (smallest value in the bucket, name)."""
+  boundaries = [float(lowest) for lowest, _ in buckets[1:]]
+  index = tf.raw_ops.Bucketize(input=tf.cast(values, tf.float32), boundaries=boundaries)
+  return tf.gather(tf.constant([name for _, name in buckets]), index)
+
+
+def slicing_features(history: tf.Tensor, target_movie_index: tf.Tensor,
+                     num_known_movies: tf.Tensor) -> Dict[str, tf.Tensor]:
+  """What TFMA slices by: cold start vs warm, and head vs tail movies.
+
+  The movie vocabulary is ordered by training frequency, so a movie's index is its
+  popularity rank; indexes past the vocabulary are movies never rated in training.
+  """
+  history_length = tf.strings.split(history).row_lengths()
+  popularity = _bucket_names(target_movie_index, f.POPULARITY_RANK_BUCKETS)
+  unseen = target_movie_index > tf.cast(num_known_movies, tf.int64)
+  return {
+      f.HISTORY_LENGTH_BUCKET: _bucket_names(history_length, f.HISTORY_LENGTH_BUCKETS),
+      f.TARGET_POPULARITY_BUCKET: tf.where(unseen, f.UNSEEN_MOVIE_BUCKET, popularity),
+  }
+
+
 def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, Any]:
   """tf.Transform entry point (the TFX Transform component calls it by name)."""
   config = TransformConfig.from_custom_config(custom_config)
@@ -108,7 +131,10 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
   outputs[f.TARGET_MOVIE_INDEX] = movie_index(target_movie_text)
   outputs[f.TARGET_GENRES] = _genres(target_movie, genre_matrix)
 
-  history_movies, is_real = last_events(_column(inputs[c.HISTORY_MOVIE_IDS], ""), window, "")
+  history_movie_text = _column(inputs[c.HISTORY_MOVIE_IDS], "")
+  outputs.update(slicing_features(history_movie_text, outputs[f.TARGET_MOVIE_INDEX],
+                                  tft.experimental.get_vocabulary_size_by_name(f.MOVIE_VOCAB)))
+  history_movies, is_real = last_events(history_movie_text, window, "")
   history_ratings, _ = last_events(_column(inputs[c.HISTORY_RATINGS], ""), window, "0")
   history_times, _ = last_events(_column(inputs[c.HISTORY_TIMESTAMPS], ""), window, "0")
   outputs[f.HISTORY_MOVIE_INDEX] = tf.where(is_real, movie_index(history_movies),

@@ -1,0 +1,137 @@
+"""Pipeline runs as ML Metadata recorded them: per component, state, wall time, outputs.
+
+LocalDagRunner records every run in the SQLite MLMD store under the pipeline root. The
+runner's final report, the tests and the benchmarks read runs back from here instead of
+guessing at folder layouts, and TFMA's output is read with TFMA's own loaders.
+"""
+import dataclasses
+from typing import Dict, List, Optional
+
+import tensorflow_model_analysis as tfma
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline import evaluation
+
+RUN_CONTEXT = "pipeline_run"  # TFX's MLMD context types
+NODE_CONTEXT = "node"
+# Custom properties TFX's Evaluator and Pusher set on their output artifacts.
+BLESSED = "blessed"
+PUSHED = "pushed"
+PUSHED_DESTINATION = "pushed_destination"
+
+
+@dataclasses.dataclass(frozen=True)
+class ComponentRun:
+  component: str  # the node id: "Trainer", "latest_blessed_model_resolver", ...
+  state: str      # "COMPLETE", "CACHED" (outputs reused), "FAILED", "RUNNING", ...
+  seconds: float  # wall time MLMD recorded from start to last update
+  outputs: Dict[str, List[metadata_store_pb2.Artifact]]  # output key -> artifacts
+
+  def output(self, key: str) -> metadata_store_pb2.Artifact:
+    artifacts = self.outputs.get(key, [])
+    if len(artifacts) != 1:
+      raise LookupError(f"{self.component} has {len(artifacts)} '{key}' outputs, not one")
+    return artifacts[0]
+
+
+def connect(metadata_path: str) -> metadata_store.MetadataStore:
+  config = metadata_store_pb2.ConnectionConfig()
+  config.sqlite.filename_uri = metadata_path
+  config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+  return metadata_store.MetadataStore(config)
+
+
+def run_ids(store: metadata_store.MetadataStore) -> List[str]:
+  """Every pipeline run in the store, oldest first."""
+  runs = sorted(store.get_contexts_by_type(RUN_CONTEXT), key=lambda c: c.create_time_since_epoch)
+  return [run.name for run in runs]
+
+
+def component_runs(store: metadata_store.MetadataStore,
+                   run_id: Optional[str] = None) -> Dict[str, ComponentRun]:
+  """The components of one run (the latest by default), in the order they started."""
+  run_id = run_id or run_ids(store)[-1]
+  context = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
+  if context is None:
+    raise LookupError(f"no pipeline run {run_id!r} in this metadata store")
+  executions = sorted(store.get_executions_by_context(context.id),
+                      key=lambda e: (e.create_time_since_epoch, e.id))
+  events = store.get_events_by_execution_ids([e.id for e in executions])
+  outputs = [e for e in events if e.type == metadata_store_pb2.Event.OUTPUT]
+  artifacts = {a.id: a for a in store.get_artifacts_by_id({e.artifact_id for e in outputs})}
+  runs = {}
+  for execution in executions:
+    node, = (c.name for c in store.get_contexts_by_execution(execution.id)
+             if c.type == NODE_CONTEXT)
+    component = node.split(".", 1)[1]  # "<pipeline name>.<node id>"
+    by_key: Dict[str, List[metadata_store_pb2.Artifact]] = {}
+    for event in outputs:
+      if event.execution_id == execution.id:
+        by_key.setdefault(event.path.steps[0].key, []).append(artifacts[event.artifact_id])
+    runs[component] = ComponentRun(
+        component=component,
+        state=metadata_store_pb2.Execution.State.Name(execution.last_known_state),
+        seconds=(execution.last_update_time_since_epoch
+                 - execution.create_time_since_epoch) / 1000,
+        outputs=by_key)
+  return runs
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+  """What the Evaluator decided and where the Pusher put the model."""
+  evaluation_uri: str
+  mae: float                    # the candidate's eval MAE, overall
+  baseline_mae: Optional[float]  # the last blessed model's, on the same data; None: none
+  blessed: bool
+  failures: List[str]           # why not blessed: each failed threshold, readable
+  pushed_to: Optional[str]      # the pushed version's folder; None: not pushed
+
+
+def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
+  """{model name: {metric name: value}} on the overall slice ("" = the only model)."""
+  metrics: Dict[str, Dict[str, float]] = {}
+  for per_slice in tfma.load_metrics(evaluation_uri):
+    if per_slice.slice_key.single_slice_keys:
+      continue
+    for entry in per_slice.metric_keys_and_values:
+      if not entry.key.is_diff:
+        metrics.setdefault(entry.key.model_name, {})[entry.key.name] = (
+            entry.value.double_value.value)
+  return metrics
+
+
+def _threshold_failures(evaluation_uri: str) -> List[str]:
+  """Each threshold the candidate failed, as a sentence."""
+  failures = []
+  result = tfma.load_validation_result(evaluation_uri)
+  for per_slice in result.metric_validations_per_slice:
+    for failure in per_slice.failures:
+      name, value = failure.metric_key.name, failure.metric_value.double_value.value
+      threshold = failure.metric_threshold
+      if threshold.HasField("value_threshold"):
+        failures.append(f"{name} {value:.4f} is above the bound "
+                        f"{threshold.value_threshold.upper_bound.value:g}")
+      else:
+        failures.append(f"{name} is {value:+.4f} against the last blessed model; at most "
+                        f"{threshold.change_threshold.absolute.value:+g} is allowed")
+  return failures
+
+
+def outcome(runs: Dict[str, ComponentRun]) -> Outcome:
+  evaluator = runs["Evaluator"]
+  evaluation_uri = evaluator.output("evaluation").uri
+  blessing = evaluator.output("blessing")
+  metrics = overall_metrics(evaluation_uri)
+  candidate = metrics.get("candidate", metrics.get("", {}))
+  baseline = metrics.get("baseline", {})
+  pushed = runs["Pusher"].output("pushed_model")
+  return Outcome(
+      evaluation_uri=evaluation_uri,
+      mae=candidate[evaluation.GATED_METRIC],
+      baseline_mae=baseline.get(evaluation.GATED_METRIC),
+      blessed=bool(blessing.custom_properties[BLESSED].int_value),
+      failures=_threshold_failures(evaluation_uri),
+      pushed_to=(pushed.custom_properties[PUSHED_DESTINATION].string_value
+                 if pushed.custom_properties[PUSHED].int_value else None))

@@ -1,0 +1,147 @@
+"""The whole pipeline on LocalDagRunner: gate, push, serving, lineage, cache, anomalies."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+from tfx import v1 as tfx
+
+from components.anomaly_gate import DataAnomalyError
+from movielens import constants as c
+from pipeline import pipeline
+from pipeline import runs
+from pipeline.evaluation import GATED_METRIC
+from tests.conftest import TEST_GATE_BOUND, eval_examples, pipeline_config, serving_values
+from trainer import task
+
+EXPECTED_COMPONENTS = ["CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
+                       "AnomalyGate", "Transform", "Trainer", pipeline.BASELINE_RESOLVER,
+                       "Evaluator", "Pusher"]
+
+
+def test_every_component_succeeds_and_the_model_is_blessed_and_pushed(pipeline_runs):
+  good = pipeline_runs["good"]
+  assert sorted(good["components"]) == sorted(EXPECTED_COMPONENTS)
+  assert {run.state for run in good["components"].values()} == {"COMPLETE"}
+  outcome = good["outcome"]
+  assert outcome.blessed and not outcome.failures
+  assert outcome.baseline_mae is None  # the first run: the bound alone gated
+  assert outcome.mae < TEST_GATE_BOUND
+  assert os.path.dirname(outcome.pushed_to) == good["config"].serving_model_dir
+  assert os.path.isfile(os.path.join(outcome.pushed_to, "saved_model.pb"))
+
+
+def test_tfma_metrics_match_the_models_own_predictions(pipeline_runs):
+  """TFMA's MAE and RMSE, recomputed from the pushed model on the same eval examples."""
+  good = pipeline_runs["good"]
+  examples = eval_examples(good["components"])
+  model = tf.saved_model.load(good["outcome"].pushed_to)
+  predictions = model.signatures[task.EVAL_SIGNATURE](examples=tf.constant(examples))[
+      task.PREDICTION_KEY].numpy().ravel()
+  labels = np.array([tf.train.Example.FromString(e).features.feature[c.RATING]
+                     .int64_list.value[0] for e in examples], dtype=float)
+  errors = predictions - labels
+  metrics = runs.overall_metrics(good["outcome"].evaluation_uri)[""]
+  assert metrics["example_count"] == len(examples)
+  assert metrics[GATED_METRIC] == pytest.approx(np.abs(errors).mean(), abs=1e-6)
+  assert metrics["root_mean_squared_error"] == pytest.approx(
+      np.sqrt((errors ** 2).mean()), abs=1e-6)
+  assert metrics["mean_prediction"] == pytest.approx(predictions.mean(), abs=1e-5)
+
+
+def test_every_slice_is_evaluated(pipeline_runs):
+  import tensorflow_model_analysis as tfma
+  result = tfma.load_eval_result(pipeline_runs["good"]["outcome"].evaluation_uri)
+  sliced_by = {column for key, _ in result.slicing_metrics for column, _ in key}
+  assert sliced_by == {c.SEX, c.AGE_GROUP, c.OCCUPATION, "history_length_bucket",
+                       "target_popularity_bucket", c.RATING}
+  by_sex = {dict(key)[c.SEX]: m[""][""]["example_count"]["doubleValue"]
+            for key, m in result.slicing_metrics if key and key[0][0] == c.SEX}
+  assert sum(by_sex.values()) == len(eval_examples(pipeline_runs["good"]["components"]))
+
+
+def test_a_worse_model_is_not_blessed_nor_pushed(pipeline_runs):
+  good, worse = pipeline_runs["good"]["outcome"], pipeline_runs["worse"]["outcome"]
+  assert worse.baseline_mae == pytest.approx(good.mae)  # compared with the blessed model
+  assert worse.mae > good.mae + 0.05
+  assert worse.mae < TEST_GATE_BOUND  # so the comparison, not the bound, refused it
+  assert not worse.blessed and worse.pushed_to is None
+  assert len(worse.failures) == 1 and "last blessed model" in worse.failures[0]
+  serving_dir = pipeline_runs["worse"]["config"].serving_model_dir
+  assert os.listdir(serving_dir) == [os.path.basename(good.pushed_to)]
+
+
+def test_the_second_run_reuses_the_cache_up_to_the_trainer(pipeline_runs):
+  states = {name: run.state for name, run in pipeline_runs["worse"]["components"].items()}
+  for cached in ("CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
+                 "AnomalyGate", "Transform"):
+    assert states[cached] == "CACHED", cached
+  assert states["Trainer"] == "COMPLETE"  # its custom_config changed
+  graph = lambda run: pipeline_runs[run]["components"]["Transform"].output("transform_graph")
+  assert graph("worse").uri == graph("good").uri
+
+
+def test_mlmd_records_the_lineage_of_the_pushed_model(pipeline_runs):
+  """Pushed model <- Pusher <- Trainer's model <- Trainer <- Transform <- CsvExampleGen."""
+  config = pipeline_runs["good"]["config"]
+  store = runs.connect(config.metadata_path)
+  pushed = pipeline_runs["good"]["components"]["Pusher"].output("pushed_model")
+
+  def producer_inputs(artifact_id):
+    producing = [e for e in store.get_events_by_artifact_ids([artifact_id])
+                 if e.type == e.OUTPUT]
+    execution, = store.get_executions_by_id([producing[0].execution_id])
+    events = store.get_events_by_execution_ids([execution.id])
+    inputs = {e.path.steps[0].key: e.artifact_id for e in events if e.type == e.INPUT}
+    return store.get_execution_types_by_id([execution.type_id])[0].name, inputs
+
+  pusher_type, pusher_inputs = producer_inputs(pushed.id)
+  assert pusher_type.endswith("Pusher") and {"model", "model_blessing"} <= set(pusher_inputs)
+  trainer_type, trainer_inputs = producer_inputs(pusher_inputs["model"])
+  assert trainer_type.endswith("Trainer")
+  transform_type, transform_inputs = producer_inputs(trainer_inputs["examples"])
+  assert transform_type.endswith("Transform")
+  example_gen_type, _ = producer_inputs(transform_inputs["examples"])
+  assert example_gen_type.endswith("CsvExampleGen")
+
+
+def test_saved_model_cli_serves_the_pushed_model(pipeline_runs):
+  """As TF Serving would: the pushed folder, the serve tag, tf.Examples in, a rating out."""
+  pushed = pipeline_runs["good"]["outcome"].pushed_to
+  cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+  request = serving_values(eval_examples(pipeline_runs["good"]["components"])[0])
+  result = subprocess.run(
+      [cli, "run", "--dir", pushed, "--tag_set", "serve", "--signature_def",
+       task.SERVING_SIGNATURE, "--input_examples", f"examples=[{json.dumps(request)}]"],
+      capture_output=True, text=True, timeout=180)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f"Result for output key {task.PREDICTION_KEY}" in result.stdout
+  value = float(result.stdout.split(task.PREDICTION_KEY)[-1].strip(": \n[]"))
+  assert c.MIN_RATING <= value <= c.MAX_RATING
+
+  shown = subprocess.run([cli, "show", "--dir", pushed, "--all"], capture_output=True,
+                         text=True, timeout=180)
+  assert shown.returncode == 0, shown.stderr[-3000:]
+  for signature in (task.SERVING_SIGNATURE, task.EVAL_SIGNATURE, task.TRANSFORM_SIGNATURE):
+    assert f"signature_def['{signature}']" in shown.stdout
+
+
+def test_a_schema_anomaly_stops_the_run_before_training(tmp_path, pipeline_csv):
+  csv_dir = tmp_path / "csv"
+  shutil.copytree(pipeline_csv, csv_dir)
+  shard = sorted((csv_dir / c.EVAL_SPLIT).glob("*.csv"))[0]
+  rows = pd.read_csv(shard, dtype=str, keep_default_na=False)
+  rows.loc[0, c.SEX] = "X"  # not in the schema's domain {F, M}
+  rows.to_csv(shard, index=False)
+  config = pipeline_config(str(tmp_path), str(csv_dir))
+  with pytest.raises(DataAnomalyError, match=r"split 'eval', feature 'sex'.*X"):
+    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+  store = runs.connect(config.metadata_path)
+  ran = {name for name, run in runs.component_runs(store).items()}
+  assert "AnomalyGate" in ran and not {"Transform", "Trainer", "Pusher"} & ran
+  assert not os.path.exists(config.serving_model_dir)
