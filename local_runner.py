@@ -39,6 +39,7 @@ warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 from absl import logging as absl_logging
 from tfx import v1 as tfx
 
+from components import ranking_evaluator
 from components.anomaly_gate import DataAnomalyError
 from movielens import constants as c
 from movielens import convert
@@ -46,6 +47,7 @@ from movielens import download
 from movielens import generate
 from movielens import parse
 from pipeline import pipeline
+from pipeline import report
 from pipeline import runs
 from pipeline.config import GateConfig, PipelineConfig
 from trainer.config import TrainerConfig
@@ -66,6 +68,7 @@ COMPONENT_ROLES = {  # what each component does, for the progress lines
     "latest_blessed_model_resolver": "the last blessed model, the baseline",
     "Evaluator": "TFMA metrics, slices and the MAE gate",
     "Pusher": "blessed models to the serving folder",
+    "RankingEvaluator": "HR@10 and NDCG@10 of the next movie, beside popularity",
 }
 
 
@@ -228,7 +231,7 @@ def run_pipeline(config: PipelineConfig, progress: Progress) -> None:
     absl_logging.set_verbosity(verbosity)
 
 
-def report(config: PipelineConfig) -> None:
+def print_summary(config: PipelineConfig) -> None:
   """Per-component wall time from ML Metadata, then the evaluation and the push."""
   components = runs.component_runs(runs.connect(config.metadata_path))
   print("\ncomponent                        state       wall time")
@@ -240,6 +243,15 @@ def report(config: PipelineConfig) -> None:
               is not None else "no blessed model before this one")
   print(f"\neval MAE {result.mae:.4f} ({baseline}; bound {config.gate.mae_upper_bound:g})")
   print(f"evaluation: {result.evaluation_uri}")
+  if "RankingEvaluator" in components:
+    ranking = ranking_evaluator.read_result(components["RankingEvaluator"].output("ranking").uri)
+    k = ranking["k"]
+    print(f"ranking, next movie among {ranking['negatives']} unrated ones "
+          f"({ranking['users']:,} users): HR@{k} {ranking['model'][f'hr@{k}']:.4f}, "
+          f"NDCG@{k} {ranking['model'][f'ndcg@{k}']:.4f}; popularity HR@{k} "
+          f"{ranking['popularity'][f'hr@{k}']:.4f}, NDCG@{k} "
+          f"{ranking['popularity'][f'ndcg@{k}']:.4f}")
+  print(f"report: {report.write_report(config.metadata_path)}")
   if result.blessed:
     print(f"BLESSED and pushed to {result.pushed_to}")
   else:
@@ -274,7 +286,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     run_pipeline(config, progress)
   except DataAnomalyError as error:
     raise SystemExit(f"error: {error}") from None
-  report(config)
+  print_summary(config)
 
 
 if __name__ == "__main__":

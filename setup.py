@@ -16,7 +16,9 @@ setuptools.setup(
         "components", "components.*",
         "transform", "transform.*",
         "trainer", "trainer.*",
+        "serving", "serving.*",
     ]),
+    package_data={"pipeline": ["schema/schema.pbtxt"]},
     py_modules=["local_runner"],
     install_requires=[
         "tfx[kfp]==1.16.0",
@@ -29,11 +31,15 @@ setuptools.setup(
         "pandas",
         "scipy",
         "psutil",
+        "matplotlib",
     ],
     entry_points={
         "console_scripts": [
             "movielens-generate=movielens.generate:main",
             "movielens-convert=movielens.convert:main",
+            "bst-predict=serving.predict:main",
+            "bst-recommend=serving.recommend:main",
+            "bst-report=pipeline.report:main",
         ],
     },
 )

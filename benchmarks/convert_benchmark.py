@@ -29,10 +29,15 @@ DEFAULT_BEAM_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_wor
 
 
 class PeakMemory:
-  """Samples the summed RSS of this process and all its descendants."""
+  """Samples the summed RSS of this process and all its descendants.
+
+  Keeps every sample (Unix time, bytes), so the peak of any time window can be read back:
+  the pipeline benchmark maps ML Metadata's per-component times onto it.
+  """
 
   def __init__(self, interval: float = 0.1):
     self.peak = 0
+    self.samples = []
     self._interval = interval
     self._stop = threading.Event()
     self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -47,7 +52,12 @@ class PeakMemory:
         except psutil.Error:  # a worker exited between listing and reading
           pass
       self.peak = max(self.peak, total)
+      self.samples.append((time.time(), total))
       self._stop.wait(self._interval)
+
+  def peak_between(self, start: float, end: float) -> int:
+    """The largest sample from `start` to `end` (Unix seconds); 0 if none fell inside."""
+    return max((total for when, total in self.samples if start <= when <= end), default=0)
 
   def __enter__(self):
     self._thread.start()

@@ -3,9 +3,10 @@
     python benchmarks/quality_benchmark.py              # ml-1m scale (1,000,209 ratings)
     python benchmarks/quality_benchmark.py --scale 0.1  # quicker
 
-Generates data, converts it, runs the TFX pipeline through the Trainer on LocalDagRunner,
-then scores every eval row through the exported serving signature and prints MAE / RMSE of
-the BST, the bias baseline (fitted on the train rows) and the oracle, all on the same rows.
+Generates data, converts it, runs the TFX pipeline on LocalDagRunner, then scores every
+eval row through the exported serving signature of the run's Trainer model (blessed or
+not) and prints MAE / RMSE of the BST, the bias baseline (fitted on the train rows) and
+the oracle, all on the same rows. For the whole suite, see pipeline_benchmark.py.
 """
 import argparse
 import glob
@@ -121,6 +122,7 @@ def main():
   config = PipelineConfig(
       csv_dir=csv_dir, pipeline_root=os.path.join(work, "tfx"),
       metadata_path=os.path.join(work, "tfx", "metadata.sqlite"),
+      serving_model_dir=os.path.join(work, "serving"),
       trainer=trainer_config(args.set),
       beam_pipeline_args=BEAM_ARGS)
   tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))

@@ -29,6 +29,14 @@ class GateConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class RankingConfig:
+  """The ranking evaluation: the true next movie among `negatives` unrated ones."""
+  negatives: int = 100
+  k: int = 10      # HR@k, NDCG@k
+  seed: int = 0    # which negatives
+
+
+@dataclasses.dataclass(frozen=True)
 class PipelineConfig:
   csv_dir: str            # the CSV conversion's output: train/, eval/, catalog/
   pipeline_root: str      # where TFX writes artifacts, one folder per component
@@ -40,6 +48,7 @@ class PipelineConfig:
   train_steps: Optional[int] = None  # None: epochs of full passes (trainer.epochs)
   eval_steps: Optional[int] = None   # None: the whole eval split
   gate: GateConfig = GateConfig()
+  ranking: RankingConfig = RankingConfig()
   beam_pipeline_args: Sequence[str] = ()
   enable_cache: bool = True
 

@@ -6,6 +6,7 @@ Data flow, one folder (artifact) per component under the pipeline root:
     schema) -> AnomalyGate -> Transform (transform.preprocessing.preprocessing_fn)
     -> Trainer (trainer.task.run_fn) -> Evaluator (TFMA, baseline: the latest blessed
     model) -> Pusher (blessed models only, to config.serving_model_dir)
+    Trainer -> RankingEvaluator (HR@K, NDCG@K of the next movie, beside popularity)
 """
 from typing import List
 
@@ -14,6 +15,7 @@ from tfx.dsl.components.base import base_node
 from tfx.proto import example_gen_pb2
 
 from components.anomaly_gate import AnomalyGate
+from components.ranking_evaluator import RankingEvaluator
 from movielens import constants as c
 from pipeline import evaluation
 from pipeline.config import PipelineConfig
@@ -70,8 +72,12 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(
               base_directory=config.serving_model_dir)))
+  ranking_evaluator = RankingEvaluator(
+      examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
+      transform_graph=transform.outputs["transform_graph"],
+      negatives=config.ranking.negatives, k=config.ranking.k, seed=config.ranking.seed)
   return [example_gen, statistics_gen, schema_gen, example_validator, anomaly_gate,
-          transform, trainer, baseline_model, evaluator, pusher]
+          transform, trainer, baseline_model, evaluator, pusher, ranking_evaluator]
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:

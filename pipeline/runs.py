@@ -5,7 +5,7 @@ runner's final report, the tests and the benchmarks read runs back from here ins
 guessing at folder layouts, and TFMA's output is read with TFMA's own loaders.
 """
 import dataclasses
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple, Union
 
 import tensorflow_model_analysis as tfma
 from ml_metadata.metadata_store import metadata_store
@@ -26,6 +26,7 @@ class ComponentRun:
   component: str  # the node id: "Trainer", "latest_blessed_model_resolver", ...
   state: str      # "COMPLETE", "CACHED" (outputs reused), "FAILED", "RUNNING", ...
   seconds: float  # wall time MLMD recorded from start to last update
+  end_time: float  # Unix seconds of the last update
   outputs: Dict[str, List[metadata_store_pb2.Artifact]]  # output key -> artifacts
 
   def output(self, key: str) -> metadata_store_pb2.Artifact:
@@ -74,6 +75,7 @@ def component_runs(store: metadata_store.MetadataStore,
         state=metadata_store_pb2.Execution.State.Name(execution.last_known_state),
         seconds=(execution.last_update_time_since_epoch
                  - execution.create_time_since_epoch) / 1000,
+        end_time=execution.last_update_time_since_epoch / 1000,
         outputs=by_key)
   return runs
 
@@ -89,20 +91,39 @@ class Outcome:
   pushed_to: Optional[str]      # the pushed version's folder; None: not pushed
 
 
-def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
-  """{model name: {metric name: value}} on the overall slice ("" = the only model)."""
-  metrics: Dict[str, Dict[str, float]] = {}
+SliceKey = Tuple[Tuple[str, Union[str, int, float]], ...]  # () is the overall slice
+
+
+def _slice_key(per_slice) -> SliceKey:
+  return tuple((key.column, getattr(key, key.WhichOneof("kind")))
+               for key in per_slice.slice_key.single_slice_keys)
+
+
+def metrics_by_slice(evaluation_uri: str) -> Dict[SliceKey, Dict[str, Dict[str, float]]]:
+  """{slice: {model name: {metric name: value}}}, as TFMA wrote them.
+
+  The model name is "" when there was no baseline, else "candidate" or "baseline".
+  """
+  metrics: Dict[SliceKey, Dict[str, Dict[str, float]]] = {}
   for per_slice in tfma.load_metrics(evaluation_uri):
-    if per_slice.slice_key.single_slice_keys:
-      continue
+    by_model = metrics.setdefault(_slice_key(per_slice), {})
     for entry in per_slice.metric_keys_and_values:
       if not entry.key.is_diff:
-        metrics.setdefault(entry.key.model_name, {})[entry.key.name] = (
+        by_model.setdefault(entry.key.model_name, {})[entry.key.name] = (
             entry.value.double_value.value)
   return metrics
 
 
-def _threshold_failures(evaluation_uri: str) -> List[str]:
+def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
+  """{model name: {metric name: value}} on the overall slice."""
+  return metrics_by_slice(evaluation_uri)[()]
+
+
+def candidate(by_model: Dict[str, Dict[str, float]]) -> Dict[str, float]:
+  return by_model.get("candidate", by_model.get("", {}))
+
+
+def threshold_failures(evaluation_uri: str) -> List[str]:
   """Each threshold the candidate failed, as a sentence."""
   failures = []
   result = tfma.load_validation_result(evaluation_uri)
@@ -124,14 +145,13 @@ def outcome(runs: Dict[str, ComponentRun]) -> Outcome:
   evaluation_uri = evaluator.output("evaluation").uri
   blessing = evaluator.output("blessing")
   metrics = overall_metrics(evaluation_uri)
-  candidate = metrics.get("candidate", metrics.get("", {}))
   baseline = metrics.get("baseline", {})
   pushed = runs["Pusher"].output("pushed_model")
   return Outcome(
       evaluation_uri=evaluation_uri,
-      mae=candidate[evaluation.GATED_METRIC],
+      mae=candidate(metrics)[evaluation.GATED_METRIC],
       baseline_mae=baseline.get(evaluation.GATED_METRIC),
       blessed=bool(blessing.custom_properties[BLESSED].int_value),
-      failures=_threshold_failures(evaluation_uri),
+      failures=threshold_failures(evaluation_uri),
       pushed_to=(pushed.custom_properties[PUSHED_DESTINATION].string_value
                  if pushed.custom_properties[PUSHED].int_value else None))

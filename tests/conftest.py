@@ -95,12 +95,17 @@ def pipeline_config(root: str, csv_dir: str, **trainer):
 
 
 @pytest.fixture(scope="session")
-def pipeline_csv(tmp_path_factory) -> str:
+def pipeline_raw(tmp_path_factory) -> str:
+  """The MovieLens folder the pipeline tests' data comes from."""
+  return generate.generate_movielens(str(tmp_path_factory.mktemp("pipeline_raw")),
+                                     PIPELINE_DATA)
+
+
+@pytest.fixture(scope="session")
+def pipeline_csv(tmp_path_factory, pipeline_raw) -> str:
   from movielens import convert
-  root = tmp_path_factory.mktemp("pipeline_data")
-  raw = generate.generate_movielens(str(root / "raw"), PIPELINE_DATA)
-  csv_dir = str(root / "csv")
-  convert.run_conversion(convert.ConversionConfig(raw, csv_dir))
+  csv_dir = str(tmp_path_factory.mktemp("pipeline_csv"))
+  convert.run_conversion(convert.ConversionConfig(pipeline_raw, csv_dir))
   return csv_dir
 
 
@@ -108,7 +113,7 @@ def pipeline_csv(tmp_path_factory) -> str:
 def pipeline_runs(tmp_path_factory, pipeline_csv):
   """Two runs of the whole pipeline on one MLMD store: a trained model, then a worse one.
 
-  Returns the config of each and MLMD's record of each run (pipeline.runs).
+  Returns the config, run id and MLMD's record (pipeline.runs) of each run.
   """
   from tfx import v1 as tfx
   from pipeline import pipeline, runs
@@ -117,7 +122,9 @@ def pipeline_runs(tmp_path_factory, pipeline_csv):
   for name, trainer in (("good", GOOD_TRAINER), ("worse", WORSE_TRAINER)):
     config = pipeline_config(root, pipeline_csv, **trainer)
     tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
-    components = runs.component_runs(runs.connect(config.metadata_path))
-    results[name] = {"config": config, "components": components,
+    store = runs.connect(config.metadata_path)
+    run_id = runs.run_ids(store)[-1]
+    components = runs.component_runs(store, run_id)
+    results[name] = {"config": config, "run_id": run_id, "components": components,
                      "outcome": runs.outcome(components)}
   return results

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 from tfx import v1 as tfx
 
+from components import ranking_evaluator
 from components.anomaly_gate import DataAnomalyError
 from movielens import constants as c
 from pipeline import pipeline
@@ -21,7 +22,7 @@ from trainer import task
 
 EXPECTED_COMPONENTS = ["CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
                        "AnomalyGate", "Transform", "Trainer", pipeline.BASELINE_RESOLVER,
-                       "Evaluator", "Pusher"]
+                       "Evaluator", "Pusher", "RankingEvaluator"]
 
 
 def test_every_component_succeeds_and_the_model_is_blessed_and_pushed(pipeline_runs):
@@ -145,3 +146,18 @@ def test_a_schema_anomaly_stops_the_run_before_training(tmp_path, pipeline_csv):
   ran = {name for name, run in runs.component_runs(store).items()}
   assert "AnomalyGate" in ran and not {"Transform", "Trainer", "Pusher"} & ran
   assert not os.path.exists(config.serving_model_dir)
+
+
+def test_ranking_metrics_are_computed_for_every_eval_user(pipeline_runs):
+  good = pipeline_runs["good"]
+  result = ranking_evaluator.read_result(
+      good["components"]["RankingEvaluator"].output("ranking").uri)
+  eval_users = {tf.train.Example.FromString(e).features.feature[c.USER_ID].int64_list.value[0]
+                for e in eval_examples(good["components"])}
+  assert result["users"] + result["users_skipped_too_few_unrated_movies"] == len(eval_users)
+  assert result["users"] > 0 and result["negatives"] == good["config"].ranking.negatives
+  for scorer in ("model", "popularity"):
+    assert 0 <= result[scorer]["ndcg@10"] <= result[scorer]["hr@10"] <= 1
+    assert 1 <= result[scorer]["mean_rank"] <= 1 + result["negatives"]
+  # The generator's movie bias makes popularity informative: far better than chance.
+  assert result["popularity"]["hr@10"] > 2 * 10 / (1 + result["negatives"])

@@ -1,0 +1,174 @@
+"""RankingEvaluator: how well the model orders movies, beside MAE.
+
+Users see a ranked list, not a rating. For every user with a held-out (eval) event, the
+first such event's true movie is ranked among itself and N negatives: movies the model
+knows (the Transform's vocabulary) that the user never rated in either split, sampled
+with a fixed seed. The model scores each candidate as the target of that very event
+(same history, same time); a popularity baseline scores them by training frequency
+(the vocabulary's order). Reported: HR@K (the true movie in the top K) and NDCG@K
+(1 / log2(1 + rank) when it is), with ties counted against the true movie.
+"""
+import json
+import os
+from typing import Dict, List, Tuple
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+from tfx import v1 as tfx
+from tfx.types import artifact
+
+from movielens import constants as c
+from trainer import task
+from transform import features as f
+
+RESULT_FILE = "ranking.json"
+SCORING_BATCH = 8192
+
+
+class RankingMetrics(artifact.Artifact):
+  """ranking.json: HR@K and NDCG@K of the model and of the popularity baseline."""
+  TYPE_NAME = "bst_movielens.RankingMetrics"  # "namespace.Name", as Kubeflow V2 requires
+
+
+# --- The metrics, on ranks -----------------------------------------------------------------
+
+def rank_of_true(scores: np.ndarray) -> np.ndarray:
+  """[users, 1 + negatives] scores, the true movie first -> its 1-based rank per user.
+
+  Ties count against the true movie: a model that scores everything alike ranks last.
+  """
+  return 1 + (scores[:, 1:] >= scores[:, :1]).sum(axis=1)
+
+
+def hit_rate(ranks: np.ndarray, k: int) -> float:
+  return float(np.mean(ranks <= k))
+
+
+def ndcg(ranks: np.ndarray, k: int) -> float:
+  """With one relevant movie the ideal DCG is 1, so NDCG@K is 1 / log2(1 + rank) in the top K."""
+  return float(np.mean(np.where(ranks <= k, 1.0 / np.log2(1.0 + ranks), 0.0)))
+
+
+def summarize(ranks: np.ndarray, k: int) -> Dict[str, float]:
+  return {f"hr@{k}": hit_rate(ranks, k), f"ndcg@{k}": ndcg(ranks, k),
+          "mean_rank": float(ranks.mean())}
+
+
+# --- Reading the pipeline's examples ------------------------------------------------------
+
+def _split_files(examples, split: str) -> List[str]:
+  return sorted(tf.io.gfile.glob(os.path.join(examples.uri, f"Split-{split}", "*")))
+
+
+def _records(files: List[str]) -> tf.data.Dataset:
+  return tf.data.TFRecordDataset(files, compression_type="GZIP").batch(SCORING_BATCH)
+
+
+_KEYS = {name: tf.io.FixedLenFeature([1], tf.int64)
+         for name in (c.USER_ID, c.TARGET_MOVIE_ID, c.TARGET_TIMESTAMP)}
+
+
+def rated_movies(files: List[str]) -> Dict[int, set]:
+  """user id -> every movie the user rated in these files."""
+  rated: Dict[int, set] = {}
+  for batch in _records(files):
+    keys = tf.io.parse_example(batch, _KEYS)
+    for user, movie in zip(keys[c.USER_ID].numpy().ravel(),
+                           keys[c.TARGET_MOVIE_ID].numpy().ravel()):
+      rated.setdefault(int(user), set()).add(int(movie))
+  return rated
+
+
+def first_events(files: List[str]) -> Dict[int, bytes]:
+  """user id -> the serialized example of the user's earliest event in these files."""
+  first: Dict[int, Tuple[int, bytes]] = {}
+  for batch in _records(files):
+    keys = tf.io.parse_example(batch, _KEYS)
+    for user, timestamp, record in zip(keys[c.USER_ID].numpy().ravel(),
+                                       keys[c.TARGET_TIMESTAMP].numpy().ravel(),
+                                       batch.numpy()):
+      if int(user) not in first or timestamp < first[int(user)][0]:
+        first[int(user)] = (int(timestamp), record)
+  return {user: record for user, (_, record) in first.items()}
+
+
+# --- Candidates and scores ------------------------------------------------------------------
+
+def sample_negatives(known_movies: np.ndarray, rated: set, count: int,
+                     rng: np.random.Generator) -> np.ndarray:
+  allowed = known_movies[~np.isin(known_movies, list(rated))]
+  return rng.choice(allowed, size=min(count, len(allowed)), replace=False)
+
+
+def with_target(example: bytes, movie_ids: np.ndarray) -> List[bytes]:
+  """The same event with each movie as its target."""
+  parsed = tf.train.Example.FromString(example)
+  target = parsed.features.feature[c.TARGET_MOVIE_ID].int64_list
+  candidates = []
+  for movie in movie_ids:
+    target.value[:] = [int(movie)]
+    candidates.append(parsed.SerializeToString())
+  return candidates
+
+
+def score(model, examples: List[bytes]) -> np.ndarray:
+  predict = model.signatures[task.EVAL_SIGNATURE]
+  return np.concatenate([
+      predict(examples=tf.constant(examples[i:i + SCORING_BATCH]))[task.PREDICTION_KEY]
+      .numpy().ravel() for i in range(0, len(examples), SCORING_BATCH)])
+
+
+def evaluate(model, events: Dict[int, bytes], rated: Dict[int, set],
+             movies_by_popularity: np.ndarray, negatives: int, k: int,
+             seed: int) -> Dict[str, object]:
+  """HR@K and NDCG@K of the model and of popularity, over the same candidates."""
+  rng = np.random.default_rng(seed)
+  popularity_rank = {int(m): rank for rank, m in enumerate(movies_by_popularity)}
+  users = sorted(user for user in events
+                 if len(movies_by_popularity) - len(rated[user]) >= negatives)
+  skipped = len(events) - len(users)  # so few unrated movies that N negatives do not exist
+  candidates = np.array([
+      np.concatenate([[tf.train.Example.FromString(events[user]).features.feature[
+          c.TARGET_MOVIE_ID].int64_list.value[0]],
+                      sample_negatives(movies_by_popularity, rated[user], negatives, rng)])
+      for user in users], dtype=np.int64)
+  examples = [example for user, movies in zip(users, candidates)
+              for example in with_target(events[user], movies)]
+  model_scores = score(model, examples).reshape(candidates.shape)
+  unseen = len(movies_by_popularity)  # never rated in training: least popular of all
+  popularity_scores = -np.vectorize(lambda m: popularity_rank.get(m, unseen))(candidates)
+  return {
+      "users": len(users), "users_skipped_too_few_unrated_movies": skipped,
+      "negatives": negatives, "k": k, "seed": seed,
+      "model": summarize(rank_of_true(model_scores), k),
+      "popularity": summarize(rank_of_true(popularity_scores), k),
+  }
+
+
+@tfx.dsl.components.component
+def RankingEvaluator(  # pylint: disable=invalid-name  (TFX component naming)
+    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+    transform_graph: tfx.dsl.components.InputArtifact[
+        tfx.types.standard_artifacts.TransformGraph],
+    ranking: tfx.dsl.components.OutputArtifact[RankingMetrics],
+    negatives: tfx.dsl.components.Parameter[int] = 100,
+    k: tfx.dsl.components.Parameter[int] = 10,
+    seed: tfx.dsl.components.Parameter[int] = 0):
+  """Writes ranking.json: the model's and popularity's HR@K and NDCG@K on the eval split."""
+  movies_by_popularity = np.array(
+      [int(m) for m in tft.TFTransformOutput(transform_graph.uri).vocabulary_by_name(
+          f.MOVIE_VOCAB)], dtype=np.int64)
+  rated = rated_movies(_split_files(examples, c.TRAIN_SPLIT)
+                       + _split_files(examples, c.EVAL_SPLIT))
+  events = first_events(_split_files(examples, c.EVAL_SPLIT))
+  loaded = tf.saved_model.load(os.path.join(model.uri, "Format-Serving"))
+  result = evaluate(loaded, events, rated, movies_by_popularity, negatives, k, seed)
+  with tf.io.gfile.GFile(os.path.join(ranking.uri, RESULT_FILE), "w") as out:
+    json.dump(result, out, indent=2)
+
+
+def read_result(ranking_uri: str) -> Dict[str, object]:
+  with tf.io.gfile.GFile(os.path.join(ranking_uri, RESULT_FILE)) as result:
+    return json.load(result)

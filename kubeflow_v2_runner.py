@@ -1,0 +1,83 @@
+"""Compiles bst-movielens for Kubeflow Pipelines or Vertex AI Pipelines.
+
+    python kubeflow_v2_runner.py --image REGION-docker.pkg.dev/P/R/bst-movielens:TAG \\
+        --pipeline-root gs://BUCKET/tfx --csv-dir gs://BUCKET/csv/ml-1m \\
+        --serving-dir gs://BUCKET/serving --output pipeline.json \\
+        --runner=DataflowRunner --project=P --region=R --temp_location=gs://BUCKET/tmp
+
+It compiles the very `pipeline.create_pipeline` that local_runner.py runs, with TFX's
+KubeflowV2DagRunner, into a PipelineJob JSON; submit that with the KFP client or
+`gcloud ai pipelines`/the Vertex AI SDK. Nothing runs here and nothing is contacted.
+The CSV comes from the same conversion (`python local_runner.py --prepare-only`, or
+`python -m movielens.convert` on Dataflow) copied to --csv-dir. The image is this
+repository installed on TFX's own image (see Dockerfile). Flags this script does not know
+are Beam pipeline options for every Beam-based component.
+"""
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # TFT 1.16 needs tf_keras
+
+import argparse
+import sys
+from typing import Optional, Sequence
+
+from tfx import v1 as tfx
+
+from pipeline import pipeline
+from pipeline.config import GateConfig, PipelineConfig
+from trainer.config import TrainerConfig
+
+# Where the Dockerfile puts the repository, hence the curated schema, in the image.
+IMAGE_REPO_DIR = "/bst-movielens"
+IMAGE_SCHEMA_PATH = f"{IMAGE_REPO_DIR}/pipeline/schema/schema.pbtxt"
+
+
+def parse_args(argv: Sequence[str]):
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  trainer, gate = TrainerConfig(), GateConfig()
+  parser.add_argument("--image", required=True,
+                      help="container image with this project installed (Dockerfile)")
+  parser.add_argument("--pipeline-root", required=True,
+                      help="where components write artifacts, e.g. gs://BUCKET/tfx")
+  parser.add_argument("--csv-dir", required=True,
+                      help="the CSV conversion's output (train/, eval/, catalog/)")
+  parser.add_argument("--serving-dir", required=True, help="where blessed models are pushed")
+  parser.add_argument("--schema-path", default=IMAGE_SCHEMA_PATH,
+                      help=f"the curated schema as the containers see it (default "
+                      f"{IMAGE_SCHEMA_PATH}, inside the image)")
+  parser.add_argument("--pipeline-name", default=PipelineConfig.pipeline_name)
+  parser.add_argument("--epochs", type=int, default=trainer.epochs)
+  parser.add_argument("--mae-bound", type=float, default=gate.mae_upper_bound)
+  parser.add_argument("--mae-max-increase", type=float, default=gate.mae_max_increase)
+  parser.add_argument("--output", default="pipeline.json", help="the PipelineJob JSON")
+  return parser.parse_known_args(argv)
+
+
+def pipeline_config(args, beam_args: Sequence[str]) -> PipelineConfig:
+  return PipelineConfig(
+      csv_dir=args.csv_dir, pipeline_root=args.pipeline_root,
+      serving_model_dir=args.serving_dir, metadata_path=None,  # the platform's MLMD
+      pipeline_name=args.pipeline_name, schema_path=args.schema_path,
+      trainer=TrainerConfig(epochs=args.epochs),
+      gate=GateConfig(mae_upper_bound=args.mae_bound, mae_max_increase=args.mae_max_increase),
+      beam_pipeline_args=list(beam_args))
+
+
+def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:
+  """Writes the PipelineJob JSON; returns its path."""
+  runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
+      config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image),
+      output_dir=os.path.dirname(os.path.abspath(output)),
+      output_filename=os.path.basename(output))
+  runner.run(pipeline.create_pipeline(config))
+  return output
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+  args, beam_args = parse_args(sys.argv[1:] if argv is None else argv)
+  print(compile_pipeline(pipeline_config(args, beam_args), args.image, args.output))
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,237 @@
+"""A static HTML report of one pipeline run, for people without Jupyter.
+
+    python -m pipeline.report                      # the latest run in outputs/tfx
+    python -m pipeline.report --list               # every run MLMD knows
+    python -m pipeline.report --run RUN_ID --output report.html
+
+Everything comes from the run's own records: ML Metadata finds the artifacts; TFMA's
+loaders read metrics, slices and the validation; the Trainer's TensorBoard events give
+the training curve; the RankingEvaluator's ranking.json the ranking. Nothing is
+recomputed. Charts are matplotlib PNGs embedded in the page, so the file stands alone.
+"""
+import argparse
+import base64
+import html
+import io
+import os
+import sys
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import matplotlib
+
+matplotlib.use("Agg")  # files, no display
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import tensorflow as tf
+import tensorflow_model_analysis as tfma
+
+from components import ranking_evaluator
+from movielens import constants as c
+from pipeline import evaluation
+from pipeline import metrics as error_metrics
+from pipeline import runs
+
+REPORT_DIR = "reports"  # under the pipeline root: reports/<run id>.html
+SLICE_METRICS = (error_metrics.MAE, error_metrics.RMSE)
+OVERALL_METRICS = tuple(name for _, _, name in evaluation.METRICS)
+TRAINING_CURVES = ("epoch_mae", "epoch_loss")  # Keras's TensorBoard tags
+
+
+def _png(figure) -> str:
+  buffer = io.BytesIO()
+  figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+  plt.close(figure)
+  return ('<img src="data:image/png;base64,'
+          f'{base64.b64encode(buffer.getvalue()).decode()}">')
+
+
+def _cell(value: object) -> str:
+  if isinstance(value, float):
+    return f"{int(value):,}" if value.is_integer() and abs(value) >= 1 else f"{value:.4f}"
+  return html.escape(str(value))
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+  cell = _cell
+  head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+  body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+                 for row in rows)
+  return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def overall_section(by_slice, outcome: runs.Outcome, eval_config) -> str:
+  overall = by_slice[()]
+  has_baseline = "baseline" in overall
+  header = ["metric", "candidate"] + (["baseline (last blessed)"] if has_baseline else [])
+  rows = [[name, runs.candidate(overall).get(name, float("nan"))]
+          + ([overall["baseline"].get(name, float("nan"))] if has_baseline else [])
+          for name in OVERALL_METRICS]
+  thresholds = []
+  for spec in eval_config.metrics_specs:
+    for metric in spec.metrics:
+      for per_slice in metric.per_slice_thresholds:
+        threshold = per_slice.threshold
+        thresholds.append([metric.class_name, "value below",
+                           threshold.value_threshold.upper_bound.value])
+        thresholds.append([metric.class_name, "increase over the baseline at most",
+                           threshold.change_threshold.absolute.value])
+  decision = ("<p class=ok>BLESSED" + (f": pushed to {html.escape(outcome.pushed_to)}"
+                                         if outcome.pushed_to else "") + "</p>"
+              if outcome.blessed else "<p class=bad>NOT BLESSED: "
+              + "; ".join(html.escape(f) for f in outcome.failures) + "</p>")
+  note = "" if has_baseline else "<p>No blessed model before this one: the bound alone gated.</p>"
+  return ("<h2>Overall</h2>" + _table(header, rows) + "<h2>Gate</h2>"
+          + _table(["metric", "threshold", "value"], thresholds) + note + decision)
+
+
+def _slice_chart(feature: str, slices: List[Tuple[object, Dict[str, float]]]) -> str:
+  labels = [str(value) for value, _ in slices]
+  counts = [int(m["example_count"]) for _, m in slices]
+  figure, axes = plt.subplots(figsize=(max(5, 0.45 * len(slices) + 2), 3))
+  width = 0.4
+  for i, name in enumerate(SLICE_METRICS):
+    positions = [x + (i - 0.5) * width for x in range(len(slices))]
+    axes.bar(positions, [m[name] for _, m in slices], width, label=name)
+  axes.set_xticks(range(len(slices)))
+  axes.set_xticklabels([f"{l}\nn={n:,}" for l, n in zip(labels, counts)], fontsize=7)
+  axes.set_title(f"by {feature}")
+  axes.legend(fontsize=7)
+  return _png(figure)
+
+
+def slices_section(by_slice) -> str:
+  parts = ["<h2>Slices</h2><p>MAE and RMSE per slice, with example counts.</p>"]
+  for feature in evaluation.SLICE_FEATURES:
+    if feature == c.RATING:
+      continue  # the calibration section shows it
+    slices = sorted((key[0][1], runs.candidate(by_model)) for key, by_model in by_slice.items()
+                    if len(key) == 1 and key[0][0] == feature)
+    if slices:
+      parts.append(_slice_chart(feature, slices))
+  return "".join(parts)
+
+
+def calibration_section(by_slice) -> str:
+  slices = sorted((key[0][1], runs.candidate(by_model)) for key, by_model in by_slice.items()
+                  if len(key) == 1 and key[0][0] == c.RATING)
+  if not slices:
+    return ""
+  figure, axes = plt.subplots(figsize=(4.5, 3.5))
+  labels = [m["mean_label"] for _, m in slices]
+  predictions = [m["mean_prediction"] for _, m in slices]
+  axes.plot([c.MIN_RATING, c.MAX_RATING], [c.MIN_RATING, c.MAX_RATING], "--", color="grey",
+            label="perfect")
+  axes.plot(labels, predictions, "o-", label="model")
+  axes.set_xlabel("true rating")
+  axes.set_ylabel("mean prediction")
+  axes.legend(fontsize=7)
+  rows = [[int(value), int(m["example_count"]), m["mean_prediction"], m[error_metrics.MAE]]
+          for value, m in slices]
+  return ("<h2>Calibration</h2><p>Mean prediction per true rating.</p>" + _png(figure)
+          + _table(["true rating", "examples", "mean prediction", "MAE"], rows))
+
+
+def training_curves(model_run_uri: str) -> Dict[Tuple[str, str], List[Tuple[int, float]]]:
+  """{(tag, "train" | "validation"): [(epoch, value)]} from the Trainer's TensorBoard logs."""
+  curves: Dict[Tuple[str, str], List[Tuple[int, float]]] = {}
+  for path in tf.io.gfile.glob(os.path.join(model_run_uri, "*", "events.out.tfevents.*")):
+    phase = os.path.basename(os.path.dirname(path))
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.tag in TRAINING_CURVES:
+          number = float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") else (
+              value.simple_value)
+          curves.setdefault((value.tag, phase), []).append((event.step, number))
+  return {key: sorted(points) for key, points in curves.items()}
+
+
+def training_section(model_run_uri: str) -> str:
+  curves = training_curves(model_run_uri)
+  if not curves:
+    return "<h2>Training</h2><p>No TensorBoard events found.</p>"
+  figure, all_axes = plt.subplots(1, len(TRAINING_CURVES), figsize=(9, 3))
+  for axes, tag in zip(all_axes, TRAINING_CURVES):
+    for (curve_tag, phase), points in sorted(curves.items()):
+      if curve_tag == tag:
+        axes.plot([p[0] + 1 for p in points], [p[1] for p in points], "o-", label=phase)
+    axes.set_title(tag)
+    axes.set_xlabel("epoch")
+    axes.legend(fontsize=7)
+  return f"<h2>Training</h2><p>TensorBoard logs: {html.escape(model_run_uri)}</p>" + _png(
+      figure)
+
+
+def ranking_section(result: Optional[dict]) -> str:
+  if not result:
+    return ""
+  k = result["k"]
+  rows = [[scorer, result[scorer][f"hr@{k}"], result[scorer][f"ndcg@{k}"],
+           result[scorer]["mean_rank"]] for scorer in ("model", "popularity")]
+  return (f"<h2>Ranking</h2><p>Each user's first eval event: the true movie among "
+          f"{result['negatives']} unrated ones, {result['users']:,} users "
+          f"({result['users_skipped_too_few_unrated_movies']} skipped: too few unrated "
+          "movies).</p>"
+          + _table(["scorer", f"HR@{k}", f"NDCG@{k}", "mean rank"], rows))
+
+
+STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
+         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+         "padding:3px 8px;text-align:right}.ok{color:green;font-weight:bold}"
+         ".bad{color:#b00;font-weight:bold}")
+
+
+def render(components: Dict[str, runs.ComponentRun], run_id: str) -> str:
+  if "Evaluator" not in components:
+    raise LookupError(f"run {run_id} has no Evaluator execution (it stopped earlier)")
+  outcome = runs.outcome(components)
+  by_slice = runs.metrics_by_slice(outcome.evaluation_uri)
+  eval_config = tfma.load_eval_result(outcome.evaluation_uri).config
+  ranking = (ranking_evaluator.read_result(components["RankingEvaluator"].output("ranking").uri)
+             if "RankingEvaluator" in components else None)
+  timings = _table(["component", "state", "seconds"],
+                   [[r.component, r.state, f"{r.seconds:.1f}"] for r in components.values()])
+  return (f"<!doctype html><html><head><meta charset=utf-8><title>bst-movielens {run_id}"
+          f"</title><style>{STYLE}</style></head><body><h1>bst-movielens: run {run_id}</h1>"
+          f"<p>Evaluation: {html.escape(outcome.evaluation_uri)}</p>"
+          + overall_section(by_slice, outcome, eval_config)
+          + ranking_section(ranking) + slices_section(by_slice)
+          + calibration_section(by_slice)
+          + training_section(components["Trainer"].output("model_run").uri)
+          + "<h2>Components</h2>" + timings + "</body></html>")
+
+
+def write_report(metadata_path: str, run_id: Optional[str] = None,
+                 output: Optional[str] = None) -> str:
+  """Renders a run's report (the latest run by default); returns the file's path."""
+  store = runs.connect(metadata_path)
+  run_id = run_id or runs.run_ids(store)[-1]
+  page = render(runs.component_runs(store, run_id), run_id)
+  output = output or os.path.join(os.path.dirname(metadata_path), REPORT_DIR,
+                                  f"{run_id}.html")
+  os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+  with open(output, "w", encoding="utf-8") as out:
+    out.write(page)
+  return output
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--metadata", default=os.path.join("outputs", "tfx", "metadata.sqlite"),
+                      help="the pipeline's MLMD file (default outputs/tfx/metadata.sqlite)")
+  parser.add_argument("--run", help="a run id (default: the latest run)")
+  parser.add_argument("--output", help="the HTML file (default <pipeline root>/reports/<run>.html)")
+  parser.add_argument("--list", action="store_true", help="list the runs and stop")
+  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  if not os.path.isfile(args.metadata):
+    raise SystemExit(f"error: no metadata at {args.metadata}: run the pipeline first")
+  if args.list:
+    print("\n".join(runs.run_ids(runs.connect(args.metadata))))
+    return
+  try:
+    print(write_report(args.metadata, args.run, args.output))
+  except LookupError as error:
+    raise SystemExit(f"error: {error}") from None
+
+
+if __name__ == "__main__":
+  main()

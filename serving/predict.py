@@ -1,0 +1,57 @@
+"""Scores requests with a pushed model: one JSON line per request on stdout.
+
+    python -m serving.predict requests.jsonl
+    python -m serving.predict --format csv outputs/csv/<data>/eval/part-00000-of-00004.csv
+    cat requests.jsonl | python -m serving.predict -
+
+Requests are in the serving contract (README): JSON lines with lists as JSON lists, or
+CSV with lists space-separated (the pipeline's own CSV; its `rating` column, if present,
+is echoed beside the prediction). An invalid request stops the run with an error naming
+the record and the field; nothing is scored until every request is valid.
+"""
+import argparse
+import json
+import os
+import sys
+from typing import Optional, Sequence
+
+from movielens import constants as c
+from serving import model as serving_model
+from serving import requests
+
+
+def parse_args(argv: Sequence[str]):
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("input", help="a file of requests, or - for stdin")
+  parser.add_argument("--format", choices=("jsonl", "csv"),
+                      help="default: from the file's extension (.csv or else JSON lines)")
+  parser.add_argument("--serving-dir", default=os.path.join("outputs", "serving"),
+                      help="the Pusher's folder (default outputs/serving)")
+  parser.add_argument("--version", type=int, help="a pushed version (default: the latest)")
+  return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+  args = parse_args(sys.argv[1:] if argv is None else argv)
+  form = args.format or ("csv" if args.input.endswith(".csv") else "jsonl")
+  source = "stdin" if args.input == "-" else args.input
+  try:
+    path = serving_model.version_dir(args.serving_dir, args.version)
+    if args.input == "-":
+      batch = requests.read_requests(sys.stdin, source, form)
+    else:
+      with open(args.input, newline="") as text:
+        batch = requests.read_requests(text, source, form)
+  except (serving_model.NoModelError, requests.InvalidRequestError, OSError) as error:
+    raise SystemExit(f"error: {error}") from None
+  predictions = serving_model.RatingModel(path).predict(batch)
+  for record, (request, prediction) in enumerate(zip(batch, predictions), start=1):
+    line = {"record": record, "predicted_rating": round(float(prediction), 4)}
+    if c.RATING in request:
+      line[c.RATING] = int(request[c.RATING])
+    print(json.dumps(line))
+
+
+if __name__ == "__main__":
+  main()

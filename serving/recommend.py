@@ -1,0 +1,125 @@
+"""Top-N movies for a user: every catalog movie the user has not rated, scored by the model.
+
+    python -m serving.recommend --data-dir outputs/raw/synthetic-scale1-seed0 --user-id 42
+    python -m serving.recommend --data-dir DIR --request user.json   # a user not in DIR
+
+With --user-id the user's demographics and ratings come from the MovieLens folder; with
+--request they come from one serving-contract JSON object (its target fields ignored).
+All candidates go to the model in large batches, as the same event at the same time
+(by default just after the user's last rating), differing only in the target movie.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from movielens import constants as c
+from movielens import convert
+from movielens import parse
+from serving import model as serving_model
+from serving import requests
+
+# As many past events as the CSV rows the model trained on held (the Transform keeps the
+# last W of them); sending more would only make every candidate's request larger.
+HISTORY_SENT = convert.ConversionConfig.history_length
+
+
+def user_request(data: parse.MovieLens, user_id: int) -> Dict[str, Any]:
+  """The user's features and latest ratings, as a serving-contract request (no target)."""
+  if user_id not in data.users:
+    raise SystemExit(f"error: user {user_id} is not in {c.USERS_FILE}")
+  user = data.users[user_id]
+  ratings = data.ratings[data.ratings.user_id == user_id].sort_values(
+      ["timestamp", "line_number"])
+  recent = ratings.tail(HISTORY_SENT)
+  return {
+      c.USER_ID: user_id, c.SEX: user.sex, c.AGE_GROUP: user.age_group,
+      c.OCCUPATION: user.occupation,
+      c.HISTORY_MOVIE_IDS: recent.movie_id.tolist(),
+      c.HISTORY_RATINGS: recent.rating.astype(float).tolist(),
+      c.HISTORY_TIMESTAMPS: recent.timestamp.tolist(),
+      "rated": set(ratings.movie_id.tolist()),
+  }
+
+
+def request_from_file(path: str) -> Dict[str, Any]:
+  """A user given as one serving-contract JSON object; its target fields are not needed."""
+  try:
+    with open(path) as text:
+      values = json.load(text)
+  except (OSError, json.JSONDecodeError) as error:
+    raise SystemExit(f"error: {path}: {error}") from None
+  if not isinstance(values, dict):
+    raise SystemExit(f"error: {path}: expected one JSON object")
+  values.setdefault(c.TARGET_MOVIE_ID, 0)  # each candidate takes its place
+  values.setdefault(c.TARGET_TIMESTAMP, 0)
+  try:
+    return requests.validate(values, path, 1)
+  except requests.InvalidRequestError as error:
+    raise SystemExit(f"error: {error}") from None
+
+
+def recommend(rating_model: serving_model.RatingModel, user: Dict[str, Any],
+              movies: Dict[int, parse.Movie], top: int, at: Optional[int] = None
+              ) -> Tuple[List[Dict[str, Any]], int]:
+  """The `top` unrated catalog movies by predicted rating, best first; how many were scored."""
+  rated = user.get("rated", set(user[c.HISTORY_MOVIE_IDS]))
+  candidates = sorted(set(movies) - rated)
+  timestamps = user[c.HISTORY_TIMESTAMPS]
+  at = at if at is not None else (max(timestamps) + 1 if timestamps else int(time.time()))
+  base = {k: v for k, v in user.items() if k != "rated"}
+  scores = rating_model.predict([{**base, c.TARGET_MOVIE_ID: movie, c.TARGET_TIMESTAMP: at}
+                                 for movie in candidates])
+  best = np.argsort(-scores, kind="stable")[:top]
+  return [{"movie_id": candidates[i], "title": movies[candidates[i]].title,
+           "genres": c.GENRE_SEPARATOR.join(movies[candidates[i]].genres),
+           "predicted_rating": round(float(scores[i]), 4)} for i in best], len(candidates)
+
+
+def parse_args(argv: Sequence[str]):
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--data-dir", required=True,
+                      help="MovieLens folder: movies.dat is the catalog (titles); users.dat "
+                      "and ratings.dat give --user-id's features and history")
+  who = parser.add_mutually_exclusive_group(required=True)
+  who.add_argument("--user-id", type=int, help="a user of --data-dir")
+  who.add_argument("--request", help="a JSON file: one serving-contract object for the user")
+  parser.add_argument("--top", type=int, default=10, help="how many movies (default 10)")
+  parser.add_argument("--at", type=int,
+                      help="Unix time of the imagined ratings (default: after the last one)")
+  parser.add_argument("--serving-dir", default=os.path.join("outputs", "serving"),
+                      help="the Pusher's folder (default outputs/serving)")
+  parser.add_argument("--version", type=int, help="a pushed version (default: the latest)")
+  return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+  args = parse_args(sys.argv[1:] if argv is None else argv)
+  try:
+    path = serving_model.version_dir(args.serving_dir, args.version)
+  except serving_model.NoModelError as error:
+    raise SystemExit(f"error: {error}") from None
+  movies = parse.load_movies(os.path.join(args.data_dir, c.MOVIES_FILE))
+  if args.user_id is not None:
+    user = user_request(parse.load_movielens(args.data_dir), args.user_id)
+  else:
+    user = request_from_file(args.request)
+  started = time.monotonic()
+  rating_model = serving_model.RatingModel(path)
+  loaded = time.monotonic()
+  ranked, num_candidates = recommend(rating_model, user, movies, args.top, args.at)
+  scored = time.monotonic()
+  print(f"model {path}: {num_candidates:,} unrated movies scored in {scored - loaded:.2f} s "
+        f"(model loaded in {loaded - started:.1f} s)")
+  for rank, movie in enumerate(ranked, start=1):
+    print(f"{rank:3d}. {movie['predicted_rating']:.2f}  {movie['title']}  [{movie['genres']}]"
+          f"  (movie {movie['movie_id']})")
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,36 @@
+"""The Kubeflow V2 runner compiles the same pipeline into a PipelineJob JSON, offline."""
+import json
+
+import kubeflow_v2_runner
+from pipeline import pipeline
+
+IMAGE = "europe-docker.pkg.dev/p/r/bst-movielens:test"
+BEAM = ["--runner=DataflowRunner", "--project=p", "--region=europe-west4",
+        "--temp_location=gs://b/tmp"]
+
+
+def test_compiles_every_component_with_its_parameters(tmp_path):
+  args, beam_args = kubeflow_v2_runner.parse_args([
+      "--image", IMAGE, "--pipeline-root", "gs://b/tfx", "--csv-dir", "gs://b/csv",
+      "--serving-dir", "gs://b/serving", "--output", str(tmp_path / "job.json"),
+      "--mae-bound", "0.8", *BEAM])
+  config = kubeflow_v2_runner.pipeline_config(args, beam_args)
+  path = kubeflow_v2_runner.compile_pipeline(config, IMAGE, args.output)
+  job = json.load(open(path))
+  spec = job["pipelineSpec"]
+  tasks = spec["root"]["dag"]["tasks"]
+  expected = {component.id for component in pipeline.create_components(config)}
+  # The Resolver compiles into one resolver task per channel it resolves.
+  resolver_tasks = {t for t in tasks if t.startswith(pipeline.BASELINE_RESOLVER)}
+  assert resolver_tasks == {f"{pipeline.BASELINE_RESOLVER}-model-resolver",
+                            f"{pipeline.BASELINE_RESOLVER}-model-blessing-resolver"}
+  assert set(tasks) - resolver_tasks == expected - {pipeline.BASELINE_RESOLVER}
+  assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://b/tfx"
+  executors = spec["deploymentSpec"]["executors"].values()
+  assert {e["container"]["image"] for e in executors if "container" in e} == {IMAGE}
+  text = json.dumps(job)
+  for value in ("gs://b/csv/", "gs://b/serving", "--runner=DataflowRunner",
+                "--region=europe-west4", kubeflow_v2_runner.IMAGE_SCHEMA_PATH,
+                "transform.preprocessing.preprocessing_fn", "trainer.task.run_fn",
+                "0.8"):
+    assert value in text, value

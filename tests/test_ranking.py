@@ -1,0 +1,30 @@
+"""Ranking metrics on cases checkable by hand."""
+import numpy as np
+import pytest
+
+from components import ranking_evaluator as ranking
+
+
+def test_rank_counts_ties_against_the_true_movie():
+  scores = np.array([[0.9, 0.1, 0.5],    # best: rank 1
+                     [0.2, 0.3, 0.2],    # one better, one tie: rank 3
+                     [0.5, 0.5, 0.5]])   # all alike: last
+  assert ranking.rank_of_true(scores).tolist() == [1, 3, 3]
+
+
+def test_hit_rate_and_ndcg():
+  ranks = np.array([1, 3, 3, 12])
+  assert ranking.hit_rate(ranks, k=1) == 0.25
+  assert ranking.hit_rate(ranks, k=10) == 0.75
+  # 1/log2(2) = 1, 1/log2(4) = 0.5 twice, 0 past the cut-off.
+  assert ranking.ndcg(ranks, k=10) == pytest.approx((1 + 0.5 + 0.5 + 0) / 4)
+  assert ranking.summarize(ranks, k=10)["mean_rank"] == pytest.approx(19 / 4)
+
+
+def test_negatives_exclude_rated_movies_and_are_seeded():
+  known = np.arange(1, 21)
+  rated = {1, 2, 3, 4, 5}
+  first = ranking.sample_negatives(known, rated, 10, np.random.default_rng(0))
+  again = ranking.sample_negatives(known, rated, 10, np.random.default_rng(0))
+  assert first.tolist() == again.tolist()
+  assert len(set(first.tolist())) == 10 and not set(first.tolist()) & rated

@@ -1,0 +1,144 @@
+"""predict, recommend and the HTML report, on the model a real pipeline run pushed."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from movielens import constants as c
+from movielens import parse
+from pipeline import report
+from serving import model as serving_model
+from serving import recommend
+from serving import requests
+from tests.conftest import eval_examples, serving_values
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_module(module, *args, stdin=None):
+  return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                        timeout=300, cwd=REPO, input=stdin)
+
+
+@pytest.fixture(scope="module")
+def served(pipeline_runs):
+  good = pipeline_runs["good"]
+  return {"serving_dir": good["config"].serving_model_dir,
+          "model": serving_model.RatingModel(good["outcome"].pushed_to),
+          "requests": [serving_values(e) for e in eval_examples(good["components"], limit=20)]}
+
+
+def test_latest_version_is_the_pushed_one(pipeline_runs, served):
+  assert serving_model.version_dir(served["serving_dir"]) == (
+      pipeline_runs["good"]["outcome"].pushed_to)
+  with pytest.raises(serving_model.NoModelError, match="no version 7"):
+    serving_model.version_dir(served["serving_dir"], 7)
+
+
+def test_predict_scores_json_lines(tmp_path, served):
+  path = tmp_path / "requests.jsonl"
+  path.write_text("".join(json.dumps(r) + "\n" for r in served["requests"]))
+  result = run_module("serving.predict", str(path), "--serving-dir", served["serving_dir"])
+  assert result.returncode == 0, result.stderr[-2000:]
+  lines = [json.loads(line) for line in result.stdout.splitlines()]
+  assert [line["record"] for line in lines] == list(range(1, 21))
+  expected = served["model"].predict(
+      [requests.validate(r, "test", 1) for r in served["requests"]])
+  np.testing.assert_allclose([line["predicted_rating"] for line in lines], expected, atol=1e-4)
+
+
+def test_predict_scores_the_pipelines_own_csv(pipeline_csv, served):
+  shard = sorted(os.listdir(os.path.join(pipeline_csv, c.EVAL_SPLIT)))[0]
+  path = os.path.join(pipeline_csv, c.EVAL_SPLIT, shard)
+  result = run_module("serving.predict", path, "--serving-dir", served["serving_dir"])
+  assert result.returncode == 0, result.stderr[-2000:]
+  lines = [json.loads(line) for line in result.stdout.splitlines()]
+  with open(path) as shard_file:
+    assert len(lines) == sum(1 for _ in shard_file) - 1  # every row but the header
+  assert all(1 <= line["predicted_rating"] <= 5 and 1 <= line[c.RATING] <= 5
+             for line in lines)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({c.SEX: "X"}, "record 2: field 'sex': expected M or F, got 'X'"),
+    ({c.USER_ID: "seven"}, "record 2: field 'user_id': expected an integer, got 'seven'"),
+    ({c.HISTORY_RATINGS: [9.0]}, "record 2: field 'history_ratings'"),
+    ({"genre": "Drama"}, "record 2: field 'genre': not a field of the serving contract"),
+])
+def test_predict_names_the_bad_record_and_field(tmp_path, served, change, message):
+  records = [served["requests"][0], {**served["requests"][1], **change}]
+  path = tmp_path / "bad.jsonl"
+  path.write_text("".join(json.dumps(r) + "\n" for r in records))
+  result = run_module("serving.predict", str(path), "--serving-dir", served["serving_dir"])
+  assert result.returncode == 1 and result.stdout == ""
+  assert f"{path}: {message}" in result.stderr
+
+
+def test_requests_reject_missing_fields_and_misaligned_histories(served):
+  request = dict(served["requests"][0])
+  del request[c.TARGET_MOVIE_ID]
+  with pytest.raises(requests.InvalidRequestError, match="field 'target_movie_id': missing"):
+    requests.validate(request, "src", 3)
+  misaligned = {**served["requests"][0], c.HISTORY_RATINGS: [4.0] * 99}
+  with pytest.raises(requests.InvalidRequestError, match="src: record 4: history_movie_ids, .* differ in length"):
+    requests.validate(misaligned, "src", 4)
+
+
+def test_recommend_ranks_unrated_movies(pipeline_raw, served):
+  data = parse.load_movielens(pipeline_raw)
+  user_id = int(data.ratings.user_id.iloc[0])
+  user = recommend.user_request(data, user_id)
+  top, scored = recommend.recommend(served["model"], user, data.movies, top=5)
+  assert scored == len(data.movies) - len(user["rated"])
+  assert len(top) == 5 and not {m["movie_id"] for m in top} & user["rated"]
+  scores = [m["predicted_rating"] for m in top]
+  assert scores == sorted(scores, reverse=True)
+  assert top[0]["title"] == data.movies[top[0]["movie_id"]].title
+  # The best candidate's score is what predict gives that very request.
+  at = max(user[c.HISTORY_TIMESTAMPS]) + 1
+  alone = served["model"].predict([{**user, c.TARGET_MOVIE_ID: top[0]["movie_id"],
+                                    c.TARGET_TIMESTAMP: at}])
+  assert alone[0] == pytest.approx(scores[0], abs=1e-4)
+
+  result = run_module("serving.recommend", "--data-dir", pipeline_raw, "--user-id",
+                      str(user_id), "--top", "3", "--serving-dir", served["serving_dir"])
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert f"{scored:,} unrated movies scored" in result.stdout
+  assert re.search(r"^  1\. \d\.\d\d  .+\(movie \d+\)$", result.stdout, re.M)
+
+
+def test_report_renders_the_runs_own_numbers(tmp_path, pipeline_runs):
+  good, worse = pipeline_runs["good"], pipeline_runs["worse"]
+  path = report.write_report(good["config"].metadata_path, good["run_id"],
+                             str(tmp_path / "good.html"))
+  page = open(path).read()
+  for section in ("Overall", "Gate", "Ranking", "Slices", "Calibration", "Training"):
+    assert f"<h2>{section}</h2>" in page
+  assert f"<td>{good['outcome'].mae:.4f}</td>" in page
+  assert "BLESSED: pushed to" in page and page.count("<img") >= 7
+  worse_page = open(report.write_report(worse["config"].metadata_path, worse["run_id"],
+                                        str(tmp_path / "worse.html"))).read()
+  assert "baseline (last blessed)" in worse_page and "NOT BLESSED" in worse_page
+  assert f"<td>{worse['outcome'].mae:.4f}</td><td>{good['outcome'].mae:.4f}</td>" in worse_page
+
+
+def test_report_command_lists_runs_and_writes_the_latest(tmp_path, pipeline_runs):
+  metadata = pipeline_runs["worse"]["config"].metadata_path
+  listed = run_module("pipeline.report", "--metadata", metadata, "--list")
+  assert listed.returncode == 0, listed.stderr[-2000:]
+  assert listed.stdout.split() == [pipeline_runs["good"]["run_id"],
+                                   pipeline_runs["worse"]["run_id"]]
+  written = run_module("pipeline.report", "--metadata", metadata, "--output",
+                       str(tmp_path / "latest.html"))
+  assert written.returncode == 0 and os.path.isfile(written.stdout.strip())
+
+
+def test_requests_take_scalars_bare_or_as_one_element_lists(served):
+  bare = {k: (v[0] if k not in requests.LISTS else v) for k, v in served["requests"][0].items()}
+  assert requests.validate(bare, "src", 1) == requests.validate(served["requests"][0], "src", 1)
+  with pytest.raises(requests.InvalidRequestError, match="field 'user_id': expected one value"):
+    requests.validate({**bare, c.USER_ID: [1, 2]}, "src", 1)
