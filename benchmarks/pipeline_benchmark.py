@@ -29,7 +29,8 @@ import tensorflow as tf  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 
 from benchmarks.convert_benchmark import PeakMemory  # noqa: E402
-from benchmarks.quality_benchmark import bias_baseline, read_rows, serving_examples  # noqa: E402
+from benchmarks.quality_benchmark import (  # noqa: E402
+    bias_baseline, serving_examples, splits_with_oracle)
 from components import ranking_evaluator  # noqa: E402
 from movielens import constants as c  # noqa: E402
 from movielens import convert  # noqa: E402
@@ -106,21 +107,15 @@ def main():
   store = runs.connect(config.metadata_path)
   components = runs.component_runs(store)
   for name, run in components.items():
-    execution_end = run.end_time
     stages.append((name, run.seconds,
-                   memory.peak_between(execution_end - run.seconds, execution_end), ""))
+                   memory.peak_between(run.end_time - run.seconds, run.end_time), ""))
   outcome = runs.outcome(components)
   rows = summary["rows"]
   epochs = len(report.training_curves(components["Trainer"].output("model_run").uri).get(
       ("epoch_mae", "train"), []))
   trainer_seconds = components["Trainer"].seconds
 
-  train, evaluation = read_rows(conversion.output_dir, c.TRAIN_SPLIT), read_rows(
-      conversion.output_dir, c.EVAL_SPLIT)
-  oracle = pd.read_csv(os.path.join(raw, c.ORACLE_FILE)).rename(
-      columns={"movie_id": c.TARGET_MOVIE_ID})
-  evaluation = evaluation.merge(oracle, on=[c.USER_ID, c.TARGET_MOVIE_ID], how="left",
-                                validate="one_to_one")
+  train, evaluation = splits_with_oracle(raw, conversion.output_dir)
   label = evaluation[c.RATING].to_numpy(dtype=float)
   oracle_mae = evaluation["best_expected_abs_error"].mean()
   bias_mae = np.abs(bias_baseline(train, evaluation) - label).mean()

@@ -43,6 +43,15 @@ def read_rows(csv_dir: str, split: str) -> pd.DataFrame:
                                 keep_default_na=False) for p in files], ignore_index=True)
 
 
+def splits_with_oracle(raw_dir: str, csv_dir: str):
+  """The train rows, and the eval rows joined with the generator's oracle columns."""
+  train, evaluation = read_rows(csv_dir, c.TRAIN_SPLIT), read_rows(csv_dir, c.EVAL_SPLIT)
+  oracle = pd.read_csv(os.path.join(raw_dir, c.ORACLE_FILE)).rename(
+      columns={"movie_id": c.TARGET_MOVIE_ID})
+  return train, evaluation.merge(oracle, on=[c.USER_ID, c.TARGET_MOVIE_ID], how="left",
+                                 validate="one_to_one")
+
+
 def bias_baseline(train: pd.DataFrame, evaluation: pd.DataFrame, iterations: int = 10,
                   user_reg: float = 5.0, movie_reg: float = 10.0) -> np.ndarray:
   """mu + b_user + b_movie, regularized and fitted by alternating least squares."""
@@ -131,11 +140,7 @@ def main():
   # TFX names each run's output folder by its execution id: the largest is this run's.
   model_dir = max(glob.glob(os.path.join(work, "tfx", "Trainer", "model", "*", "Format-Serving")),
                   key=lambda path: int(path.split(os.sep)[-2]))
-  train, evaluation = read_rows(csv_dir, c.TRAIN_SPLIT), read_rows(csv_dir, c.EVAL_SPLIT)
-  oracle = pd.read_csv(os.path.join(raw, c.ORACLE_FILE)).rename(
-      columns={"movie_id": c.TARGET_MOVIE_ID})
-  evaluation = evaluation.merge(oracle, on=[c.USER_ID, c.TARGET_MOVIE_ID], how="left",
-                                validate="one_to_one")
+  train, evaluation = splits_with_oracle(raw, csv_dir)
   label = evaluation[c.RATING].to_numpy(dtype=float)
   oracle_mae = evaluation["best_expected_abs_error"].mean()
   bst = predict(model_dir, evaluation)

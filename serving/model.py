@@ -1,4 +1,5 @@
 """A pushed model, loaded from the serving folder the Pusher writes, scoring requests."""
+import argparse
 import os
 from typing import Any, Dict, List, Optional
 
@@ -8,6 +9,7 @@ import tensorflow as tf
 from trainer import task
 from transform import preprocessing
 
+DEFAULT_SERVING_DIR = os.path.join("outputs", "serving")  # local_runner.py's default
 BATCH = 4096  # requests per call: large batches are what makes scoring fast
 
 
@@ -31,6 +33,13 @@ def version_dir(serving_dir: str, version: Optional[int] = None) -> str:
   if version is not None and version not in pushed:
     raise NoModelError(f"no version {version} in {serving_dir}; there are {pushed}")
   return os.path.join(serving_dir, str(version if version is not None else pushed[-1]))
+
+
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+  """--serving-dir and --version: which pushed model a command uses."""
+  parser.add_argument("--serving-dir", default=DEFAULT_SERVING_DIR,
+                      help=f"the Pusher's folder (default {DEFAULT_SERVING_DIR})")
+  parser.add_argument("--version", type=int, help="a pushed version (default: the latest)")
 
 
 class RatingModel:

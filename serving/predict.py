@@ -11,7 +11,6 @@ the record and the field; nothing is scored until every request is valid.
 """
 import argparse
 import json
-import os
 import sys
 from typing import Optional, Sequence
 
@@ -26,9 +25,7 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("input", help="a file of requests, or - for stdin")
   parser.add_argument("--format", choices=("jsonl", "csv"),
                       help="default: from the file's extension (.csv or else JSON lines)")
-  parser.add_argument("--serving-dir", default=os.path.join("outputs", "serving"),
-                      help="the Pusher's folder (default outputs/serving)")
-  parser.add_argument("--version", type=int, help="a pushed version (default: the latest)")
+  serving_model.add_model_flags(parser)
   return parser.parse_args(argv)
 
 

@@ -92,9 +92,7 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--top", type=int, default=10, help="how many movies (default 10)")
   parser.add_argument("--at", type=int,
                       help="Unix time of the imagined ratings (default: after the last one)")
-  parser.add_argument("--serving-dir", default=os.path.join("outputs", "serving"),
-                      help="the Pusher's folder (default outputs/serving)")
-  parser.add_argument("--version", type=int, help="a pushed version (default: the latest)")
+  serving_model.add_model_flags(parser)
   return parser.parse_args(argv)
 
 
