@@ -10,7 +10,7 @@ with a fixed seed. The model scores each candidate as the target of that very ev
 """
 import json
 import os
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -96,9 +96,10 @@ def first_events(files: List[str]) -> Dict[int, bytes]:
 # --- Candidates and scores ------------------------------------------------------------------
 
 def sample_negatives(known_movies: np.ndarray, rated: set, count: int,
-                     rng: np.random.Generator) -> np.ndarray:
+                     rng: np.random.Generator) -> Optional[np.ndarray]:
+  """`count` known movies the user never rated; None if there are not that many."""
   allowed = known_movies[~np.isin(known_movies, list(rated))]
-  return rng.choice(allowed, size=min(count, len(allowed)), replace=False)
+  return rng.choice(allowed, size=count, replace=False) if len(allowed) >= count else None
 
 
 def with_target(example: bytes, movie_ids: np.ndarray) -> List[bytes]:
@@ -125,14 +126,16 @@ def evaluate(model, events: Dict[int, bytes], rated: Dict[int, set],
   """HR@K and NDCG@K of the model and of popularity, over the same candidates."""
   rng = np.random.default_rng(seed)
   popularity_rank = {int(m): rank for rank, m in enumerate(movies_by_popularity)}
-  users = sorted(user for user in events
-                 if len(movies_by_popularity) - len(rated[user]) >= negatives)
+  sampled = {user: sample_negatives(movies_by_popularity, rated[user], negatives, rng)
+             for user in sorted(events)}
+  users = [user for user, movies in sampled.items() if movies is not None]
   skipped = len(events) - len(users)  # so few unrated movies that N negatives do not exist
-  candidates = np.array([
-      np.concatenate([[tf.train.Example.FromString(events[user]).features.feature[
-          c.TARGET_MOVIE_ID].int64_list.value[0]],
-                      sample_negatives(movies_by_popularity, rated[user], negatives, rng)])
-      for user in users], dtype=np.int64)
+  if not users:
+    raise ValueError(f"no user has {negatives} known movies left unrated: lower `negatives`")
+  true_movie = lambda user: tf.train.Example.FromString(events[user]).features.feature[
+      c.TARGET_MOVIE_ID].int64_list.value[0]
+  candidates = np.array([np.concatenate([[true_movie(user)], sampled[user]]) for user in users],
+                        dtype=np.int64).reshape(len(users), 1 + negatives)
   examples = [example for user, movies in zip(users, candidates)
               for example in with_target(events[user], movies)]
   model_scores = score(model, examples).reshape(candidates.shape)

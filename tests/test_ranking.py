@@ -28,3 +28,4 @@ def test_negatives_exclude_rated_movies_and_are_seeded():
   again = ranking.sample_negatives(known, rated, 10, np.random.default_rng(0))
   assert first.tolist() == again.tolist()
   assert len(set(first.tolist())) == 10 and not set(first.tolist()) & rated
+  assert ranking.sample_negatives(known, rated, 16, np.random.default_rng(0)) is None
