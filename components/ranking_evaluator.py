@@ -156,9 +156,9 @@ def RankingEvaluator(  # pylint: disable=invalid-name  (TFX component naming)
     transform_graph: tfx.dsl.components.InputArtifact[
         tfx.types.standard_artifacts.TransformGraph],
     ranking: tfx.dsl.components.OutputArtifact[RankingMetrics],
-    negatives: tfx.dsl.components.Parameter[int] = 100,
-    k: tfx.dsl.components.Parameter[int] = 10,
-    seed: tfx.dsl.components.Parameter[int] = 0):
+    negatives: tfx.dsl.components.Parameter[int],  # values: pipeline.config.RankingConfig
+    k: tfx.dsl.components.Parameter[int],
+    seed: tfx.dsl.components.Parameter[int]):
   """Writes ranking.json: the model's and popularity's HR@K and NDCG@K on the eval split."""
   movies_by_popularity = np.array(
       [int(m) for m in tft.TFTransformOutput(transform_graph.uri).vocabulary_by_name(
