@@ -49,14 +49,12 @@ from movielens import parse
 from pipeline import pipeline
 from pipeline import report
 from pipeline import runs
-from pipeline.config import GateConfig, PipelineConfig
+from pipeline.config import (DEFAULT_OUTPUT_DIR, METADATA_FILE, PIPELINE_DIR, SERVING_DIR,
+                             GateConfig, PipelineConfig)
 from trainer.config import TrainerConfig
 
 # DirectRunner runs bundles in worker processes on every core (TFX's default is one thread).
 LOCAL_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=0")
-PIPELINE_DIR = "tfx"
-METADATA_FILE = "metadata.sqlite"
-SERVING_DIR = "serving"
 COMPONENT_ROLES = {  # what each component does, for the progress lines
     "CsvExampleGen": "CSV -> tf.Examples (train, eval)",
     "StatisticsGen": "statistics of every feature",
@@ -107,8 +105,8 @@ def parse_args(argv: Sequence[str]):
   data.add_argument("--data-dir",
                     help="use the ratings.dat, users.dat and movies.dat in this folder "
                     "(no download, no generation)")
-  parser.add_argument("--output-dir", default="outputs",
-                      help="root of every stage's folder (default: outputs)")
+  parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR,
+                      help=f"root of every stage's folder (default: {DEFAULT_OUTPUT_DIR})")
   convert.add_conversion_flags(parser)
   add_pipeline_flags(parser)
   args, beam_args = parser.parse_known_args(argv)

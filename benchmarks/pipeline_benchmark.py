@@ -27,6 +27,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import tensorflow as tf  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
+from tfx.utils import path_utils  # noqa: E402
 
 from benchmarks.convert_benchmark import PeakMemory  # noqa: E402
 from benchmarks.quality_benchmark import (  # noqa: E402
@@ -119,7 +120,7 @@ def main():
   label = evaluation[c.RATING].to_numpy(dtype=float)
   oracle_mae = evaluation["best_expected_abs_error"].mean()
   bias_mae = np.abs(bias_baseline(train, evaluation) - label).mean()
-  model_dir = os.path.join(components["Trainer"].output("model").uri, "Format-Serving")
+  model_dir = path_utils.serving_model_path(components["Trainer"].output("model").uri)
   per_second, p50, p99, scored = serving_speed(model_dir, evaluation)
   ranking = ranking_evaluator.read_result(components["RankingEvaluator"].output("ranking").uri)
 

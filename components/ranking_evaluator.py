@@ -17,6 +17,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx.types import artifact
+from tfx.utils import path_utils
 
 from movielens import constants as c
 from trainer import task
@@ -166,7 +167,7 @@ def RankingEvaluator(  # pylint: disable=invalid-name  (TFX component naming)
   rated = rated_movies(_split_files(examples, c.TRAIN_SPLIT)
                        + _split_files(examples, c.EVAL_SPLIT))
   events = first_events(_split_files(examples, c.EVAL_SPLIT))
-  loaded = tf.saved_model.load(os.path.join(model.uri, "Format-Serving"))
+  loaded = tf.saved_model.load(path_utils.serving_model_path(model.uri))
   result = evaluate(loaded, events, rated, movies_by_popularity, negatives, k, seed)
   with tf.io.gfile.GFile(os.path.join(ranking.uri, RESULT_FILE), "w") as out:
     json.dump(result, out, indent=2)

@@ -10,6 +10,15 @@ from typing import Optional, Sequence
 from movielens import constants as c
 from trainer.config import TrainerConfig
 
+# The local layout local_runner.py writes and the commands that read it default to:
+# <output dir>/tfx/ (pipeline root, with metadata.sqlite) and <output dir>/serving/.
+DEFAULT_OUTPUT_DIR = "outputs"
+PIPELINE_DIR = "tfx"
+METADATA_FILE = "metadata.sqlite"
+SERVING_DIR = "serving"
+DEFAULT_METADATA_PATH = os.path.join(DEFAULT_OUTPUT_DIR, PIPELINE_DIR, METADATA_FILE)
+DEFAULT_SERVING_MODEL_DIR = os.path.join(DEFAULT_OUTPUT_DIR, SERVING_DIR)
+
 # The curated schema of the raw (CSV-derived) features, kept with the pipeline code.
 DEFAULT_SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema",
                                    "schema.pbtxt")

@@ -29,6 +29,7 @@ from movielens import constants as c
 from pipeline import evaluation
 from pipeline import metrics as error_metrics
 from pipeline import runs
+from pipeline.config import DEFAULT_METADATA_PATH
 
 REPORT_DIR = "reports"  # under the pipeline root: reports/<run id>.html
 SLICE_METRICS = (error_metrics.MAE, error_metrics.RMSE)
@@ -216,8 +217,8 @@ def write_report(metadata_path: str, run_id: Optional[str] = None,
 def main(argv: Optional[Sequence[str]] = None) -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--metadata", default=os.path.join("outputs", "tfx", "metadata.sqlite"),
-                      help="the pipeline's MLMD file (default outputs/tfx/metadata.sqlite)")
+  parser.add_argument("--metadata", default=DEFAULT_METADATA_PATH,
+                      help=f"the pipeline's MLMD file (default {DEFAULT_METADATA_PATH})")
   parser.add_argument("--run", help="a run id (default: the latest run)")
   parser.add_argument("--output", help="the HTML file (default <pipeline root>/reports/<run>.html)")
   parser.add_argument("--list", action="store_true", help="list the runs and stop")

@@ -6,10 +6,10 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import tensorflow as tf
 
+from pipeline.config import DEFAULT_SERVING_MODEL_DIR
 from trainer import task
 from transform import preprocessing
 
-DEFAULT_SERVING_DIR = os.path.join("outputs", "serving")  # local_runner.py's default
 BATCH = 4096  # requests per call: large batches are what makes scoring fast
 
 
@@ -37,8 +37,8 @@ def version_dir(serving_dir: str, version: Optional[int] = None) -> str:
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:
   """--serving-dir and --version: which pushed model a command uses."""
-  parser.add_argument("--serving-dir", default=DEFAULT_SERVING_DIR,
-                      help=f"the Pusher's folder (default {DEFAULT_SERVING_DIR})")
+  parser.add_argument("--serving-dir", default=DEFAULT_SERVING_MODEL_DIR,
+                      help=f"the Pusher's folder (default {DEFAULT_SERVING_MODEL_DIR})")
   parser.add_argument("--version", type=int, help="a pushed version (default: the latest)")
 
 

@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from tfx.utils import path_utils
 
 from movielens import constants as c
 from tests.conftest import eval_examples, serving_values
@@ -18,7 +19,7 @@ NUM_EXAMPLES = 200
 def run(pipeline_runs):
   """The Trainer's model from the shared pipeline run (tests/conftest.py), and raw examples."""
   components = pipeline_runs["good"]["components"]
-  model_dir = os.path.join(components["Trainer"].output("model").uri, "Format-Serving")
+  model_dir = path_utils.serving_model_path(components["Trainer"].output("model").uri)
   return {"model": tf.saved_model.load(model_dir),
           "raw": eval_examples(components, limit=NUM_EXAMPLES),
           "model_run": components["Trainer"].output("model_run").uri}
