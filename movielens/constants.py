@@ -56,6 +56,9 @@ ML1M_MAX_RATINGS_PER_USER = 2314
 
 # --- CSV rows for CsvExampleGen: one row per rating event -------------------------------
 # These raw features are also the serving contract of the exported model (plus the label).
+# Previous ratings per row: the BST's default window. A longer history would be carried
+# through CsvExampleGen, StatisticsGen and the Transform only to be cut off by the window.
+HISTORY_LENGTH = 6
 USER_ID = "user_id"
 SEX = "sex"
 AGE_GROUP = "age_group"

@@ -53,7 +53,8 @@ class ConversionConfig:
   """What to convert, where to, and how. Paths may be on any Beam filesystem."""
   input_dir: str
   output_dir: str
-  history_length: int = 10  # K previous ratings per row; the Transform keeps the last W <= K
+  history_length: int = c.HISTORY_LENGTH  # K previous ratings per row (the Transform
+                                          # keeps the last W <= K)
   eval_fraction: float = 0.1  # each user's last fraction of events go to eval
   time_cutoff: Optional[int] = None  # instead: events at/after this Unix time go to eval
   num_shards: int = 4
@@ -396,8 +397,9 @@ def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = ()
 def add_conversion_flags(parser: argparse.ArgumentParser) -> None:
   """The conversion's knobs as command-line flags (shared with local_runner.py)."""
   group = parser.add_argument_group("conversion to CSV")
-  group.add_argument("--history-length", type=int, default=10,
-                     help="previous ratings kept per row (default 10)")
+  group.add_argument("--history-length", type=int, default=c.HISTORY_LENGTH,
+                     help=f"previous ratings kept per row (default {c.HISTORY_LENGTH}: the "
+                          "BST's window)")
   group.add_argument("--eval-fraction", type=float, default=0.1,
                      help="each user's last fraction of ratings held out for eval "
                      "(default 0.1)")

@@ -60,6 +60,10 @@ class PipelineConfig:
   ranking: RankingConfig = RankingConfig()
   beam_pipeline_args: Sequence[str] = ()
   enable_cache: bool = True
+  # The Transform's own TFDV passes: statistics of its input (what StatisticsGen already
+  # computed) and of the transformed features, with their schemas and anomalies. Off by
+  # default: nothing downstream reads them and they are two more passes over every row.
+  transform_statistics: bool = False
 
   @property
   def catalog_path(self) -> str:

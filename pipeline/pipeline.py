@@ -42,14 +42,14 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
 
   transform = tfx.components.Transform(
       examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
-      preprocessing_fn=PREPROCESSING_FN, custom_config=config.transform_custom_config())
+      preprocessing_fn=PREPROCESSING_FN, custom_config=config.transform_custom_config(),
+      disable_statistics=not config.transform_statistics)
   transform.add_upstream_node(anomaly_gate)  # no Transform, hence no training, on bad data
 
   trainer = tfx.components.Trainer(
       run_fn=RUN_FN,
       examples=transform.outputs["transformed_examples"],
       transform_graph=transform.outputs["transform_graph"],
-      schema=transform.outputs["post_transform_schema"],
       train_args=tfx.proto.TrainArgs(num_steps=config.train_steps),
       eval_args=tfx.proto.EvalArgs(num_steps=config.eval_steps),
       custom_config=config.trainer.to_custom_config())

@@ -70,7 +70,7 @@ def expected_rows(data_dir: str, history_length: int, eval_fraction: float) -> p
 
 def test_rows_equal_an_independent_reference(converted, small_movielens):
   output, _ = converted
-  expected = expected_rows(small_movielens, history_length=10, eval_fraction=0.1)
+  expected = expected_rows(small_movielens, history_length=c.HISTORY_LENGTH, eval_fraction=0.1)
   for split in c.SPLITS:
     actual = read_split(output, split)
     want = expected[expected.split == split].drop(columns="split")

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
+from movielens import constants as c
 from trainer import model as bst
 from trainer.config import TrainerConfig
 from transform import features as f
@@ -87,6 +88,7 @@ def test_padding_changes_nothing_but_real_events_do():
 
 def test_training_is_deterministic_for_a_seed():
   def train_once():
+    keras.backend.clear_session()  # a fresh Keras state, as in the Trainer's own process
     keras.utils.set_random_seed(3)
     tf.config.experimental.enable_op_determinism()
     model = bst.build_bst(CONFIG, SIZES)
@@ -103,3 +105,30 @@ def test_config_round_trips_and_rejects_unknown_keys():
     TrainerConfig.from_custom_config({"epoch": 3})
   with pytest.raises(ValueError, match="multiple of num_heads"):
     TrainerConfig.from_custom_config({"movie_embedding_dim": 10, "num_heads": 4})
+
+
+def test_ordinal_head_gives_a_distribution_and_its_median():
+  thresholds = tf.constant([-2.0, -1.0, 0.5, 2.0])
+  score = tf.constant([-9.0, -1.5, 0.0, 1.0, 9.0, 2.0])
+  distribution = bst.rating_distribution([score, thresholds]).numpy()
+  assert (distribution >= 0).all()
+  np.testing.assert_allclose(distribution.sum(axis=1), 1.0, atol=1e-6)
+  # The median star: 1 + the number of cut points below the score.
+  median = bst.soft_median(score, thresholds, temperature=0.05).numpy()
+  np.testing.assert_allclose(median[:5], [1, 2, 3, 4, 5], atol=1e-3)
+  assert median[5] == pytest.approx(4.5, abs=1e-3)  # on the last cut point: halfway
+  # Smoothed, it still orders every score, as ranking needs.
+  scores = tf.linspace(-3.0, 3.0, 50)
+  assert (np.diff(bst.soft_median(scores, thresholds, 0.25).numpy()) > 0).all()
+  # The loss is -log P(observed star).
+  loss = bst.ordinal_log_loss(tf.constant([1.0, 3.0]), distribution[:2]).numpy()
+  np.testing.assert_allclose(loss, -np.log([distribution[0, 0], distribution[1, 2]]), rtol=1e-6)
+
+
+def test_cut_points_start_at_ml1m_rating_mix_and_stay_ordered():
+  layer = bst.OrdinalThresholds()
+  start = layer(tf.zeros([1])).numpy()
+  shares = np.cumsum([c.ML1M_RATING_SHARES[star] for star in (1, 2, 3, 4)])
+  np.testing.assert_allclose(1 / (1 + np.exp(-start)), shares, rtol=1e-5)
+  layer.gaps.assign([-5.0, 3.0, -8.0])  # whatever the gaps learn, the order holds
+  assert (np.diff(layer(tf.zeros([1])).numpy()) > 0).all()

@@ -7,7 +7,8 @@ Index conventions, shared by every id-like sequence feature:
 """
 from movielens import constants as c
 
-DEFAULT_WINDOW = 6  # history events per row: six previous movies -> the seventh's rating
+DEFAULT_WINDOW = c.HISTORY_LENGTH  # history events per row: six previous movies -> the
+                                  # seventh's rating
 PAD_INDEX = 0
 NUM_OOV_BUCKETS = 1
 
