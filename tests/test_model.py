@@ -1,4 +1,6 @@
 """The BST model: shapes, learning, masking of padding, determinism, configuration."""
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -43,8 +45,12 @@ def batch(size=64, seed=0):
   return features, label, is_real
 
 
-def test_builds_and_predicts_ratings_in_range():
-  model = bst.build_bst(CONFIG, SIZES)
+@pytest.mark.parametrize("factorization_dim", [CONFIG.factorization_dim, 0])
+def test_builds_and_predicts_ratings_in_range(factorization_dim):
+  model = bst.build_bst(dataclasses.replace(CONFIG, factorization_dim=factorization_dim),
+                        SIZES)
+  layers = {layer.name for layer in model.layers}
+  assert ({"user_factors", "movie_factors"} <= layers) == bool(factorization_dim)
   features, _, _ = batch()
   prediction = model(features, training=False).numpy()
   assert prediction.shape == (64,)
