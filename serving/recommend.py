@@ -18,14 +18,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from movielens import constants as c
-from movielens import convert
 from movielens import parse
 from serving import model as serving_model
 from serving import requests
 
 # As many past events as the CSV rows the model trained on held (the Transform keeps the
 # last W of them); sending more would only make every candidate's request larger.
-HISTORY_SENT = convert.ConversionConfig.history_length
+HISTORY_SENT = c.HISTORY_LENGTH
 
 
 def user_request(data: parse.MovieLens, user_id: int) -> Dict[str, Any]:

@@ -140,9 +140,8 @@ def rating_distribution(score_and_thresholds) -> tf.Tensor:
   """[batch, 5]: P(rating = k), k = 1..5, from the score and the cut points."""
   score, thresholds = score_and_thresholds
   at_most = tf.sigmoid(thresholds[None, :] - score[:, None])  # P(rating <= k), k = 1..4
-  batch = tf.shape(score)[0:1]
-  at_most = tf.concat([tf.zeros(tf.concat([batch, [1]], 0)), at_most,
-                       tf.ones(tf.concat([batch, [1]], 0))], axis=1)
+  at_most = tf.pad(at_most, [[0, 0], [1, 0]])                       # P(rating <= 0) = 0
+  at_most = tf.pad(at_most, [[0, 0], [0, 1]], constant_values=1.0)  # P(rating <= 5) = 1
   return at_most[:, 1:] - at_most[:, :-1]
 
 
