@@ -41,7 +41,7 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--pipeline-root", required=True,
                       help="where components write artifacts, e.g. gs://BUCKET/tfx")
   parser.add_argument("--csv-dir", required=True,
-                      help="the CSV conversion's output (train/, eval/, catalog/)")
+                      help="the CSV conversion's output (train/, validation/, eval/, catalog/)")
   parser.add_argument("--serving-dir", required=True, help="where blessed models are pushed")
   parser.add_argument("--schema-path", default=IMAGE_SCHEMA_PATH,
                       help=f"the curated schema as the containers see it (default "
@@ -50,6 +50,9 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--epochs", type=int, default=trainer.epochs)
   parser.add_argument("--mae-bound", type=float, default=gate.mae_upper_bound)
   parser.add_argument("--mae-max-increase", type=float, default=gate.mae_max_increase)
+  parser.add_argument("--tune-trials", type=int, default=0,
+                      help="> 0: add TFX's Tuner, trying this many hyperparameter points on "
+                      "validation before the Trainer (default 0: no Tuner)")
   parser.add_argument("--output", default="pipeline.json", help="the PipelineJob JSON")
   return parser.parse_known_args(argv)
 
@@ -59,7 +62,7 @@ def pipeline_config(args, beam_args: Sequence[str]) -> PipelineConfig:
       csv_dir=args.csv_dir, pipeline_root=args.pipeline_root,
       serving_model_dir=args.serving_dir, metadata_path=None,  # the platform's MLMD
       pipeline_name=args.pipeline_name, schema_path=args.schema_path,
-      trainer=TrainerConfig(epochs=args.epochs),
+      trainer=TrainerConfig(epochs=args.epochs), tuning_trials=args.tune_trials,
       gate=GateConfig(mae_upper_bound=args.mae_bound, mae_max_increase=args.mae_max_increase),
       beam_pipeline_args=list(beam_args))
 

@@ -5,7 +5,8 @@
 
 Stages, each owning one folder under --output-dir:
     raw/       MovieLens .dat files (downloaded, or generated with --synthetic)
-    csv/       one row per rating with the user's history, split into train/ and eval/
+    csv/       one row per rating with the user's history, split into train/, validation/
+               and eval/
                (Beam; redone only when missing or stale)
     tfx/       the TFX pipeline (pipeline.create_pipeline) on LocalDagRunner: one folder
                per component, and metadata.sqlite, the ML Metadata of every run. Cached:
@@ -56,13 +57,14 @@ from trainer.config import TrainerConfig
 # DirectRunner runs bundles in worker processes on every core (TFX's default is one thread).
 LOCAL_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=0")
 COMPONENT_ROLES = {  # what each component does, for the progress lines
-    "CsvExampleGen": "CSV -> tf.Examples (train, eval)",
+    "CsvExampleGen": "CSV -> tf.Examples (train, validation, eval)",
     "StatisticsGen": "statistics of every feature",
     "ImportSchemaGen": "the curated schema (pipeline/schema/schema.pbtxt)",
     "ExampleValidator": "data against the schema",
     "AnomalyGate": "stops the run on any anomaly",
     "Transform": "vocabularies, windows, genres (tf.Transform)",
-    "Trainer": "the BST, early-stopped on eval MAE",
+    "Tuner": "hyperparameter search, each trial judged on validation MAE",
+    "Trainer": "the BST, early-stopped on validation MAE",
     "latest_blessed_model_resolver": "the last blessed model, the baseline",
     "Evaluator": "TFMA metrics, slices and the MAE gate",
     "Pusher": "blessed models to the serving folder",
@@ -121,8 +123,15 @@ def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
   group.add_argument("--serving-dir",
                      help="where blessed models are pushed (default: <output-dir>/serving)")
   group.add_argument("--epochs", type=int, default=trainer.epochs,
-                     help="most training epochs; early stopping on eval MAE may end "
+                     help="most training epochs; early stopping on validation MAE may end "
                      f"sooner (default {trainer.epochs})")
+  group.add_argument("--tune", action="store_true",
+                      help="add TFX's Tuner before the Trainer: it tries --tune-trials points "
+                      "of trainer.tuning.SEARCH_SPACE, each judged on validation MAE, and the "
+                      "Trainer trains with the best")
+  group.add_argument("--tune-trials", type=int, default=8,
+                     help="with --tune: how many points to try, each a full training run "
+                     "(default 8)")
   group.add_argument("--train-steps", type=int,
                      help="train this many batches in all instead of full passes "
                      "(a quick run; default: full passes)")
@@ -146,6 +155,7 @@ def pipeline_config(args, csv_dir: str, beam_args: Sequence[str]) -> PipelineCon
       metadata_path=os.path.join(tfx_root, METADATA_FILE),
       serving_model_dir=args.serving_dir or os.path.join(args.output_dir, SERVING_DIR),
       trainer=TrainerConfig(epochs=args.epochs),
+      tuning_trials=args.tune_trials if args.tune else 0,
       train_steps=args.train_steps,
       gate=GateConfig(mae_upper_bound=args.mae_bound,
                       mae_max_increase=args.mae_max_increase),
@@ -239,7 +249,9 @@ def print_summary(config: PipelineConfig) -> None:
   result = runs.outcome(components)
   baseline = (f"last blessed model: {result.baseline_mae:.4f}" if result.baseline_mae
               is not None else "no blessed model before this one")
-  print(f"\neval MAE {result.mae:.4f} ({baseline}; bound {config.gate.mae_upper_bound:g})")
+  print(f"\nvalidation MAE {result.training['validation_mae']:.4f} (the Trainer kept epoch "
+        f"{result.training['kept_epoch']} of {result.training['epochs_run']} on it)")
+  print(f"eval MAE {result.mae:.4f} ({baseline}; bound {config.gate.mae_upper_bound:g})")
   print(f"evaluation: {result.evaluation_uri}")
   if "RankingEvaluator" in components:
     ranking = ranking_evaluator.read_result(components["RankingEvaluator"].output("ranking").uri)
@@ -272,8 +284,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print("note: the data is SYNTHETIC (movielens.generate), not MovieLens 1M")
   if summary["skipped_total"]:
     print(f"skipped lines by file and reason: {json.dumps(summary['skipped'])}")
-  print(f"CSV for CsvExampleGen: {summary['rows']['train']:,} train and "
-        f"{summary['rows']['eval']:,} eval rows from {summary['users']:,} users and "
+  rows = ", ".join(f"{summary['rows'][split]:,} {split}" for split in c.SPLITS)
+  print(f"CSV for CsvExampleGen: {rows} rows from {summary['users']:,} users and "
         f"{summary['movies']:,} movies")
   if args.prepare_only:
     return

@@ -33,6 +33,9 @@ setuptools.setup(
         "psutil",
         "matplotlib",
     ],
+    # Benchmarks only (benchmarks/baselines.py): the matrix factorizations a user could
+    # pick instead of the BST. The pipeline never imports it.
+    extras_require={"benchmarks": ["scikit-surprise>=1.1.4"]},
     entry_points={
         "console_scripts": [
             "movielens-generate=movielens.generate:main",

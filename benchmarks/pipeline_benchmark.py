@@ -9,7 +9,9 @@ cache off, and prints one table: wall time and peak memory (the process tree: th
 process and Beam's workers) per stage, read from ML Metadata's execution times against a
 memory timeline; training throughput; serving throughput through the pushed SavedModel
 (batched) and single-request latency; eval MAE beside the oracle and the bias baseline;
-HR@10 / NDCG@10 beside popularity. Targets (2-core machine) are printed beside them.
+HR@10 / NDCG@10 beside popularity; the pushed model's size and whether the newest
+TensorFlow loads it (export_compatibility.py). Targets (2-core machine) are printed
+beside them.
 Flags it does not know are Beam pipeline options (default: multi-processing, all cores).
 """
 import argparse
@@ -29,15 +31,15 @@ import tensorflow as tf  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx.utils import path_utils  # noqa: E402
 
+from benchmarks import baselines  # noqa: E402
+from benchmarks import export_compatibility  # noqa: E402
 from benchmarks.convert_benchmark import PeakMemory  # noqa: E402
-from benchmarks.quality_benchmark import (  # noqa: E402
-    bias_baseline, serving_examples, splits_with_oracle)
+from benchmarks.quality_benchmark import serving_examples, splits_with_oracle  # noqa: E402
 from components import ranking_evaluator  # noqa: E402
 from movielens import constants as c  # noqa: E402
 from movielens import convert  # noqa: E402
 from movielens import generate  # noqa: E402
 from pipeline import pipeline  # noqa: E402
-from pipeline import report  # noqa: E402
 from pipeline import runs  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
 from trainer import task  # noqa: E402
@@ -112,23 +114,24 @@ def main():
                    memory.peak_between(run.end_time - run.seconds, run.end_time), ""))
   outcome = runs.outcome(components)
   rows = summary["rows"]
-  epochs = len(report.training_curves(components["Trainer"].output("model_run").uri).get(
-      ("epoch_mae", "train"), []))
+  epochs = outcome.training["epochs_run"]
   trainer_seconds = components["Trainer"].seconds
 
   train, evaluation = splits_with_oracle(raw, conversion.output_dir)
   label = evaluation[c.RATING].to_numpy(dtype=float)
   oracle_mae = evaluation["best_expected_abs_error"].mean()
-  bias_mae = np.abs(bias_baseline(train, evaluation) - label).mean()
+  bias_mae = np.abs(baselines.biases(train, evaluation) - label).mean()
   model_dir = path_utils.serving_model_path(components["Trainer"].output("model").uri)
   per_second, p50, p99, scored = serving_speed(model_dir, evaluation)
   ranking = ranking_evaluator.read_result(components["RankingEvaluator"].output("ranking").uri)
+  pushed = outcome.pushed_to or model_dir  # the Trainer's model when none was blessed
+  compatibility = export_compatibility.check(pushed)
 
   total = finished - generated  # conversion + pipeline: what a user waits for
   beam = sum(components[name].seconds for name in BEAM_STAGES) + (converted - generated)
   print(f"\nmachine: {os.cpu_count()} cores, {psutil.virtual_memory().total / GB:.0f} GiB; "
         f"data: {generator_config.num_ratings:,} ratings (scale {args.scale:g}), "
-        f"{rows['train']:,} train / {rows['eval']:,} eval rows; beam: {' '.join(beam_args)}")
+        f"{' / '.join(f'{rows[s]:,} {s}' for s in c.SPLITS)} rows; beam: {' '.join(beam_args)}")
   print(f"  {'stage':<30}{'wall time':>11} {'peak mem':>9}")
   for stage in stages:
     row(*stage)
@@ -147,6 +150,8 @@ def main():
         f"{'met' if per_second >= TARGET_PREDICTIONS_PER_SECOND else 'MISSED'}); "
         f"single request p50 {p50:.1f} ms, p99 {p99:.1f} ms")
   ratio = outcome.mae / oracle_mae
+  print(f"validation MAE {outcome.training['validation_mae']:.4f} (kept epoch "
+        f"{outcome.training['kept_epoch']}: chosen there)")
   print(f"eval MAE {outcome.mae:.4f} (TFMA; {'blessed' if outcome.blessed else 'NOT blessed'})"
         f"; oracle {oracle_mae:.4f}; bias baseline {bias_mae:.4f}; MAE / oracle {ratio:.3f} "
         f"(target <= {TARGET_MAE_OVER_ORACLE:.2f}: "
@@ -157,6 +162,7 @@ def main():
         f"{ranking['model'][f'ndcg@{k}']:.4f}; popularity HR@{k} "
         f"{ranking['popularity'][f'hr@{k}']:.4f} NDCG@{k} "
         f"{ranking['popularity'][f'ndcg@{k}']:.4f}")
+  print(f"export: {export_compatibility.describe(compatibility, pushed)}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
-"""Benchmark: BST eval MAE next to the generator's oracle and a user+movie bias baseline.
+"""Benchmark: the BST's eval MAE beside the baselines a user could pick instead, and the
+generator's oracle.
 
     python benchmarks/quality_benchmark.py              # ml-1m scale (1,000,209 ratings)
     python benchmarks/quality_benchmark.py --scale 0.1  # quicker
+    python benchmarks/quality_benchmark.py --no-svdpp   # without SVD++ (minutes at ml-1m)
 
 Generates data, converts it, runs the TFX pipeline on LocalDagRunner, then scores every
 eval row through the exported serving signature of the run's Trainer model (blessed or
-not) and prints MAE / RMSE of the BST, the bias baseline (fitted on the train rows) and
-the oracle, all on the same rows. For the whole suite, see pipeline_benchmark.py.
+not) and prints MAE / RMSE and fit time of the BST and of each baseline (benchmarks/
+baselines.py: global mean, user + movie bias, scikit-surprise's SVD and SVD++, plain and
+rounded, all fitted on the same train rows), and the oracle, all on the same eval rows.
+The model was chosen on validation (its MAE there is printed too); eval is only reported.
+Model choices themselves are compared with model_ablation.py, on validation.
 """
 import argparse
 import glob
@@ -23,12 +28,15 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import tensorflow as tf  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
+from tfx.utils import path_utils  # noqa: E402
 
 from movielens import constants as c  # noqa: E402
 from movielens import convert  # noqa: E402
 from movielens import generate  # noqa: E402
 from pipeline import pipeline  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
+from benchmarks import baselines  # noqa: E402
+from pipeline import runs  # noqa: E402
 from trainer import task  # noqa: E402
 from trainer.config import TrainerConfig  # noqa: E402
 from transform import preprocessing  # noqa: E402
@@ -52,22 +60,6 @@ def splits_with_oracle(raw_dir: str, csv_dir: str):
                                  validate="one_to_one")
 
 
-def bias_baseline(train: pd.DataFrame, evaluation: pd.DataFrame, iterations: int = 10,
-                  user_reg: float = 5.0, movie_reg: float = 10.0) -> np.ndarray:
-  """mu + b_user + b_movie, regularized and fitted by alternating least squares."""
-  mu = train[c.RATING].mean()
-  users, movies = train[c.USER_ID], train[c.TARGET_MOVIE_ID]
-  b_movie = pd.Series(0.0, index=movies.unique())
-  for _ in range(iterations):
-    residual = train[c.RATING] - mu - movies.map(b_movie)
-    b_user = residual.groupby(users).sum() / (users.value_counts() + user_reg)
-    residual = train[c.RATING] - mu - users.map(b_user)
-    b_movie = residual.groupby(movies).sum() / (movies.value_counts() + movie_reg)
-  prediction = (mu + evaluation[c.USER_ID].map(b_user).fillna(0)
-                + evaluation[c.TARGET_MOVIE_ID].map(b_movie).fillna(0))
-  return prediction.clip(c.MIN_RATING, c.MAX_RATING).to_numpy()
-
-
 def serving_examples(rows: pd.DataFrame):
   """The serving contract's tf.Examples for CSV rows (histories split into lists)."""
   for row in rows.itertuples(index=False):
@@ -89,21 +81,11 @@ def predict(model_dir: str, rows: pd.DataFrame, batch_size: int = 4096) -> np.nd
       for i in range(0, len(examples), batch_size)])
 
 
-def report(name: str, prediction: np.ndarray, label: np.ndarray, oracle_mae: float) -> None:
+def report(name: str, prediction: np.ndarray, label: np.ndarray, oracle_mae: float,
+           seconds: str = "") -> None:
   mae = np.abs(prediction - label).mean()
   rmse = np.sqrt(((prediction - label) ** 2).mean())
-  print(f"{name:<28}{mae:>8.4f}{rmse:>8.4f}{mae / oracle_mae:>10.3f}")
-
-
-def trainer_config(overrides) -> TrainerConfig:
-  """TrainerConfig with KEY=VALUE overrides, each parsed as its field's type."""
-  values = TrainerConfig().to_custom_config()
-  for override in overrides:
-    key, value = override.split("=", 1)
-    current = values[key]
-    values[key] = ([int(v) for v in value.split(",")] if isinstance(current, list)
-                   else type(current)(value))
-  return TrainerConfig.from_custom_config(values)
+  print(f"{name:<32}{mae:>8.4f}{rmse:>8.4f}{mae / oracle_mae:>11.3f}{seconds:>12}")
 
 
 def main():
@@ -113,6 +95,8 @@ def main():
   parser.add_argument("--work-dir", help="default: a new temp dir")
   parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                       help="override a TrainerConfig field, e.g. --set optimizer=adam")
+  parser.add_argument("--no-svdpp", action="store_true",
+                      help="leave out SVD++ (about 10 minutes at ml-1m scale)")
   args = parser.parse_args()
   work = args.work_dir or tempfile.mkdtemp(prefix="quality_benchmark_")
 
@@ -132,31 +116,37 @@ def main():
       csv_dir=csv_dir, pipeline_root=os.path.join(work, "tfx"),
       metadata_path=os.path.join(work, "tfx", "metadata.sqlite"),
       serving_model_dir=os.path.join(work, "serving"),
-      trainer=trainer_config(args.set),
+      trainer=TrainerConfig().with_overrides(args.set),
       beam_pipeline_args=BEAM_ARGS)
   tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
   trained = time.monotonic()
 
-  # TFX names each run's output folder by its execution id: the largest is this run's.
-  model_dir = max(glob.glob(os.path.join(work, "tfx", "Trainer", "model", "*", "Format-Serving")),
-                  key=lambda path: int(path.split(os.sep)[-2]))
+  components = runs.component_runs(runs.connect(config.metadata_path))
+  trainer = components["Trainer"]
+  model_dir = path_utils.serving_model_path(trainer.output("model").uri)
+  training = task.read_training_summary(trainer.output("model_run").uri)
   train, evaluation = splits_with_oracle(raw, csv_dir)
   label = evaluation[c.RATING].to_numpy(dtype=float)
   oracle_mae = evaluation["best_expected_abs_error"].mean()
   bst = predict(model_dir, evaluation)
 
-  print(f"data: {len(train) + len(evaluation):,} ratings (scale {args.scale}), "
-        f"{len(evaluation):,} eval rows; prepare {prepared - start:.0f} s, "
-        f"pipeline through Trainer {trained - prepared:.0f} s")
-  print(f"{'eval split':<28}{'MAE':>8}{'RMSE':>8}{'MAE/oracle':>10}")
-  report("BST (exported model)", bst, label, oracle_mae)
-  report("user+movie bias baseline", bias_baseline(train, evaluation), label, oracle_mae)
+  print(f"data: {generator_config.num_ratings:,} ratings (scale {args.scale}), "
+        f"{len(train):,} train and {len(evaluation):,} eval rows; prepare "
+        f"{prepared - start:.0f} s, pipeline {trained - prepared:.0f} s (Trainer "
+        f"{trainer.seconds:.0f} s)")
+  print(f"BST validation MAE {training['validation_mae']:.4f} (kept epoch "
+        f"{training['kept_epoch']} of {training['epochs_run']}: the choice was made there)")
+  print(f"{'eval split':<32}{'MAE':>8}{'RMSE':>8}{'MAE/oracle':>11}{'fit time':>12}")
+  report("BST (exported model)", bst, label, oracle_mae, f"{trainer.seconds:.0f} s")
+  for baseline in baselines.all_baselines(train, evaluation, svdpp=not args.no_svdpp):
+    report(baseline.name, baseline.prediction, label, oracle_mae,
+           f"{baseline.fit_seconds:.0f} s")
   report("oracle median (realized)", evaluation["best_prediction"].to_numpy(), label,
          oracle_mae)
   report("oracle mean (realized)", evaluation["expected_rating"].to_numpy(), label, oracle_mae)
-  print(f"{'oracle expected MAE (floor)':<28}{oracle_mae:>8.4f}")
+  print(f"{'oracle expected MAE (floor)':<32}{oracle_mae:>8.4f}")
   print("(the oracle mean is the best an MSE-trained model can aim at; the median is the "
-        "MAE floor)")
+        "MAE floor; baselines are fitted on the train rows, as the BST is)")
   print(f"trainer config: {config.trainer}")
 
 

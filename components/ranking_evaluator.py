@@ -2,7 +2,7 @@
 
 Users see a ranked list, not a rating. For every user with a held-out (eval) event, the
 first such event's true movie is ranked among itself and N negatives: movies the model
-knows (the Transform's vocabulary) that the user never rated in either split, sampled
+knows (the Transform's vocabulary) that the user never rated in any split, sampled
 with a fixed seed. The model scores each candidate as the target of that very event
 (same history, same time); a popularity baseline scores them by training frequency
 (the vocabulary's order). Reported: HR@K (the true movie in the top K) and NDCG@K
@@ -164,8 +164,7 @@ def RankingEvaluator(  # pylint: disable=invalid-name  (TFX component naming)
   movies_by_popularity = np.array(
       [int(m) for m in tft.TFTransformOutput(transform_graph.uri).vocabulary_by_name(
           f.MOVIE_VOCAB)], dtype=np.int64)
-  rated = rated_movies(_split_files(examples, c.TRAIN_SPLIT)
-                       + _split_files(examples, c.EVAL_SPLIT))
+  rated = rated_movies([path for split in c.SPLITS for path in _split_files(examples, split)])
   events = first_events(_split_files(examples, c.EVAL_SPLIT))
   loaded = tf.saved_model.load(path_utils.serving_model_path(model.uri))
   result = evaluate(loaded, events, rated, movies_by_popularity, negatives, k, seed)

@@ -76,9 +76,12 @@ CSV_COLUMNS = (
 HISTORY_SEPARATOR = " "
 
 # Folders the conversion writes under its output directory.
+# Per user, chronologically: train, then validation (every model and hyperparameter choice:
+# early stopping, tuning), then eval (the gate and the reported numbers, nothing else).
 TRAIN_SPLIT = "train"
+VALIDATION_SPLIT = "validation"
 EVAL_SPLIT = "eval"
-SPLITS = (TRAIN_SPLIT, EVAL_SPLIT)
+SPLITS = (TRAIN_SPLIT, VALIDATION_SPLIT, EVAL_SPLIT)
 CATALOG_DIR = "catalog"            # the movie catalog the model owns:
 CATALOG_FILE = "movies.csv"        # catalog/movies.csv, columns below
 CATALOG_COLUMNS = ("movie_id", "title", "genres")

@@ -5,13 +5,17 @@ timestamp, and the user's previous `history_length` ratings (movie ids, ratings,
 timestamps; oldest first; space-separated). A user's events are ordered by timestamp, ties
 by line order in ratings.dat, so the output is deterministic, byte for byte.
 
-Each user's last `eval_fraction` of events go to eval/ and the rest to train/ (or, with
-`time_cutoff`, events at or after the cutoff go to eval/). Eval events come after every
-train event of the same user, so a train row never sees an eval event; an eval row's
-history holds everything that happened before it, as it would at serving time.
+Each user's events are split chronologically: the last `eval_fraction` go to eval/, the
+`validation_fraction` just before them to validation/, the rest to train/ (or, by time:
+events at or after `time_cutoff` go to eval/, those at or after `validation_time_cutoff`
+before it to validation/). So a train row never sees a validation or eval event, and a
+validation row never an eval event; every row's history holds everything that happened
+before it, as it would at serving time. Validation serves every model choice (early
+stopping, tuning); eval only the gate and the reported numbers.
 
 Output, under `output_dir`:
     train/part-NNNNN-of-MMMMM.csv   every shard has the header row
+    validation/part-NNNNN-of-MMMMM.csv
     eval/part-NNNNN-of-MMMMM.csv
     catalog/movies.csv               movie_id,title,genres: the catalog the model owns
     skipped_lines.txt                file:line: reason: detail, for each skipped line
@@ -56,23 +60,38 @@ class ConversionConfig:
   history_length: int = c.HISTORY_LENGTH  # K previous ratings per row (the Transform
                                           # keeps the last W <= K)
   eval_fraction: float = 0.1  # each user's last fraction of events go to eval
-  time_cutoff: Optional[int] = None  # instead: events at/after this Unix time go to eval
+  validation_fraction: float = 0.05  # the fraction just before eval goes to validation
+  time_cutoff: Optional[int] = None  # instead: events at/after this Unix time go to eval,
+  validation_time_cutoff: Optional[int] = None  # and those from this one on to validation
   num_shards: int = 4
   strict: bool = True  # False: skip bad lines, count and list them
 
   def validate(self) -> None:
     if self.history_length < 1:
       raise ValueError(f"history_length must be at least 1, got {self.history_length}")
-    if self.time_cutoff is None and not 0 < self.eval_fraction < 1:
-      raise ValueError(f"eval_fraction must be in (0, 1), got {self.eval_fraction}")
+    if (self.time_cutoff is None) != (self.validation_time_cutoff is None):
+      raise ValueError("time_cutoff and validation_time_cutoff go together: validation is "
+                       "the period [validation_time_cutoff, time_cutoff)")
+    if self.time_cutoff is None:
+      for name in ("eval_fraction", "validation_fraction"):
+        if not 0 < getattr(self, name) < 1:
+          raise ValueError(f"{name} must be in (0, 1), got {getattr(self, name)}")
+      if self.eval_fraction + self.validation_fraction >= 1:
+        raise ValueError("eval_fraction + validation_fraction must be below 1, got "
+                         f"{self.eval_fraction} + {self.validation_fraction}")
+    elif not self.validation_time_cutoff < self.time_cutoff:
+      raise ValueError(f"validation_time_cutoff ({self.validation_time_cutoff}) must be "
+                       f"before time_cutoff ({self.time_cutoff})")
     if self.num_shards < 1:
       raise ValueError(f"num_shards must be at least 1, got {self.num_shards}")
 
   def settings(self) -> Dict[str, object]:
     """The knobs that shape the output (paths aside), recorded in the summary."""
     return {"history_length": self.history_length, "eval_fraction": self.eval_fraction,
-            "time_cutoff": self.time_cutoff, "num_shards": self.num_shards,
-            "strict": self.strict}
+            "validation_fraction": self.validation_fraction,
+            "time_cutoff": self.time_cutoff,
+            "validation_time_cutoff": self.validation_time_cutoff,
+            "num_shards": self.num_shards, "strict": self.strict}
 
 
 def _path(*parts: str) -> str:
@@ -83,10 +102,29 @@ def _skip_record(error: parse.MovieLensFormatError) -> SkipRecord:
   return (error.file_name, error.line_number, error.reason.value, str(error))
 
 
-def split_sizes(num_events: int, eval_fraction: float) -> Tuple[int, int]:
-  """(train, eval) event counts of one user: eval gets ceil(fraction * n), train >= 1."""
-  num_eval = min(num_events - 1, math.ceil(num_events * eval_fraction))
-  return num_events - max(num_eval, 0), max(num_eval, 0)
+def split_sizes(num_events: int, eval_fraction: float, validation_fraction: float
+                ) -> Tuple[int, int, int]:
+  """(train, validation, eval) event counts of one user, in that order in time.
+
+  Eval gets ceil(eval_fraction * n), validation ceil(validation_fraction * n) of what is
+  left, and train keeps at least one event (so a user's first rating always trains).
+  """
+  num_eval = max(0, min(num_events - 1, math.ceil(num_events * eval_fraction)))
+  num_validation = max(0, min(num_events - num_eval - 1,
+                              math.ceil(num_events * validation_fraction)))
+  return num_events - num_eval - num_validation, num_validation, num_eval
+
+
+def event_splits(timestamps: Sequence[int], config: ConversionConfig) -> List[str]:
+  """The split of each of one user's events, given in chronological order."""
+  if config.time_cutoff is None:
+    num_train, num_validation, num_eval = split_sizes(
+        len(timestamps), config.eval_fraction, config.validation_fraction)
+    return ([c.TRAIN_SPLIT] * num_train + [c.VALIDATION_SPLIT] * num_validation
+            + [c.EVAL_SPLIT] * num_eval)
+  return [c.EVAL_SPLIT if t >= config.time_cutoff
+          else c.VALIDATION_SPLIT if t >= config.validation_time_cutoff
+          else c.TRAIN_SPLIT for t in timestamps]
 
 
 # --- Reading and parsing ratings.dat -----------------------------------------------------
@@ -137,19 +175,15 @@ def _join(values: Sequence[str]) -> str:
 def user_rows(user: parse.User, events: Sequence[Event], config: ConversionConfig
               ) -> Dict[str, List[str]]:
   """CSV lines of one user's events, by split. `events` must be in chronological order."""
-  if config.time_cutoff is None:
-    num_train, _ = split_sizes(len(events), config.eval_fraction)
-    is_eval = [i >= num_train for i in range(len(events))]
-  else:
-    is_eval = [timestamp >= config.time_cutoff for timestamp, _, _, _ in events]
+  splits = event_splits([e[0] for e in events], config)
   movie_ids = [str(e[2]) for e in events]
   ratings = [str(e[3]) for e in events]
   timestamps = [str(e[0]) for e in events]
   prefix = f"{user.user_id},{user.sex},{user.age_group},{user.occupation}"
-  rows: Dict[str, List[str]] = {c.TRAIN_SPLIT: [], c.EVAL_SPLIT: []}
+  rows: Dict[str, List[str]] = {split: [] for split in c.SPLITS}
   for i, (timestamp, _, movie_id, rating) in enumerate(events):
     start = max(0, i - config.history_length)
-    rows[c.EVAL_SPLIT if is_eval[i] else c.TRAIN_SPLIT].append(
+    rows[splits[i]].append(
         f"{prefix},{movie_id},{timestamp},{rating},{_join(movie_ids[start:i])},"
         f"{_join(ratings[start:i])},{_join(timestamps[start:i])}")
   return rows
@@ -191,7 +225,7 @@ class SummarizeRows(beam.CombineFn):
   """Rows per split, users with rows, distinct target movies."""
 
   def create_accumulator(self):
-    return {c.TRAIN_SPLIT: 0, c.EVAL_SPLIT: 0, "users": 0}, set()
+    return dict({split: 0 for split in c.SPLITS}, users=0), set()
 
   def add_input(self, accumulator, stats):
     counts, movies = accumulator
@@ -296,7 +330,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
       | "BuildUserRows" >> beam.ParDo(BuildUserRows(ratings_path, users, config)).with_outputs(
           SKIPPED_TAG, BuildUserRows.STATS_TAG, main="rows"))
 
-  # Every shard of both splits is written, even when empty, so the file set is fixed.
+  # Every shard of every split is written, even when empty, so the file set is fixed.
   all_shards = [((split, shard), None) for split in c.SPLITS
                 for shard in range(config.num_shards)]
   _ = (
@@ -388,9 +422,9 @@ def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = ()
       raise
     raise format_error from None
   summary = read_summary(config.output_dir)
-  logging.info("converted %s: %s train rows, %s eval rows, %s lines skipped",
-               config.input_dir, summary["rows"][c.TRAIN_SPLIT],
-               summary["rows"][c.EVAL_SPLIT], summary["skipped_total"])
+  logging.info("converted %s: %s; %s lines skipped", config.input_dir,
+               ", ".join(f"{summary['rows'][split]} {split} rows" for split in c.SPLITS),
+               summary["skipped_total"])
   return summary
 
 
@@ -403,8 +437,16 @@ def add_conversion_flags(parser: argparse.ArgumentParser) -> None:
   group.add_argument("--eval-fraction", type=float, default=0.1,
                      help="each user's last fraction of ratings held out for eval "
                      "(default 0.1)")
+  group.add_argument("--validation-fraction", type=float, default=0.05,
+                     help="each user's fraction of ratings just before the eval ones, held "
+                     "out for validation: early stopping and every model choice "
+                     "(default 0.05)")
   group.add_argument("--time-cutoff", type=int,
-                     help="split by time instead: ratings at/after this Unix time go to eval")
+                     help="split by time instead: ratings at/after this Unix time go to eval "
+                     "(needs --validation-time-cutoff)")
+  group.add_argument("--validation-time-cutoff", type=int,
+                     help="with --time-cutoff: ratings from this Unix time until the eval "
+                     "cutoff go to validation")
   group.add_argument("--num-shards", type=int, default=4, help="CSV files per split")
   group.add_argument("--lenient", action="store_true",
                      help="skip bad lines (counted in summary.json, listed in "
@@ -415,7 +457,8 @@ def config_from_flags(args: argparse.Namespace, input_dir: str,
                       output_dir: str) -> ConversionConfig:
   return ConversionConfig(
       input_dir=input_dir, output_dir=output_dir, history_length=args.history_length,
-      eval_fraction=args.eval_fraction, time_cutoff=args.time_cutoff,
+      eval_fraction=args.eval_fraction, validation_fraction=args.validation_fraction,
+      time_cutoff=args.time_cutoff, validation_time_cutoff=args.validation_time_cutoff,
       num_shards=args.num_shards, strict=not args.lenient)
 
 
@@ -425,7 +468,7 @@ def main(argv=None) -> None:
       "Unknown flags are Beam pipeline options (e.g. --runner, --direct_num_workers).")
   parser.add_argument("--input-dir", required=True,
                       help="folder with ratings.dat, users.dat, movies.dat")
-  parser.add_argument("--output-dir", required=True, help="folder for train/, eval/, ...")
+  parser.add_argument("--output-dir", required=True, help="folder for train/, validation/, eval/, ...")
   add_conversion_flags(parser)
   args, beam_args = parser.parse_known_args(argv)
   summary = run_conversion(config_from_flags(args, args.input_dir, args.output_dir),

@@ -47,15 +47,18 @@ class RankingConfig:
 
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
-  csv_dir: str            # the CSV conversion's output: train/, eval/, catalog/
+  csv_dir: str            # the CSV conversion's output: train/, validation/, eval/, catalog/
   pipeline_root: str      # where TFX writes artifacts, one folder per component
   serving_model_dir: str  # where the Pusher puts blessed models, one version per folder
   metadata_path: Optional[str] = None  # SQLite MLMD file for local runs; None elsewhere
   pipeline_name: str = "bst-movielens"
   schema_path: str = DEFAULT_SCHEMA_PATH
   trainer: TrainerConfig = TrainerConfig()
+  # > 0: TFX's Tuner tries this many points of trainer.tuning.SEARCH_SPACE on validation
+  # before the Trainer, which then trains with the best. 0: no Tuner, `trainer` as it is.
+  tuning_trials: int = 0
   train_steps: Optional[int] = None  # None: epochs of full passes (trainer.epochs)
-  eval_steps: Optional[int] = None   # None: the whole eval split
+  eval_steps: Optional[int] = None   # None: the whole validation split, each epoch
   gate: GateConfig = GateConfig()
   ranking: RankingConfig = RankingConfig()
   beam_pipeline_args: Sequence[str] = ()

@@ -80,7 +80,14 @@ def overall_section(by_slice, outcome: runs.Outcome, eval_config) -> str:
               if outcome.blessed else "<p class=bad>NOT BLESSED: "
               + "; ".join(html.escape(f) for f in outcome.failures) + "</p>")
   note = "" if has_baseline else "<p>No blessed model before this one: the bound alone gated.</p>"
-  return ("<h2>Overall</h2>" + _table(header, rows) + "<h2>Gate</h2>"
+  training = outcome.training
+  by_split = _table(["split", "MAE", "RMSE", "what it is for"], [
+      ["validation", training["validation_mae"], training["validation_rmse"],
+       f"chose the model: the Trainer kept epoch {training['kept_epoch']} of "
+       f"{training['epochs_run']}"],
+      ["eval", runs.candidate(overall)[error_metrics.MAE],
+       runs.candidate(overall)[error_metrics.RMSE], "judged it: the gate, never a choice"]])
+  return ("<h2>Overall</h2>" + _table(header, rows) + by_split + "<h2>Gate</h2>"
           + _table(["metric", "threshold", "value"], thresholds) + note + decision)
 
 
@@ -145,7 +152,7 @@ def training_curves(model_run_uri: str) -> Dict[Tuple[str, str], List[Tuple[int,
   return {key: sorted(points) for key, points in curves.items()}
 
 
-def training_section(model_run_uri: str) -> str:
+def training_section(model_run_uri: str, kept_epoch: int) -> str:
   curves = training_curves(model_run_uri)
   if not curves:
     return "<h2>Training</h2><p>No TensorBoard events found.</p>"
@@ -154,11 +161,13 @@ def training_section(model_run_uri: str) -> str:
     for (curve_tag, phase), points in sorted(curves.items()):
       if curve_tag == tag:
         axes.plot([p[0] + 1 for p in points], [p[1] for p in points], "o-", label=phase)
+    axes.axvline(kept_epoch, color="grey", linestyle=":", label=f"kept (epoch {kept_epoch})")
     axes.set_title(tag)
     axes.set_xlabel("epoch")
     axes.legend(fontsize=7)
-  return f"<h2>Training</h2><p>TensorBoard logs: {html.escape(model_run_uri)}</p>" + _png(
-      figure)
+  return (f"<h2>Training</h2><p>Train and validation curves; the weights of the epoch with "
+          f"the best validation MAE were kept. TensorBoard logs: {html.escape(model_run_uri)}"
+          "</p>" + _png(figure))
 
 
 def ranking_section(result: Optional[dict]) -> str:
@@ -196,7 +205,8 @@ def render(components: Dict[str, runs.ComponentRun], run_id: str) -> str:
           + overall_section(by_slice, outcome, eval_config)
           + ranking_section(ranking) + slices_section(by_slice)
           + calibration_section(by_slice)
-          + training_section(components["Trainer"].output("model_run").uri)
+          + training_section(components["Trainer"].output("model_run").uri,
+                             outcome.training["kept_epoch"])
           + "<h2>Components</h2>" + timings + "</body></html>")
 
 

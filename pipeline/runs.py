@@ -12,6 +12,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline import evaluation
+from trainer import task
 
 RUN_CONTEXT = "pipeline_run"  # TFX's MLMD context types
 NODE_CONTEXT = "node"
@@ -89,6 +90,9 @@ class Outcome:
   blessed: bool
   failures: List[str]           # why not blessed: each failed threshold, readable
   pushed_to: Optional[str]      # the pushed version's folder; None: not pushed
+  # What the Trainer chose on the validation split: the kept epoch (1-based) and its MAE
+  # and RMSE there. Beside the eval MAE, it shows how far the choice flattered the model.
+  training: Dict[str, object]
 
 
 SliceKey = Tuple[Tuple[str, Union[str, int, float]], ...]  # () is the overall slice
@@ -154,4 +158,5 @@ def outcome(runs: Dict[str, ComponentRun]) -> Outcome:
       blessed=bool(blessing.custom_properties[BLESSED].int_value),
       failures=threshold_failures(evaluation_uri),
       pushed_to=(pushed.custom_properties[PUSHED_DESTINATION].string_value
-                 if pushed.custom_properties[PUSHED].int_value else None))
+                 if pushed.custom_properties[PUSHED].int_value else None),
+      training=task.read_training_summary(runs["Trainer"].output("model_run").uri))

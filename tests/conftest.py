@@ -42,10 +42,12 @@ def read_split(output_dir: str, split: str) -> pd.DataFrame:
                    ignore_index=True)
 
 
-def eval_examples(components, limit: Optional[int] = None) -> List[bytes]:
-  """Serialized eval-split tf.Examples of a pipeline run's CsvExampleGen (pipeline.runs)."""
+def eval_examples(components, limit: Optional[int] = None,
+                  split: str = c.EVAL_SPLIT) -> List[bytes]:
+  """Serialized tf.Examples of one split (eval by default) of a pipeline run's
+  CsvExampleGen (pipeline.runs)."""
   uri = components["CsvExampleGen"].output("examples").uri
-  files = sorted(glob.glob(os.path.join(uri, f"Split-{c.EVAL_SPLIT}", "*")))
+  files = sorted(glob.glob(os.path.join(uri, f"Split-{split}", "*")))
   records = tf.data.TFRecordDataset(files, compression_type="GZIP")
   return [r.numpy() for r in (records.take(limit) if limit else records)]
 

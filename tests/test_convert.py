@@ -25,17 +25,19 @@ def test_rows_hold_the_history_in_order(tmp_path):
   data = write_dat_files(tmp_path / "in", RATINGS, USERS, MOVIES)
   summary = run_small_conversion(data, str(tmp_path / "out"), history_length=2)
   train = read_split(str(tmp_path / "out"), c.TRAIN_SPLIT)
+  validation = read_split(str(tmp_path / "out"), c.VALIDATION_SPLIT)
   evaluation = read_split(str(tmp_path / "out"), c.EVAL_SPLIT)
   assert list(train.columns) == list(c.CSV_COLUMNS)
   assert train.values.tolist() == [
       ["1", "F", "1", "10", "1", "50", "5", "", "", ""],
       ["1", "F", "1", "10", "3", "100", "4", "1", "5", "50"],
-      ["1", "F", "1", "10", "2", "100", "3", "1 3", "5 4", "50 100"],
       ["2", "M", "56", "16", "1", "10", "2", "", "", ""],  # one event: train only
   ]
+  assert validation.values.tolist() == [  # just before eval: ceil(5% of 4) = 1 event
+      ["1", "F", "1", "10", "2", "100", "3", "1 3", "5 4", "50 100"]]
   assert evaluation.values.tolist() == [  # the window keeps the last 2 events
       ["1", "F", "1", "10", "4", "200", "1", "3 2", "4 3", "100 100"]]
-  assert summary["rows"] == {"train": 4, "eval": 1}
+  assert summary["rows"] == {"train": 3, "validation": 1, "eval": 1}
   assert (summary["users"], summary["movies"], summary["skipped_total"]) == (2, 4, 0)
 
 
@@ -45,7 +47,8 @@ def converted(small_movielens, tmp_path_factory):
   return output, run_small_conversion(small_movielens, output)
 
 
-def expected_rows(data_dir: str, history_length: int, eval_fraction: float) -> pd.DataFrame:
+def expected_rows(data_dir: str, history_length: int, eval_fraction: float,
+                  validation_fraction: float) -> pd.DataFrame:
   """An independent pandas reference of what the conversion must write."""
   ml = parse.load_movielens(data_dir)
   events = ml.ratings.sort_values(["user_id", "timestamp", "line_number"])
@@ -54,11 +57,13 @@ def expected_rows(data_dir: str, history_length: int, eval_fraction: float) -> p
     user = ml.users[user_id]
     n = len(group)
     num_eval = min(n - 1, math.ceil(n * eval_fraction))
+    num_validation = min(n - 1 - num_eval, math.ceil(n * validation_fraction))
     history = list(zip(group.movie_id, group.rating, group.timestamp))
     for i, (movie_id, rating, timestamp) in enumerate(history):
       window = history[max(0, i - history_length):i]
       rows.append({
-          "split": "eval" if i >= n - num_eval else "train",
+          "split": ("eval" if i >= n - num_eval else
+                    "validation" if i >= n - num_eval - num_validation else "train"),
           c.USER_ID: str(user_id), c.SEX: user.sex, c.AGE_GROUP: str(user.age_group),
           c.OCCUPATION: str(user.occupation), c.TARGET_MOVIE_ID: str(movie_id),
           c.TARGET_TIMESTAMP: str(timestamp), c.RATING: str(rating),
@@ -70,7 +75,8 @@ def expected_rows(data_dir: str, history_length: int, eval_fraction: float) -> p
 
 def test_rows_equal_an_independent_reference(converted, small_movielens):
   output, _ = converted
-  expected = expected_rows(small_movielens, history_length=c.HISTORY_LENGTH, eval_fraction=0.1)
+  expected = expected_rows(small_movielens, history_length=c.HISTORY_LENGTH, eval_fraction=0.1,
+                           validation_fraction=0.05)
   for split in c.SPLITS:
     actual = read_split(output, split)
     want = expected[expected.split == split].drop(columns="split")
@@ -81,26 +87,33 @@ def test_rows_equal_an_independent_reference(converted, small_movielens):
 
 def test_split_sizes_per_user(converted, small_movielens):
   output, summary = converted
-  train, evaluation = read_split(output, "train"), read_split(output, "eval")
+  splits = {split: read_split(output, split) for split in c.SPLITS}
   events = parse.load_movielens(small_movielens).ratings.groupby("user_id").size()
-  eval_per_user = evaluation.groupby(c.USER_ID).size()
-  for user_id, n in events.items():
+  eval_per_user = splits["eval"].groupby(c.USER_ID).size()
+  validation_per_user = splits["validation"].groupby(c.USER_ID).size()
+  for user_id, n in events.items():  # every generated user has at least 20 ratings
     assert eval_per_user[str(user_id)] == math.ceil(0.1 * n)
-  assert summary["rows"]["train"] + summary["rows"]["eval"] == events.sum()
-  assert (len(train), len(evaluation)) == (summary["rows"]["train"], summary["rows"]["eval"])
-  assert 0.09 < len(evaluation) / events.sum() < 0.12
+    assert validation_per_user[str(user_id)] == math.ceil(0.05 * n)
+  assert sum(summary["rows"].values()) == events.sum()
+  assert {split: len(rows) for split, rows in splits.items()} == summary["rows"]
+  assert 0.09 < len(splits["eval"]) / events.sum() < 0.12
+  assert 0.045 < len(splits["validation"]) / events.sum() < 0.07
 
 
-def test_train_rows_never_see_eval_events(converted):
+@pytest.mark.parametrize("earlier,later", [("train", "validation"), ("train", "eval"),
+                                           ("validation", "eval")])
+def test_no_row_sees_a_later_splits_event(converted, earlier, later):
+  """Per user, every split comes after the one before it, and no history reaches ahead."""
   output, _ = converted
-  train, evaluation = read_split(output, "train"), read_split(output, "eval")
-  eval_events = set(zip(evaluation[c.USER_ID], evaluation[c.TARGET_MOVIE_ID]))
-  last_train = train.groupby(c.USER_ID)[c.TARGET_TIMESTAMP].apply(lambda s: s.astype(int).max())
-  first_eval = evaluation.groupby(c.USER_ID)[c.TARGET_TIMESTAMP].apply(
+  before, after = read_split(output, earlier), read_split(output, later)
+  later_events = set(zip(after[c.USER_ID], after[c.TARGET_MOVIE_ID]))
+  last_before = before.groupby(c.USER_ID)[c.TARGET_TIMESTAMP].apply(
+      lambda s: s.astype(int).max())
+  first_after = after.groupby(c.USER_ID)[c.TARGET_TIMESTAMP].apply(
       lambda s: s.astype(int).min())
-  assert (last_train <= first_eval.reindex(last_train.index)).all()
-  for user_id, history in zip(train[c.USER_ID], train[c.HISTORY_MOVIE_IDS]):
-    assert not any((user_id, movie) in eval_events for movie in history.split())
+  assert (last_before <= first_after.reindex(last_before.index)).all()
+  for user_id, history in zip(before[c.USER_ID], before[c.HISTORY_MOVIE_IDS]):
+    assert not any((user_id, movie) in later_events for movie in history.split())
 
 
 def _all_files(directory):
@@ -118,19 +131,39 @@ def test_output_is_byte_identical_across_runs_and_runner_modes(converted, small_
       ["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
   files = _all_files(first)
   assert files == _all_files(again)
-  assert len([f for f in files if f.endswith(".csv")]) == 2 * 4 + 1  # shards + catalog
+  assert len([f for f in files if f.endswith(".csv")]) == 3 * 4 + 1  # shards + catalog
   match, mismatch, errors = filecmp.cmpfiles(first, again, files, shallow=False)
   assert not mismatch and not errors
 
 
 def test_time_cutoff_split(small_movielens, tmp_path):
   ratings = parse.load_movielens(small_movielens).ratings
-  cutoff = int(ratings.timestamp.quantile(0.8))
-  summary = run_small_conversion(small_movielens, str(tmp_path), time_cutoff=cutoff)
-  train, evaluation = read_split(str(tmp_path), "train"), read_split(str(tmp_path), "eval")
-  assert (train[c.TARGET_TIMESTAMP].astype(int) < cutoff).all()
-  assert (evaluation[c.TARGET_TIMESTAMP].astype(int) >= cutoff).all()
-  assert summary["rows"]["eval"] == (ratings.timestamp >= cutoff).sum()
+  validation_cutoff, cutoff = (int(ratings.timestamp.quantile(q)) for q in (0.7, 0.8))
+  summary = run_small_conversion(small_movielens, str(tmp_path), time_cutoff=cutoff,
+                                 validation_time_cutoff=validation_cutoff)
+  times = {split: read_split(str(tmp_path), split)[c.TARGET_TIMESTAMP].astype(int)
+           for split in c.SPLITS}
+  assert (times["train"] < validation_cutoff).all()
+  assert ((times["validation"] >= validation_cutoff) & (times["validation"] < cutoff)).all()
+  assert (times["eval"] >= cutoff).all()
+  assert summary["rows"] == {
+      "train": (ratings.timestamp < validation_cutoff).sum(),
+      "validation": ratings.timestamp.between(validation_cutoff, cutoff - 1).sum(),
+      "eval": (ratings.timestamp >= cutoff).sum()}
+
+
+@pytest.mark.parametrize("settings,message", [
+    (dict(time_cutoff=100), "time_cutoff and validation_time_cutoff go together"),
+    (dict(time_cutoff=100, validation_time_cutoff=100),
+     r"validation_time_cutoff \(100\) must be before time_cutoff \(100\)"),
+    (dict(validation_fraction=0.0), r"validation_fraction must be in \(0, 1\), got 0.0"),
+    (dict(eval_fraction=0.5, validation_fraction=0.5),
+     "eval_fraction \\+ validation_fraction must be below 1, got 0.5 \\+ 0.5"),
+])
+def test_split_settings_are_checked(tmp_path, settings, message):
+  data = write_dat_files(tmp_path / "in", RATINGS, USERS, MOVIES)
+  with pytest.raises(ValueError, match=message):
+    run_small_conversion(data, str(tmp_path / "out"), **settings)
 
 
 def test_every_shard_exists_even_when_empty(tmp_path):
@@ -180,7 +213,7 @@ def test_lenient_conversion_counts_and_lists_every_skipped_line(tmp_path):
                       "rating for an unknown movie": 1, "rating outside 1-5": 1},
       "users.dat": {"unknown code": 1}}
   assert summary["skipped_total"] == 6
-  assert summary["rows"]["train"] + summary["rows"]["eval"] == len(RATINGS)
+  assert sum(summary["rows"].values()) == len(RATINGS)
   listed = open(tmp_path / "out" / c.SKIPPED_FILE).read().splitlines()
   assert [line.split(": ")[0].rsplit("/", 1)[1] for line in listed] == [
       "ratings.dat:6", "ratings.dat:7", "ratings.dat:8", "ratings.dat:9", "users.dat:3",

@@ -13,13 +13,14 @@ def test_compiles_every_component_with_its_parameters(tmp_path):
   args, beam_args = kubeflow_v2_runner.parse_args([
       "--image", IMAGE, "--pipeline-root", "gs://b/tfx", "--csv-dir", "gs://b/csv",
       "--serving-dir", "gs://b/serving", "--output", str(tmp_path / "job.json"),
-      "--mae-bound", "0.8", *BEAM])
+      "--mae-bound", "0.8", "--tune-trials", "3", *BEAM])
   config = kubeflow_v2_runner.pipeline_config(args, beam_args)
   path = kubeflow_v2_runner.compile_pipeline(config, IMAGE, args.output)
   job = json.load(open(path))
   spec = job["pipelineSpec"]
   tasks = spec["root"]["dag"]["tasks"]
   expected = {component.id for component in pipeline.create_components(config)}
+  assert "Tuner" in expected
   # The Resolver compiles into one resolver task per channel it resolves.
   resolver_tasks = {t for t in tasks if t.startswith(pipeline.BASELINE_RESOLVER)}
   assert resolver_tasks == {f"{pipeline.BASELINE_RESOLVER}-model-resolver",
@@ -32,5 +33,5 @@ def test_compiles_every_component_with_its_parameters(tmp_path):
   for value in ("gs://b/csv/", "gs://b/serving", "--runner=DataflowRunner",
                 "--region=europe-west4", kubeflow_v2_runner.IMAGE_SCHEMA_PATH,
                 "transform.preprocessing.preprocessing_fn", "trainer.task.run_fn",
-                "0.8"):
+                "trainer.tuning.tuner_fn", "0.8"):
     assert value in text, value

@@ -27,11 +27,14 @@ def test_synthetic_run_prepares_data_runs_the_pipeline_then_reuses_everything(tm
   csv_dir = tmp_path / "csv" / "synthetic-scale0.01-seed0"
   summary = json.load(open(csv_dir / c.SUMMARY_FILE))
   assert summary["synthetic"] is True
-  assert summary["rows"]["train"] + summary["rows"]["eval"] == 10_002
-  assert f"{summary['rows']['train']:,} train" in first.stdout
+  assert sum(summary["rows"].values()) == 10_002
+  assert (f"{summary['rows']['train']:,} train, {summary['rows']['validation']:,} validation, "
+          f"{summary['rows']['eval']:,} eval rows") in first.stdout
   for component in ("CsvExampleGen", "Transform", "Trainer", "Evaluator", "Pusher"):
     assert f"] {component}: " in first.stdout  # its progress line
     assert re.search(rf"^  {component} +COMPLETE +[\d.]+ s$", first.stdout, re.M)
+  assert re.search(r"^validation MAE \d\.\d{4} \(the Trainer kept epoch 1 of 1 on it\)$",
+                   first.stdout, re.M)
   assert re.search(r"^eval MAE \d\.\d{4} \(no blessed model before this one; bound 0.1\)$",
                    first.stdout, re.M)
   assert re.search(r"NOT BLESSED, not pushed:\n  mean_absolute_error \d\.\d{4} is above "

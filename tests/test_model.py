@@ -7,7 +7,9 @@ import tensorflow as tf
 import tf_keras as keras
 
 from movielens import constants as c
+from tests.test_trainer_export import training_state
 from trainer import model as bst
+from trainer import task
 from trainer.config import TrainerConfig
 from transform import features as f
 
@@ -123,9 +125,15 @@ def test_ordinal_head_gives_a_distribution_and_its_median():
   median = bst.soft_median(score, thresholds, temperature=0.05).numpy()
   np.testing.assert_allclose(median[:5], [1, 2, 3, 4, 5], atol=1e-3)
   assert median[5] == pytest.approx(4.5, abs=1e-3)  # on the last cut point: halfway
-  # Smoothed, it still orders every score, as ranking needs.
-  scores = tf.linspace(-3.0, 3.0, 50)
-  assert (np.diff(bst.soft_median(scores, thresholds, 0.25).numpy()) > 0).all()
+  # Smoothed, it still orders every score, as ranking needs, even where a narrow width
+  # saturates every sigmoid in float32; and it stays within the stars.
+  for temperature in (0.25, 0.02):
+    scores = tf.linspace(-12.0, 12.0, 400)
+    median = bst.soft_median(scores, thresholds, temperature).numpy()
+    assert (np.diff(median) > 0).all(), temperature
+    assert c.MIN_RATING <= median.min() and median.max() <= c.MAX_RATING
+  narrow = bst.soft_median(tf.constant([-1e9, 1e9]), thresholds, 0.02).numpy()
+  np.testing.assert_allclose(narrow, [c.MIN_RATING, c.MAX_RATING], atol=1e-6)
   # The loss is -log P(observed star).
   loss = bst.ordinal_log_loss(tf.constant([1.0, 3.0]), distribution[:2]).numpy()
   np.testing.assert_allclose(loss, -np.log([distribution[0, 0], distribution[1, 2]]), rtol=1e-6)
@@ -138,3 +146,18 @@ def test_cut_points_start_at_ml1m_rating_mix_and_stay_ordered():
   np.testing.assert_allclose(1 / (1 + np.exp(-start)), shares, rtol=1e-5)
   layer.gaps.assign([-5.0, 3.0, -8.0])  # whatever the gaps learn, the order holds
   assert (np.diff(layer(tf.zeros([1])).numpy()) > 0).all()
+
+
+def test_the_inference_model_drops_training_state_and_predicts_the_same(tmp_path):
+  keras.utils.set_random_seed(4)
+  model = bst.build_bst(CONFIG, SIZES)
+  features, label, _ = batch()
+  model.fit(features, label, epochs=1, verbose=0)
+  servable = task.inference_model(model)
+  np.testing.assert_allclose(servable(features).numpy(), model(features).numpy(), atol=1e-6)
+  tf.saved_model.save(model, str(tmp_path / "trained"))
+  tf.saved_model.save(servable, str(tmp_path / "servable"))
+  children, slot_variables = training_state(str(tmp_path / "trained"))
+  assert "optimizer" in children and slot_variables > 0  # what the check below would catch
+  children, slot_variables = training_state(str(tmp_path / "servable"))
+  assert "optimizer" not in children and slot_variables == 0

@@ -55,6 +55,31 @@ def test_tfma_metrics_match_the_models_own_predictions(pipeline_runs):
   assert metrics["mean_prediction"] == pytest.approx(predictions.mean(), abs=1e-5)
 
 
+def _mae(model, examples) -> float:
+  predictions = model.signatures[task.EVAL_SIGNATURE](examples=tf.constant(examples))[
+      task.PREDICTION_KEY].numpy().ravel()
+  labels = np.array([tf.train.Example.FromString(e).features.feature[c.RATING]
+                     .int64_list.value[0] for e in examples], dtype=float)
+  return float(np.abs(predictions - labels).mean())
+
+
+def test_the_trainer_chose_on_validation_and_the_gate_judged_eval(pipeline_runs):
+  """The kept epoch is the best on the validation split, whose MAE the pushed weights
+  reproduce; the Evaluator's MAE is the eval split's."""
+  good = pipeline_runs["good"]
+  outcome, components = good["outcome"], good["components"]
+  training = outcome.training
+  per_epoch = training["per_epoch"]["val_mae"]
+  assert training["epochs_run"] == len(per_epoch) >= 2
+  assert training["validation_mae"] == per_epoch[training["kept_epoch"] - 1] == min(per_epoch)
+  model = tf.saved_model.load(outcome.pushed_to)
+  validation_mae = _mae(model, eval_examples(components, split=c.VALIDATION_SPLIT))
+  eval_mae = _mae(model, eval_examples(components))
+  assert training["validation_mae"] == pytest.approx(validation_mae, abs=1e-5)
+  assert outcome.mae == pytest.approx(eval_mae, abs=1e-6)
+  assert abs(validation_mae - eval_mae) > 1e-3  # two different sets of rows
+
+
 def test_every_slice_is_evaluated(pipeline_runs):
   import tensorflow_model_analysis as tfma
   result = tfma.load_eval_result(pipeline_runs["good"]["outcome"].evaluation_uri)

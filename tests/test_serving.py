@@ -119,6 +119,11 @@ def test_report_renders_the_runs_own_numbers(tmp_path, pipeline_runs):
   for section in ("Overall", "Gate", "Ranking", "Slices", "Calibration", "Training"):
     assert f"<h2>{section}</h2>" in page
   assert f"<td>{good['outcome'].mae:.4f}</td>" in page
+  training = good["outcome"].training
+  assert (f"<td>validation</td><td>{training['validation_mae']:.4f}</td>"
+          f"<td>{training['validation_rmse']:.4f}</td><td>chose the model: the Trainer kept "
+          f"epoch {training['kept_epoch']} of {training['epochs_run']}</td>") in page
+  assert f"<td>eval</td><td>{good['outcome'].mae:.4f}</td>" in page
   assert "BLESSED: pushed to" in page and page.count("<img") >= 7
   worse_page = open(report.write_report(worse["config"].metadata_path, worse["run_id"],
                                         str(tmp_path / "worse.html"))).read()

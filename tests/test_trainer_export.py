@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 from tfx.utils import path_utils
 
 from movielens import constants as c
@@ -20,7 +21,7 @@ def run(pipeline_runs):
   """The Trainer's model from the shared pipeline run (tests/conftest.py), and raw examples."""
   components = pipeline_runs["good"]["components"]
   model_dir = path_utils.serving_model_path(components["Trainer"].output("model").uri)
-  return {"model": tf.saved_model.load(model_dir),
+  return {"model": tf.saved_model.load(model_dir), "model_dir": model_dir,
           "raw": eval_examples(components, limit=NUM_EXAMPLES),
           "model_run": components["Trainer"].output("model_run").uri}
 
@@ -75,6 +76,22 @@ def test_history_longer_than_the_window_serves(run):
       c.HISTORY_MOVIE_IDS: list(range(1, 41)), c.HISTORY_RATINGS: [3.0] * 40,
       c.HISTORY_TIMESTAMPS: list(range(959_000_000, 959_000_040))})
   assert np.isfinite(serve(run["model"], [long_history])).all()
+
+
+def training_state(saved_model_dir: str):
+  """The root object's children and the count of optimizer slot variables, as saved."""
+  saved = saved_model_pb2.SavedModel()
+  with open(os.path.join(saved_model_dir, "saved_model.pb"), "rb") as f:
+    saved.ParseFromString(f.read())
+  graph = saved.meta_graphs[0].object_graph_def
+  return ({child.local_name for child in graph.nodes[0].children},
+          sum(len(node.slot_variables) for node in graph.nodes))
+
+
+def test_export_carries_no_optimizer_state(run):
+  children, slot_variables = training_state(run["model_dir"])
+  assert "optimizer" not in children and slot_variables == 0
+  assert "signatures" in children
 
 
 def test_tensorboard_logs_are_written(run):

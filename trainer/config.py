@@ -1,6 +1,6 @@
 """Every hyperparameter of the BST and its training, passed as the Trainer's custom_config."""
 import dataclasses
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from transform import features as f
 
@@ -24,11 +24,11 @@ class TrainerConfig:
   factorization_dim: int = 32      # 0: no matrix-factorization terms (model.py)
   factorization_l2: float = 0.05   # per-example L2 on the factor and bias lookups
   factor_scale: float = 4.0        # the factors' speed relative to the rest (model.py)
-  median_temperature: float = 0.25  # width of the steps of the predicted median (model.py)
+  median_temperature: float = 0.02  # width of the steps of the predicted median (model.py)
   optimizer: str = "adam"
   learning_rate: float = 0.002
   batch_size: int = 1024
-  epochs: int = 10                 # upper bound; early stopping on eval MAE ends sooner
+  epochs: int = 10                 # upper bound; early stopping on validation MAE ends sooner
   early_stopping_patience: int = 2
   seed: int = 42
 
@@ -45,6 +45,25 @@ class TrainerConfig:
     if config.movie_embedding_dim % config.num_heads:
       raise ValueError("movie_embedding_dim must be a multiple of num_heads")
     return config
+
+  def with_values(self, values: Dict[str, Any]) -> "TrainerConfig":
+    """This config with some fields replaced (checked as from_custom_config checks)."""
+    return TrainerConfig.from_custom_config(dict(self.to_custom_config(), **values))
+
+  def with_overrides(self, overrides: Sequence[str]) -> "TrainerConfig":
+    """This config with KEY=VALUE overrides (command-line `--set`), each parsed as its
+    field's type; tuples as comma-separated numbers."""
+    current = self.to_custom_config()
+    values = {}
+    for override in overrides:
+      key, separator, value = override.partition("=")
+      if not separator or key not in current:
+        raise ValueError(f"{override!r}: expected KEY=VALUE with KEY one of {sorted(current)}")
+      kind = current[key]
+      values[key] = ([int(v) for v in value.split(",")] if isinstance(kind, list)
+                     else (value.lower() in ("1", "true", "yes")) if isinstance(kind, bool)
+                     else type(kind)(value))
+    return self.with_values(values)
 
   def to_custom_config(self) -> Dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v

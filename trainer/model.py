@@ -145,15 +145,30 @@ def rating_distribution(score_and_thresholds) -> tf.Tensor:
   return at_most[:, 1:] - at_most[:, :-1]
 
 
+# The strictly increasing term that keeps predictions in the order of their scores where
+# the median's sigmoids saturate (float32), so ranking by prediction stays ranking by
+# score: its width in stars, and the score (logits) over which it rises most of the way.
+ORDER_KEEPING_WIDTH = 2e-3
+ORDER_KEEPING_SCALE = 10.0
+
+
 def soft_median(score: tf.Tensor, thresholds: tf.Tensor, temperature: float) -> tf.Tensor:
   """The rating to predict when judged by absolute error: the distribution's median.
 
-  The median is 1 + #{k: theta_k < score}; with sigmoids of width `temperature` in place
-  of the steps it stays strictly increasing in the score, so predictions still rank
-  movies. (Width 1 would give the mean, 1 + sum_k P(rating > k): MSE's answer.)
+  The median is 1 + #{k: theta_k < score}: steps, MAE's best answer. They are smoothed
+  into sigmoids of width `temperature`, the narrower the closer to the median (chosen on
+  validation). Far from every cut point the sigmoids saturate in float32, and movies
+  would tie; so a term of ORDER_KEEPING_WIDTH stars, increasing in the score everywhere
+  (an arctangent, nearly linear over real scores), keeps the order of the scores. The
+  result spans exactly [1, 5].
+  (Width 1 and no extra term would give the mean, 1 + sum_k P(rating > k): MSE's answer.)
   """
-  return c.MIN_RATING + tf.reduce_sum(
-      tf.sigmoid((score[:, None] - thresholds[None, :]) / temperature), axis=1)
+  steps = tf.reduce_sum(tf.sigmoid((score[:, None] - thresholds[None, :]) / temperature),
+                        axis=1)
+  num_steps = c.MAX_RATING - c.MIN_RATING
+  order = 1.0 + (2.0 / math.pi) * tf.atan(score / ORDER_KEEPING_SCALE)  # in (0, 2)
+  return (c.MIN_RATING + (1.0 - ORDER_KEEPING_WIDTH / num_steps) * steps
+          + ORDER_KEEPING_WIDTH / 2 * order)
 
 
 def ordinal_log_loss(rating: tf.Tensor, distribution: tf.Tensor) -> tf.Tensor:
@@ -178,10 +193,12 @@ class OrdinalRatingModel(keras.Model):
     self.with_distribution = keras.Model(inputs=inputs, outputs=[rating, distribution])
 
   def _step(self, data, training: bool):
+    """The loss, and rating and label as [batch, 1]: Keras's MAE and RMSE reduce the last
+    axis, so on [batch] they would average per-batch means instead of examples."""
     features, label = data
     rating, distribution = self.with_distribution(features, training=training)
     loss = self.compiled_loss(label, distribution, regularization_losses=self.losses)
-    return rating, label, loss
+    return tf.reshape(rating, [-1, 1]), tf.reshape(label, [-1, 1]), loss
 
   def train_step(self, data):
     with tf.GradientTape() as tape:

@@ -10,6 +10,7 @@ The exported SavedModel has three signatures:
   transform_features  the same examples -> transformed features, label and slicing
                       features included: TFMA's preprocessing function.
 """
+import json
 import logging
 import os
 from typing import Dict, List
@@ -29,6 +30,9 @@ PREDICTION_KEY = "predicted_rating"
 SERVING_SIGNATURE = "serving_default"
 EVAL_SIGNATURE = "predict_pipeline_examples"
 TRANSFORM_SIGNATURE = "transform_features"
+# Written beside the TensorBoard logs (the Trainer's model_run): which epoch's weights were
+# kept and its validation metrics, read by the runner and the report.
+TRAINING_SUMMARY_FILE = "training_summary.json"
 
 
 def vocabulary_sizes(tf_transform_output: tft.TFTransformOutput) -> bst.VocabularySizes:
@@ -51,6 +55,17 @@ def make_dataset(file_pattern: List[str], data_accessor: tfx.components.DataAcce
 def model_features(features: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
   """The transformed features the model takes (the label and extras left out)."""
   return {name: features[name] for name in bst.INPUT_FEATURES}
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+  """The trained layers as a new functional Model that was never compiled.
+
+  A SavedModel of the trained model itself carries its optimizer (Adam's slot variables,
+  two thirds of the weights file), which serving never reads and which only the Keras that
+  wrote it can revive: `tf.saved_model.load` in newer TensorFlow fails on it. This Model
+  shares the trained layers, and so their weights, but has no optimizer, loss or metrics.
+  """
+  return keras.Model(inputs=model.inputs, outputs=model.outputs, name=model.name)
 
 
 def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransformOutput):
@@ -80,37 +95,85 @@ def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransform
 
 def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput,
            serving_model_dir: str) -> None:
-  tf.saved_model.save(model, serving_model_dir,
-                      signatures=_serving_signatures(model, tf_transform_output))
+  """Writes the serving SavedModel: the inference model, the Transform layer and the three
+  signatures, and no training state."""
+  servable = inference_model(model)
+  tf.saved_model.save(servable, serving_model_dir,
+                      signatures=_serving_signatures(servable, tf_transform_output))
 
 
-def run_fn(fn_args: tfx.components.FnArgs) -> None:
-  """Called by the TFX Trainer. Trains for `epochs` (or train_steps), stops early on eval MAE."""
-  config = TrainerConfig.from_custom_config(fn_args.custom_config)
-  keras.utils.set_random_seed(config.seed)
-  tf.config.experimental.enable_op_determinism()
-  tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+def training_summary(history: keras.callbacks.History,
+                     early_stopping: keras.callbacks.EarlyStopping) -> Dict[str, object]:
+  """The kept epoch (1-based) and its validation metrics, beside every epoch's."""
+  kept = early_stopping.best_epoch
+  per_epoch = {name: [float(v) for v in values] for name, values in history.history.items()}
+  return {"epochs_run": len(history.epoch), "kept_epoch": kept + 1,
+          "validation_mae": per_epoch["val_mae"][kept],
+          "validation_rmse": per_epoch["val_rmse"][kept], "per_epoch": per_epoch}
 
+
+def write_training_summary(summary: Dict[str, object], model_run_dir: str) -> None:
+  with tf.io.gfile.GFile(os.path.join(model_run_dir, TRAINING_SUMMARY_FILE), "w") as out:
+    json.dump(summary, out, indent=2)
+
+
+def read_training_summary(model_run_dir: str) -> Dict[str, object]:
+  with tf.io.gfile.GFile(os.path.join(model_run_dir, TRAINING_SUMMARY_FILE)) as summary:
+    return json.load(summary)
+
+
+def training_inputs(fn_args, config: TrainerConfig, tf_transform_output: tft.TFTransformOutput):
+  """(train batches, validation batches, steps per epoch) from the Trainer's or the Tuner's
+  FnArgs: the train split, and the validation split as their `eval_files`."""
   # With train_steps, epochs split them; without, each epoch is one pass over the data.
   steps_per_epoch = (max(1, fn_args.train_steps // config.epochs)
                      if fn_args.train_steps else None)
   train = make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
                        config.batch_size, None if steps_per_epoch else 1, config.seed,
                        shuffle=True)
-  evaluation = make_dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
+  validation = make_dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
                             config.batch_size, 1, config.seed, shuffle=False)
   if fn_args.eval_steps:
-    evaluation = evaluation.take(fn_args.eval_steps)
+    validation = validation.take(fn_args.eval_steps)
+  return train, validation, steps_per_epoch
 
-  model = bst.build_bst(config, vocabulary_sizes(tf_transform_output))
-  callbacks = [
-      keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
-      keras.callbacks.EarlyStopping(monitor="val_mae", patience=config.early_stopping_patience,
-                                    restore_best_weights=True),
-  ]
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+  """Called by the TFX Trainer: fits on the train split for `epochs` (or train_steps) and
+  keeps the epoch with the best validation MAE (fn_args.eval_files is the validation split,
+  pipeline.pipeline; the eval split is the Evaluator's alone). With the Tuner in the
+  pipeline, its best hyperparameters override the configured ones."""
+  config = TrainerConfig.from_custom_config(fn_args.custom_config)
+  if fn_args.hyperparameters:  # KerasTuner's HyperParameters.get_config()
+    config = config.with_values(fn_args.hyperparameters["values"])
+    logging.info("the Tuner's hyperparameters: %s", fn_args.hyperparameters["values"])
+  keras.utils.set_random_seed(config.seed)
+  tf.config.experimental.enable_op_determinism()
+  tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
+  train, validation, steps_per_epoch = training_inputs(fn_args, config, tf_transform_output)
+  model, summary = train_model(config, vocabulary_sizes(tf_transform_output), train,
+                               validation, steps_per_epoch, fn_args.model_run_dir)
+  summary["config"] = config.to_custom_config()  # what was trained, tuned values included
+  write_training_summary(summary, fn_args.model_run_dir)
+  export(model, tf_transform_output, fn_args.serving_model_dir)
+
+
+def train_model(config: TrainerConfig, sizes: bst.VocabularySizes, train: tf.data.Dataset,
+                validation: tf.data.Dataset, steps_per_epoch=None, log_dir=None):
+  """Builds the BST and fits it on (transformed features, label) batches, early-stopped on
+  the validation batches' MAE; returns the model with the kept epoch's weights and the
+  training summary. run_fn and benchmarks/model_ablation.py both train through here."""
+  model = bst.build_bst(config, sizes)
+  early_stopping = keras.callbacks.EarlyStopping(
+      monitor="val_mae", patience=config.early_stopping_patience, restore_best_weights=True)
+  callbacks = [early_stopping] + ([keras.callbacks.TensorBoard(log_dir=log_dir,
+                                                               update_freq="epoch")]
+                                  if log_dir else [])
   history = model.fit(train.map(lambda x, y: (model_features(x), y)),
-                      validation_data=evaluation.map(lambda x, y: (model_features(x), y)),
+                      validation_data=validation.map(lambda x, y: (model_features(x), y)),
                       epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                       callbacks=callbacks, verbose=2)
-  logging.info("eval MAE per epoch: %s", history.history.get("val_mae"))
-  export(model, tf_transform_output, fn_args.serving_model_dir)
+  summary = training_summary(history, early_stopping)
+  logging.info("validation MAE per epoch: %s; kept epoch %d", summary["per_epoch"]["val_mae"],
+               summary["kept_epoch"])
+  return model, summary

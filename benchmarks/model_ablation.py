@@ -1,0 +1,108 @@
+"""Benchmark: TrainerConfig variants trained on one run's transformed examples, judged on
+validation only.
+
+    python benchmarks/model_ablation.py --metadata outputs/tfx/metadata.sqlite \\
+        --variant "" --variant "dropout=0.3" --variant "dropout=0.3,factorization_l2=0.1"
+
+Every model choice is made here, on the validation split: each variant (comma-separated
+KEY=VALUE overrides of the default TrainerConfig; "" is the default itself) is trained
+through the Trainer's own code (trainer.task.train_model) on the train split of the
+latest Transform in that metadata store, early-stopped on its validation split, and
+printed with its validation MAE per epoch, the kept epoch and the time it took. The eval
+split is never read: it belongs to the gate and the final numbers (quality_benchmark.py).
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+from movielens import constants as c  # noqa: E402
+from pipeline import runs  # noqa: E402
+from trainer import model as bst  # noqa: E402
+from trainer import task  # noqa: E402
+from trainer.config import TrainerConfig  # noqa: E402
+from transform import features as f  # noqa: E402
+
+
+def transformed_split(examples_uri: str, split: str, transform_output: tft.TFTransformOutput,
+                      batch_size: int, shuffle_seed=None) -> tf.data.Dataset:
+  """(features, label) batches of one split of the Transform's output."""
+  files = tf.io.gfile.glob(os.path.join(examples_uri, f"Split-{split}", "*"))
+  records = tf.data.TFRecordDataset(sorted(files), compression_type="GZIP")
+  if shuffle_seed is not None:
+    records = records.shuffle(100_000, seed=shuffle_seed, reshuffle_each_iteration=True)
+  spec = transform_output.transformed_feature_spec()
+
+  def parse(serialized):
+    features = tf.io.parse_example(serialized, spec)
+    return features, features.pop(f.LABEL)
+  return records.batch(batch_size).map(parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+
+
+def readout_maes(model, validation: tf.data.Dataset, temperatures) -> dict:
+  """Validation MAE of the predicted median at each smoothing temperature: the readout
+  does not change training, so it is chosen after it, on validation."""
+  readout = model.get_layer("predicted_rating")
+  score_and_thresholds = keras.Model(model.inputs, readout.input)
+  errors = {t: [] for t in temperatures}
+  for features, label in validation:
+    score, thresholds = score_and_thresholds(task.model_features(features), training=False)
+    for t in temperatures:
+      errors[t].append(np.abs(bst.soft_median(score, thresholds, t).numpy() - label.numpy()))
+  return {t: float(np.concatenate(e).mean()) for t, e in errors.items()}
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--metadata", required=True, help="a pipeline run's MLMD file")
+  parser.add_argument("--variant", action="append", default=[], metavar="K=V,K=V",
+                      help="TrainerConfig overrides; repeat for more variants")
+  parser.add_argument("--temperatures", default="",
+                      help="comma-separated median_temperature values to score each trained "
+                      "variant's readout with, on validation")
+  args = parser.parse_args()
+  transform = runs.component_runs(runs.connect(args.metadata))["Transform"]
+  transform_output = tft.TFTransformOutput(transform.output("transform_graph").uri)
+  examples_uri = transform.output("transformed_examples").uri
+  sizes = task.vocabulary_sizes(transform_output)
+
+  results = []
+  for variant in args.variant or [""]:
+    config = TrainerConfig().with_overrides([o for o in variant.split(",") if o])
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(config.seed)
+    train = transformed_split(examples_uri, c.TRAIN_SPLIT, transform_output,
+                              config.batch_size, shuffle_seed=config.seed)
+    validation = transformed_split(examples_uri, c.VALIDATION_SPLIT, transform_output,
+                                   config.batch_size)
+    start = time.monotonic()
+    model, summary = task.train_model(config, sizes, train, validation)
+    seconds = time.monotonic() - start
+    if args.temperatures:
+      maes = readout_maes(model, validation, [float(t) for t in args.temperatures.split(",")])
+      print(f"RESULT {variant or 'default'} readout: " + ", ".join(
+          f"temperature {t:g}: {mae:.4f}" for t, mae in maes.items()), flush=True)
+    per_epoch = " ".join(f"{v:.4f}" for v in summary["per_epoch"]["val_mae"])
+    results.append((variant or "default", summary, seconds))
+    print(f"RESULT {variant or 'default'}: validation MAE {summary['validation_mae']:.4f} "
+          f"RMSE {summary['validation_rmse']:.4f}, kept epoch {summary['kept_epoch']} of "
+          f"{summary['epochs_run']} ({per_epoch}); {seconds:.0f} s", flush=True)
+
+  print(f"\n{'variant':<60}{'val MAE':>9}{'val RMSE':>9}{'epoch':>7}{'seconds':>9}")
+  for name, summary, seconds in results:
+    print(f"{name:<60}{summary['validation_mae']:>9.4f}{summary['validation_rmse']:>9.4f}"
+          f"{summary['kept_epoch']:>7}{seconds:>9.0f}")
+
+
+if __name__ == "__main__":
+  main()

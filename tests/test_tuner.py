@@ -1,0 +1,52 @@
+"""TFX's Tuner ahead of the Trainer: trials judged on validation, the best handed over."""
+import dataclasses
+import json
+import os
+
+import pytest
+from tfx import v1 as tfx
+
+from pipeline import pipeline
+from pipeline import runs
+from tests.conftest import pipeline_config
+from trainer import task
+from trainer import tuning
+from trainer.config import TrainerConfig
+
+TRIALS = 2
+TRAINER = dict(epochs=2)
+STEPS = 20  # batches in all per trial and for the Trainer: a tiny run
+
+
+@pytest.fixture(scope="module")
+def tuned_run(tmp_path_factory, pipeline_csv):
+  config = pipeline_config(str(tmp_path_factory.mktemp("tuned")), pipeline_csv, **TRAINER)
+  config = dataclasses.replace(config, tuning_trials=TRIALS, train_steps=STEPS)
+  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+  return runs.component_runs(runs.connect(config.metadata_path))
+
+
+def test_the_tuner_runs_its_trials_before_the_trainer(tuned_run):
+  assert tuned_run["Tuner"].state == "COMPLETE"
+  assert list(tuned_run).index("Tuner") < list(tuned_run).index("Trainer")
+  results_uri = tuned_run["Tuner"].output("tuner_results").uri
+  with open(os.path.join(results_uri, "tuner_results.json")) as f:
+    trials = json.load(f)
+  assert len(trials) == TRIALS
+  for trial in trials:
+    assert 0 < trial["score"] < 4  # a validation MAE
+    for name, values in tuning.SEARCH_SPACE.items():
+      assert trial[name] in values
+
+
+def test_the_trainer_trains_with_the_best_hyperparameters(tuned_run):
+  best_uri = tuned_run["Tuner"].output("best_hyperparameters").uri
+  with open(os.path.join(best_uri, "best_hyperparameters.txt")) as f:
+    best = json.load(f)["values"]
+  with open(os.path.join(tuned_run["Tuner"].output("tuner_results").uri,
+                         "tuner_results.json")) as f:
+    trials = json.load(f)
+  assert best == {name: min(trials, key=lambda t: t["score"])[name]
+                  for name in tuning.SEARCH_SPACE}
+  trained = task.read_training_summary(tuned_run["Trainer"].output("model_run").uri)
+  assert trained["config"] == TrainerConfig(**TRAINER).with_values(best).to_custom_config()
