@@ -61,7 +61,7 @@ COMPONENT_ROLES = {  # what each component does, for the progress lines
     "StatisticsGen": "statistics of every feature",
     "ImportSchemaGen": "the curated schema (pipeline/schema/schema.pbtxt)",
     "ExampleValidator": "data against the schema",
-    "AnomalyGate": "stops the run on any anomaly",
+    "AnomalyGate": "stops the run on any anomaly or lost CSV row",
     "Transform": "vocabularies, windows, genres (tf.Transform)",
     "Tuner": "hyperparameter search, each trial judged on validation MAE",
     "Trainer": "the BST, early-stopped on validation MAE",

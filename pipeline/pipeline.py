@@ -47,7 +47,9 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
   schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path)
   example_validator = tfx.components.ExampleValidator(
       statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
-  anomaly_gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
+  anomaly_gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"],
+                             statistics=statistics_gen.outputs["statistics"],
+                             csv_dir=config.csv_dir)
 
   transform = tfx.components.Transform(
       examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],

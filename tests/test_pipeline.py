@@ -173,6 +173,24 @@ def test_a_schema_anomaly_stops_the_run_before_training(tmp_path, pipeline_csv):
   assert not os.path.exists(config.serving_model_dir)
 
 
+def test_examples_that_are_not_the_csv_rows_stop_the_run(tmp_path, pipeline_csv):
+  """StatisticsGen's counts per split must equal the rows the conversion wrote."""
+  csv_dir = tmp_path / "csv"
+  shutil.copytree(pipeline_csv, csv_dir)
+  summary_path = csv_dir / c.SUMMARY_FILE
+  summary = json.loads(summary_path.read_text())
+  written = summary["rows"][c.TRAIN_SPLIT]
+  summary["rows"][c.TRAIN_SPLIT] = written + 5  # as if CsvExampleGen had lost 5 rows
+  summary_path.write_text(json.dumps(summary))
+  config = pipeline_config(str(tmp_path), str(csv_dir))
+  with pytest.raises(DataAnomalyError, match=(
+      rf"split 'train': CsvExampleGen made {written:,} examples from the {written + 5:,} "
+      "rows the conversion wrote")):
+    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+  ran = set(runs.component_runs(runs.connect(config.metadata_path)))
+  assert "AnomalyGate" in ran and not {"Transform", "Trainer"} & ran
+
+
 def test_ranking_metrics_are_computed_for_every_eval_user(pipeline_runs):
   good = pipeline_runs["good"]
   result = ranking_evaluator.read_result(

@@ -162,7 +162,8 @@ def train_model(config: TrainerConfig, sizes: bst.VocabularySizes, train: tf.dat
                 validation: tf.data.Dataset, steps_per_epoch=None, log_dir=None):
   """Builds the BST and fits it on (transformed features, label) batches, early-stopped on
   the validation batches' MAE; returns the model with the kept epoch's weights and the
-  training summary. run_fn and benchmarks/model_ablation.py both train through here."""
+  training summary. run_fn, the Tuner's trials (trainer.tuning) and
+  benchmarks/model_ablation.py all train through here."""
   model = bst.build_bst(config, sizes)
   early_stopping = keras.callbacks.EarlyStopping(
       monitor="val_mae", patience=config.early_stopping_patience, restore_best_weights=True)
