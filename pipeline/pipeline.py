@@ -11,8 +11,8 @@ Data flow, one folder (artifact) per component under the pipeline root:
 
 The splits have one job each: the Transform's analyzers see train only; the Trainer fits
 on train and chooses (early stopping, the kept epoch; the Tuner: hyperparameters) on
-validation; eval is read only by
-the Evaluator, which gates on it, and by the RankingEvaluator, which reports on it.
+validation; eval is read only by the Evaluator, which gates on it, and by the
+RankingEvaluator, which reports on it.
 """
 from typing import List
 
