@@ -161,3 +161,8 @@ def test_the_inference_model_drops_training_state_and_predicts_the_same(tmp_path
   assert "optimizer" in children and slot_variables > 0  # what the check below would catch
   children, slot_variables = training_state(str(tmp_path / "servable"))
   assert "optimizer" not in children and slot_variables == 0
+  # Loaded back, both are called alike and the slim one predicts what the full one does.
+  reloaded = {name: tf.saved_model.load(str(tmp_path / name)) for name in ("trained",
+                                                                           "servable")}
+  np.testing.assert_allclose(reloaded["servable"](features).numpy(),
+                             reloaded["trained"](features).numpy(), atol=1e-6)

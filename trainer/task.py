@@ -63,9 +63,10 @@ def inference_model(model: keras.Model) -> keras.Model:
   A SavedModel of the trained model itself carries its optimizer (Adam's slot variables,
   two thirds of the weights file), which serving never reads and which only the Keras that
   wrote it can revive: `tf.saved_model.load` in newer TensorFlow fails on it. This Model
-  shares the trained layers, and so their weights, but has no optimizer, loss or metrics.
+  shares the trained layers, and so their weights, but has no optimizer, loss or metrics;
+  it takes the same dict of named features (`model.input`, not the flat `model.inputs`).
   """
-  return keras.Model(inputs=model.inputs, outputs=model.outputs, name=model.name)
+  return keras.Model(inputs=model.input, outputs=model.output, name=model.name)
 
 
 def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransformOutput):
