@@ -13,19 +13,18 @@ The CSV comes from the same conversion (`python local_runner.py --prepare-only`,
 repository installed on TFX's own image (see Dockerfile). Flags this script does not know
 are Beam pipeline options for every Beam-based component.
 """
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # TFT 1.16 needs tf_keras
+from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import argparse
+import os
 import sys
 from typing import Optional, Sequence
 
 from tfx import v1 as tfx
 
+from pipeline import flags
 from pipeline import pipeline
-from pipeline.config import GateConfig, PipelineConfig
-from trainer.config import TrainerConfig
+from pipeline.config import PipelineConfig
 
 # Where the Dockerfile puts the repository, hence the curated schema, in the image.
 IMAGE_REPO_DIR = "/bst-movielens"
@@ -35,7 +34,6 @@ IMAGE_SCHEMA_PATH = f"{IMAGE_REPO_DIR}/pipeline/schema/schema.pbtxt"
 def parse_args(argv: Sequence[str]):
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  trainer, gate = TrainerConfig(), GateConfig()
   parser.add_argument("--image", required=True,
                       help="container image with this project installed (Dockerfile)")
   parser.add_argument("--pipeline-root", required=True,
@@ -46,10 +44,10 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--schema-path", default=IMAGE_SCHEMA_PATH,
                       help=f"the curated schema as the containers see it (default "
                       f"{IMAGE_SCHEMA_PATH}, inside the image)")
-  parser.add_argument("--pipeline-name", default=PipelineConfig.pipeline_name)
-  parser.add_argument("--epochs", type=int, default=trainer.epochs)
-  parser.add_argument("--mae-bound", type=float, default=gate.mae_upper_bound)
-  parser.add_argument("--mae-max-increase", type=float, default=gate.mae_max_increase)
+  parser.add_argument("--pipeline-name", default=PipelineConfig.pipeline_name,
+                      help=f"the pipeline's name on the platform (default "
+                      f"{PipelineConfig.pipeline_name})")
+  flags.add_model_flags(parser)
   parser.add_argument("--tune-trials", type=int, default=0,
                       help="> 0: add TFX's Tuner, trying this many hyperparameter points on "
                       "validation before the Trainer (default 0: no Tuner)")
@@ -62,9 +60,8 @@ def pipeline_config(args, beam_args: Sequence[str]) -> PipelineConfig:
       csv_dir=args.csv_dir, pipeline_root=args.pipeline_root,
       serving_model_dir=args.serving_dir, metadata_path=None,  # the platform's MLMD
       pipeline_name=args.pipeline_name, schema_path=args.schema_path,
-      trainer=TrainerConfig(epochs=args.epochs), tuning_trials=args.tune_trials,
-      gate=GateConfig(mae_upper_bound=args.mae_bound, mae_max_increase=args.mae_max_increase),
-      beam_pipeline_args=list(beam_args))
+      tuning_trials=args.tune_trials, beam_pipeline_args=list(beam_args),
+      **flags.model_settings(args))
 
 
 def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:
@@ -79,7 +76,11 @@ def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
   args, beam_args = parse_args(sys.argv[1:] if argv is None else argv)
-  print(compile_pipeline(pipeline_config(args, beam_args), args.image, args.output))
+  try:
+    config = pipeline_config(args, beam_args)
+  except ValueError as error:  # a bad --set
+    raise SystemExit(f"error: {error}") from None
+  print(compile_pipeline(config, args.image, args.output))
 
 
 if __name__ == "__main__":

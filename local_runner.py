@@ -16,26 +16,15 @@ Stages, each owning one folder under --output-dir:
 Flags this script does not know are passed to Beam, for the conversion and for every
 Beam-based TFX component (DirectRunner runs on all cores here by default).
 """
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # TFT 1.16 needs tf_keras
+from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import argparse
 import json
 import logging
+import os
 import sys
 import time
-import warnings
 from typing import List, Optional, Sequence, Tuple
-
-# Google's client libraries warn on import about future support for Python 3.10 and
-# grpcio, which TFX 1.16 pins; nothing a user of this pipeline can act on. Beam's worker
-# processes inherit the environment variable; this process gets the filter directly.
-_GOOGLE_FUTURE_WARNINGS = ("google.api_core._python_version_support",
-                           "google.auth.transport.grpc")
-os.environ.setdefault("PYTHONWARNINGS", ",".join(
-    f"ignore::FutureWarning:{module}" for module in _GOOGLE_FUTURE_WARNINGS))
-warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 
 from absl import logging as absl_logging
 from tfx import v1 as tfx
@@ -47,29 +36,13 @@ from movielens import convert
 from movielens import download
 from movielens import generate
 from movielens import parse
+from pipeline import flags
+from pipeline import nodes
 from pipeline import pipeline
 from pipeline import report
 from pipeline import runs
-from pipeline.config import (DEFAULT_OUTPUT_DIR, METADATA_FILE, PIPELINE_DIR, SERVING_DIR,
-                             GateConfig, PipelineConfig)
-from trainer.config import TrainerConfig
-
-# DirectRunner runs bundles in worker processes on every core (TFX's default is one thread).
-LOCAL_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=0")
-COMPONENT_ROLES = {  # what each component does, for the progress lines
-    "CsvExampleGen": "CSV -> tf.Examples (train, validation, eval)",
-    "StatisticsGen": "statistics of every feature",
-    "ImportSchemaGen": "the curated schema (pipeline/schema/schema.pbtxt)",
-    "ExampleValidator": "data against the schema",
-    "AnomalyGate": "stops the run on any anomaly or lost CSV row",
-    "Transform": "vocabularies, windows, genres (tf.Transform)",
-    "Tuner": "hyperparameter search, each trial judged on validation MAE",
-    "Trainer": "the BST, early-stopped on validation MAE",
-    "latest_blessed_model_resolver": "the last blessed model, the baseline",
-    "Evaluator": "TFMA metrics, slices and the MAE gate",
-    "Pusher": "blessed models to the serving folder",
-    "RankingEvaluator": "HR@10 and NDCG@10 of the next movie, beside popularity",
-}
+from pipeline.config import (DEFAULT_OUTPUT_DIR, LOCAL_BEAM_ARGS, LocalLayout, PipelineConfig,
+                             local_pipeline_config)
 
 
 class Progress:
@@ -118,13 +91,10 @@ def parse_args(argv: Sequence[str]):
 
 
 def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
-  trainer, gate = TrainerConfig(), GateConfig()
+  flags.add_model_flags(parser)
   group = parser.add_argument_group("pipeline")
   group.add_argument("--serving-dir",
                      help="where blessed models are pushed (default: <output-dir>/serving)")
-  group.add_argument("--epochs", type=int, default=trainer.epochs,
-                     help="most training epochs; early stopping on validation MAE may end "
-                     f"sooner (default {trainer.epochs})")
   group.add_argument("--tune", action="store_true",
                       help="add TFX's Tuner before the Trainer: it tries --tune-trials points "
                       "of trainer.tuning.SEARCH_SPACE, each judged on validation MAE, and the "
@@ -135,12 +105,6 @@ def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
   group.add_argument("--train-steps", type=int,
                      help="train this many batches in all instead of full passes "
                      "(a quick run; default: full passes)")
-  group.add_argument("--mae-bound", type=float, default=gate.mae_upper_bound,
-                     help="bless a model only if its eval MAE is below this "
-                     f"(default {gate.mae_upper_bound})")
-  group.add_argument("--mae-max-increase", type=float, default=gate.mae_max_increase,
-                     help="...and no more than this above the last blessed model's "
-                     f"(default {gate.mae_max_increase:g}: no regression)")
   group.add_argument("--no-cache", action="store_true",
                      help="rerun every component even if its inputs did not change")
   group.add_argument("--prepare-only", action="store_true",
@@ -148,19 +112,10 @@ def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def pipeline_config(args, csv_dir: str, beam_args: Sequence[str]) -> PipelineConfig:
-  tfx_root = os.path.join(args.output_dir, PIPELINE_DIR)
-  return PipelineConfig(
-      csv_dir=csv_dir,
-      pipeline_root=tfx_root,
-      metadata_path=os.path.join(tfx_root, METADATA_FILE),
-      serving_model_dir=args.serving_dir or os.path.join(args.output_dir, SERVING_DIR),
-      trainer=TrainerConfig(epochs=args.epochs),
-      tuning_trials=args.tune_trials if args.tune else 0,
-      train_steps=args.train_steps,
-      gate=GateConfig(mae_upper_bound=args.mae_bound,
-                      mae_max_increase=args.mae_max_increase),
-      beam_pipeline_args=list(LOCAL_BEAM_ARGS) + list(beam_args),
-      enable_cache=not args.no_cache)
+  return local_pipeline_config(
+      args.output_dir, csv_dir, serving_dir=args.serving_dir, beam_args=beam_args,
+      tuning_trials=args.tune_trials if args.tune else 0, train_steps=args.train_steps,
+      enable_cache=not args.no_cache, **flags.model_settings(args))
 
 
 def prepare_raw_data(args, raw_root: str, progress: Progress) -> str:
@@ -213,7 +168,7 @@ class ComponentProgress(logging.Handler):
   def emit(self, record: logging.LogRecord) -> None:
     if record.msg == "Component %s is running.":
       component, = record.args
-      self._progress.stage(component, COMPONENT_ROLES.get(component, ""))
+      self._progress.stage(component, nodes.ROLES.get(component, ""))
     elif record.msg == "Component %s is finished.":
       self._progress.done()
 
@@ -242,25 +197,19 @@ def run_pipeline(config: PipelineConfig, progress: Progress) -> None:
 def print_summary(config: PipelineConfig) -> None:
   """Per-component wall time from ML Metadata, then the evaluation and the push."""
   components = runs.component_runs(runs.connect(config.metadata_path))
+  result = runs.outcome(components)
   print("\ncomponent                        state       wall time")
   for run in components.values():
     print(f"  {run.component:<30} {run.state:<10} {run.seconds:8.1f} s")
   print(f"  {'total':<30} {'':<10} {sum(r.seconds for r in components.values()):8.1f} s")
-  result = runs.outcome(components)
   baseline = (f"last blessed model: {result.baseline_mae:.4f}" if result.baseline_mae
               is not None else "no blessed model before this one")
   print(f"\nvalidation MAE {result.training['validation_mae']:.4f} (the Trainer kept epoch "
         f"{result.training['kept_epoch']} of {result.training['epochs_run']} on it)")
   print(f"eval MAE {result.mae:.4f} ({baseline}; bound {config.gate.mae_upper_bound:g})")
   print(f"evaluation: {result.evaluation_uri}")
-  if "RankingEvaluator" in components:
-    ranking = ranking_evaluator.read_result(components["RankingEvaluator"].output("ranking").uri)
-    k = ranking["k"]
-    print(f"ranking, next movie among {ranking['negatives']} unrated ones "
-          f"({ranking['users']:,} users): HR@{k} {ranking['model'][f'hr@{k}']:.4f}, "
-          f"NDCG@{k} {ranking['model'][f'ndcg@{k}']:.4f}; popularity HR@{k} "
-          f"{ranking['popularity'][f'hr@{k}']:.4f}, NDCG@{k} "
-          f"{ranking['popularity'][f'ndcg@{k}']:.4f}")
+  if result.ranking:
+    print(ranking_evaluator.describe(result.ranking))
   print(f"report: {report.write_report(config.metadata_path)}")
   if result.blessed:
     print(f"BLESSED and pushed to {result.pushed_to}")
@@ -274,10 +223,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
   logging.getLogger("apache_beam").setLevel(logging.ERROR)
   args, beam_args = parse_args(sys.argv[1:] if argv is None else argv)
   progress = Progress()
-  data_dir = prepare_raw_data(args, os.path.join(args.output_dir, "raw"), progress)
+  layout = LocalLayout(args.output_dir)
+  data_dir = prepare_raw_data(args, layout.raw_dir, progress)
   try:
-    csv_dir, summary = convert_to_csv(args, data_dir, os.path.join(args.output_dir, "csv"),
-                                      beam_args, progress)
+    csv_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, progress)
   except parse.MovieLensFormatError as error:
     raise SystemExit(f"error: {error}\n(--lenient skips such lines, counting each kind)")
   if summary["synthetic"]:
@@ -290,7 +239,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
   if args.prepare_only:
     return
 
-  config = pipeline_config(args, csv_dir, beam_args)
+  try:
+    config = pipeline_config(args, csv_dir, beam_args)
+    pipeline.check_csv(config)
+  except ValueError as error:
+    raise SystemExit(f"error: {error}") from None
   print(f"TFX pipeline (LocalDagRunner) under {config.pipeline_root}")
   try:
     run_pipeline(config, progress)

@@ -1,6 +1,6 @@
 """Benchmark: the pushed SavedModel loads and scores in the newest TensorFlow.
 
-    python benchmarks/export_compatibility.py --model-dir outputs/serving/<version>
+    python -m benchmarks.export_compatibility --model-dir outputs/serving/<version>
 
 Users pull pushed models into notebooks, batch jobs and newer serving stacks, none of which
 has this project's TF 2.16 + tf_keras + TFT. So this creates (once, under
@@ -11,6 +11,8 @@ with tag `serve` (what TF Serving's C++ loader does). Each scores the README's e
 request through `serving_default`; both must equal this environment's prediction to 1e-5.
 pipeline_benchmark.py runs it on the model it pushed and prints the model's size.
 """
+from benchmarks import common  # noqa: F401  (first: the process environment)
+
 import argparse
 import base64
 import glob
@@ -20,14 +22,10 @@ import subprocess
 import sys
 from typing import Dict
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow as tf
 
-import tensorflow as tf  # noqa: E402
-
-from movielens import constants as c  # noqa: E402
-from trainer import task  # noqa: E402
-from transform import preprocessing  # noqa: E402
+from movielens import constants as c
+from movielens import contract
 
 VENV = os.path.join(os.path.expanduser("~"), ".cache", "bst-movielens", "tf-latest-venv")
 PACKAGE = "tensorflow-cpu"  # plain TensorFlow: no tf_keras, no TFT
@@ -46,15 +44,15 @@ import base64, json, sys
 import tensorflow as tf
 model_dir, example = sys.argv[1], base64.b64decode(sys.argv[2])
 result = {{"tensorflow": tf.__version__, "python": sys.version.split()[0]}}
-serve = tf.saved_model.load(model_dir).signatures["{task.SERVING_SIGNATURE}"]
+serve = tf.saved_model.load(model_dir).signatures["{contract.SERVING_SIGNATURE}"]
 result["saved_model_load"] = float(
-    serve(examples=tf.constant([example]))["{task.PREDICTION_KEY}"].numpy()[0])
+    serve(examples=tf.constant([example]))["{contract.PREDICTION_KEY}"].numpy()[0])
 with tf.compat.v1.Graph().as_default(), tf.compat.v1.Session() as session:
   meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], model_dir)
-  signature = meta_graph.signature_def["{task.SERVING_SIGNATURE}"]
+  signature = meta_graph.signature_def["{contract.SERVING_SIGNATURE}"]
   result["session_loader"] = float(session.run(
-      signature.outputs["{task.PREDICTION_KEY}"].name,
-      {{signature.inputs["examples"].name: [example]}})[0])
+      signature.outputs["{contract.PREDICTION_KEY}"].name,
+      {{signature.inputs["{contract.EXAMPLES_INPUT}"].name: [example]}})[0])
 print(json.dumps(result))
 """
 
@@ -85,9 +83,9 @@ def newest_tensorflow_venv() -> str:
 
 def check(model_dir: str) -> Dict[str, object]:
   """Loads and scores `model_dir` in the newest TensorFlow; compares with this one's."""
-  example = preprocessing.serving_example(EXAMPLE_REQUEST)
-  here = float(tf.saved_model.load(model_dir).signatures[task.SERVING_SIGNATURE](
-      examples=tf.constant([example]))[task.PREDICTION_KEY].numpy()[0])
+  example = contract.encode(EXAMPLE_REQUEST)
+  here = float(contract.score(
+      tf.saved_model.load(model_dir).signatures[contract.SERVING_SIGNATURE], [example])[0])
   completed = subprocess.run(
       [newest_tensorflow_venv(), "-c", _LOADER, model_dir,
        base64.b64encode(example).decode()],

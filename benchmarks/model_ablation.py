@@ -1,7 +1,7 @@
 """Benchmark: TrainerConfig variants trained on one run's transformed examples, judged on
 validation only.
 
-    python benchmarks/model_ablation.py --metadata outputs/tfx/metadata.sqlite \\
+    python -m benchmarks.model_ablation --metadata outputs/tfx/metadata.sqlite \\
         --variant "" --variant "dropout=0.3" --variant "dropout=0.3,factorization_l2=0.1"
 
 Every model choice is made here, on the validation split: each variant (comma-separated
@@ -11,26 +11,25 @@ latest Transform in that metadata store, early-stopped on its validation split, 
 printed with its validation MAE per epoch, the kept epoch and the time it took. The eval
 split is never read: it belongs to the gate and the final numbers (quality_benchmark.py).
 """
+from benchmarks import common  # noqa: F401  (first: the process environment)
+
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras as keras
+from tfx.types import standard_component_specs as keys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
-import tf_keras as keras  # noqa: E402
-
-from movielens import constants as c  # noqa: E402
-from pipeline import runs  # noqa: E402
-from trainer import model as bst  # noqa: E402
-from trainer import task  # noqa: E402
-from trainer.config import TrainerConfig  # noqa: E402
-from transform import features as f  # noqa: E402
+from movielens import constants as c
+from pipeline import nodes
+from pipeline import runs
+from trainer import model as bst
+from trainer import task
+from trainer.config import TrainerConfig
+from transform import features as f
 
 
 def transformed_split(examples_uri: str, split: str, transform_output: tft.TFTransformOutput,
@@ -71,10 +70,10 @@ def main() -> None:
                       help="comma-separated median_temperature values to score each trained "
                       "variant's readout with, on validation")
   args = parser.parse_args()
-  transform = runs.component_runs(runs.connect(args.metadata))["Transform"]
-  transform_output = tft.TFTransformOutput(transform.output("transform_graph").uri)
-  examples_uri = transform.output("transformed_examples").uri
-  sizes = task.vocabulary_sizes(transform_output)
+  transform = runs.component_runs(runs.connect(args.metadata))[nodes.TRANSFORM]
+  transform_output = tft.TFTransformOutput(transform.output(keys.TRANSFORM_GRAPH_KEY).uri)
+  examples_uri = transform.output(keys.TRANSFORMED_EXAMPLES_KEY).uri
+  data = task.data_shape(transform_output)
 
   results = []
   for variant in args.variant or [""]:
@@ -86,7 +85,7 @@ def main() -> None:
     validation = transformed_split(examples_uri, c.VALIDATION_SPLIT, transform_output,
                                    config.batch_size)
     start = time.monotonic()
-    model, summary = task.train_model(config, sizes, train, validation)
+    model, summary = task.train_model(config, data, train, validation)
     seconds = time.monotonic() - start
     if args.temperatures:
       maes = readout_maes(model, validation, [float(t) for t in args.temperatures.split(",")])

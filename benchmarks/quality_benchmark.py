@@ -1,9 +1,9 @@
 """Benchmark: the BST's eval MAE beside the baselines a user could pick instead, and the
 generator's oracle.
 
-    python benchmarks/quality_benchmark.py              # ml-1m scale (1,000,209 ratings)
-    python benchmarks/quality_benchmark.py --scale 0.1  # quicker
-    python benchmarks/quality_benchmark.py --no-svdpp   # without SVD++ (minutes at ml-1m)
+    python -m benchmarks.quality_benchmark              # ml-1m scale (1,000,209 ratings)
+    python -m benchmarks.quality_benchmark --scale 0.1  # quicker
+    python -m benchmarks.quality_benchmark --no-svdpp   # without SVD++ (minutes at ml-1m)
 
 Generates data, converts it, runs the TFX pipeline on LocalDagRunner, then scores every
 eval row through the exported serving signature of the run's Trainer model (blessed or
@@ -13,72 +13,30 @@ rounded, all fitted on the same train rows), and the oracle, all on the same eva
 The model was chosen on validation (its MAE there is printed too); eval is only reported.
 Model choices themselves are compared with model_ablation.py, on validation.
 """
+from benchmarks import common  # first: the process environment
+
 import argparse
-import glob
-import os
-import sys
 import tempfile
 import time
 
 import numpy as np
-import pandas as pd
+import tensorflow as tf
+from tfx import v1 as tfx
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import tensorflow as tf  # noqa: E402
-from tfx import v1 as tfx  # noqa: E402
-from tfx.utils import path_utils  # noqa: E402
-
-from movielens import constants as c  # noqa: E402
-from movielens import convert  # noqa: E402
-from movielens import generate  # noqa: E402
-from pipeline import pipeline  # noqa: E402
-from pipeline.config import PipelineConfig  # noqa: E402
-from benchmarks import baselines  # noqa: E402
-from pipeline import runs  # noqa: E402
-from trainer import task  # noqa: E402
-from trainer.config import TrainerConfig  # noqa: E402
-from transform import preprocessing  # noqa: E402
-
-BEAM_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+from benchmarks import baselines
+from movielens import constants as c
+from movielens import contract
+from movielens import generate
+from pipeline import nodes
+from pipeline import pipeline
+from pipeline import runs
+from pipeline.config import local_pipeline_config
+from trainer.config import TrainerConfig
 
 
-def read_rows(csv_dir: str, split: str) -> pd.DataFrame:
-  files = sorted(glob.glob(os.path.join(csv_dir, split, "*.csv")))
-  return pd.concat([pd.read_csv(p, dtype={c.HISTORY_MOVIE_IDS: str, c.HISTORY_RATINGS: str,
-                                          c.HISTORY_TIMESTAMPS: str, c.SEX: str},
-                                keep_default_na=False) for p in files], ignore_index=True)
-
-
-def splits_with_oracle(raw_dir: str, csv_dir: str):
-  """The train rows, and the eval rows joined with the generator's oracle columns."""
-  train, evaluation = read_rows(csv_dir, c.TRAIN_SPLIT), read_rows(csv_dir, c.EVAL_SPLIT)
-  oracle = pd.read_csv(os.path.join(raw_dir, c.ORACLE_FILE)).rename(
-      columns={"movie_id": c.TARGET_MOVIE_ID})
-  return train, evaluation.merge(oracle, on=[c.USER_ID, c.TARGET_MOVIE_ID], how="left",
-                                 validate="one_to_one")
-
-
-def serving_examples(rows: pd.DataFrame):
-  """The serving contract's tf.Examples for CSV rows (histories split into lists)."""
-  for row in rows.itertuples(index=False):
-    r = row._asdict()
-    values = {name: int(r[name]) for name in (
-        c.USER_ID, c.AGE_GROUP, c.OCCUPATION, c.TARGET_MOVIE_ID, c.TARGET_TIMESTAMP)}
-    values[c.SEX] = r[c.SEX]
-    values[c.HISTORY_MOVIE_IDS] = [int(v) for v in r[c.HISTORY_MOVIE_IDS].split()]
-    values[c.HISTORY_TIMESTAMPS] = [int(v) for v in r[c.HISTORY_TIMESTAMPS].split()]
-    values[c.HISTORY_RATINGS] = [float(v) for v in r[c.HISTORY_RATINGS].split()]
-    yield preprocessing.serving_example(values)
-
-
-def predict(model_dir: str, rows: pd.DataFrame, batch_size: int = 4096) -> np.ndarray:
-  serve = tf.saved_model.load(model_dir).signatures[task.SERVING_SIGNATURE]
-  examples = list(serving_examples(rows))
-  return np.concatenate([
-      serve(examples=tf.constant(examples[i:i + batch_size]))[task.PREDICTION_KEY].numpy()
-      for i in range(0, len(examples), batch_size)])
+def predict(model_dir: str, rows) -> np.ndarray:
+  serve = tf.saved_model.load(model_dir).signatures[contract.SERVING_SIGNATURE]
+  return contract.score(serve, common.serving_examples(rows))
 
 
 def report(name: str, prediction: np.ndarray, label: np.ndarray, oracle_mae: float,
@@ -103,32 +61,22 @@ def main():
   start = time.monotonic()
   # Data and CSV are reused when current, so a rerun in the same --work-dir hits the TFX
   # cache up to the Trainer: comparing trainer settings costs only training.
-  raw = os.path.join(work, "raw")
   generator_config = generate.GeneratorConfig.scaled(args.scale)
-  if generate.read_config(raw) != generator_config:
-    generate.generate_movielens(raw, generator_config)
-  csv_dir = os.path.join(work, "csv")
-  conversion = convert.ConversionConfig(raw, csv_dir)
-  if not convert.is_current(conversion):
-    convert.run_conversion(conversion, BEAM_ARGS)
+  raw = common.generated_data(work, args.scale)
+  csv_dir, _ = common.converted_csv(raw, work)
   prepared = time.monotonic()
-  config = PipelineConfig(
-      csv_dir=csv_dir, pipeline_root=os.path.join(work, "tfx"),
-      metadata_path=os.path.join(work, "tfx", "metadata.sqlite"),
-      serving_model_dir=os.path.join(work, "serving"),
-      trainer=TrainerConfig().with_overrides(args.set),
-      beam_pipeline_args=BEAM_ARGS)
+  config = local_pipeline_config(work, csv_dir,
+                                 trainer=TrainerConfig().with_overrides(args.set))
   tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
   trained = time.monotonic()
 
   components = runs.component_runs(runs.connect(config.metadata_path))
-  trainer = components["Trainer"]
-  model_dir = path_utils.serving_model_path(trainer.output("model").uri)
-  training = task.read_training_summary(trainer.output("model_run").uri)
-  train, evaluation = splits_with_oracle(raw, csv_dir)
+  outcome = runs.outcome(components)
+  trainer, training = components[nodes.TRAINER], outcome.training
+  train, evaluation = common.splits_with_oracle(raw, csv_dir)
   label = evaluation[c.RATING].to_numpy(dtype=float)
   oracle_mae = evaluation["best_expected_abs_error"].mean()
-  bst = predict(model_dir, evaluation)
+  bst = predict(outcome.model_dir, evaluation)
 
   print(f"data: {generator_config.num_ratings:,} ratings (scale {args.scale}), "
         f"{len(train):,} train and {len(evaluation):,} eval rows; prepare "

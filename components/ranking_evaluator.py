@@ -20,10 +20,11 @@ from tfx.types import artifact
 from tfx.utils import path_utils
 
 from movielens import constants as c
-from trainer import task
+from movielens import contract
 from transform import features as f
 
 RESULT_FILE = "ranking.json"
+RANKING_KEY = "ranking"  # the component's output: the `ranking` parameter below
 SCORING_BATCH = 8192
 
 
@@ -114,13 +115,6 @@ def with_target(example: bytes, movie_ids: np.ndarray) -> List[bytes]:
   return candidates
 
 
-def score(model, examples: List[bytes]) -> np.ndarray:
-  predict = model.signatures[task.EVAL_SIGNATURE]
-  return np.concatenate([
-      predict(examples=tf.constant(examples[i:i + SCORING_BATCH]))[task.PREDICTION_KEY]
-      .numpy().ravel() for i in range(0, len(examples), SCORING_BATCH)])
-
-
 def evaluate(model, events: Dict[int, bytes], rated: Dict[int, set],
              movies_by_popularity: np.ndarray, negatives: int, k: int,
              seed: int) -> Dict[str, object]:
@@ -139,7 +133,8 @@ def evaluate(model, events: Dict[int, bytes], rated: Dict[int, set],
                         dtype=np.int64).reshape(len(users), 1 + negatives)
   examples = [example for user, movies in zip(users, candidates)
               for example in with_target(events[user], movies)]
-  model_scores = score(model, examples).reshape(candidates.shape)
+  model_scores = contract.score(model.signatures[contract.EVAL_SIGNATURE], examples,
+                                SCORING_BATCH).reshape(candidates.shape)
   unseen = len(movies_by_popularity)  # never rated in training: least popular of all
   popularity_scores = -np.vectorize(lambda m: popularity_rank.get(m, unseen))(candidates)
   return {
@@ -175,3 +170,14 @@ def RankingEvaluator(  # pylint: disable=invalid-name  (TFX component naming)
 def read_result(ranking_uri: str) -> Dict[str, object]:
   with tf.io.gfile.GFile(os.path.join(ranking_uri, RESULT_FILE)) as result:
     return json.load(result)
+
+
+def describe(result: Dict[str, object]) -> str:
+  """The result in one line, model beside popularity: what the runner and the benchmark
+  print."""
+  k = result["k"]
+  scorer = lambda name: (f"{name} HR@{k} {result[name][f'hr@{k}']:.4f}, NDCG@{k} "
+                         f"{result[name][f'ndcg@{k}']:.4f}, mean rank "
+                         f"{result[name]['mean_rank']:.1f}")
+  return (f"ranking, the next movie among {result['negatives']} unrated ones "
+          f"({result['users']:,} users): {scorer('model')}; {scorer('popularity')}")

@@ -55,7 +55,7 @@ ML1M_MEDIAN_RATINGS_PER_USER = 96
 ML1M_MAX_RATINGS_PER_USER = 2314
 
 # --- CSV rows for CsvExampleGen: one row per rating event -------------------------------
-# These raw features are also the serving contract of the exported model (plus the label).
+# These raw features, less the label, are also the serving contract (movielens/contract.py).
 # Previous ratings per row: the BST's default window. A longer history would be carried
 # through CsvExampleGen, StatisticsGen and the Transform only to be cut off by the window.
 HISTORY_LENGTH = 6

@@ -1,23 +1,16 @@
 """Everything the pipeline needs, as one object: paths, knobs, runner arguments.
 
 The same PipelineConfig serves LocalDagRunner and the Kubeflow/Vertex runners; only the
-paths and Beam arguments differ between them.
+paths and Beam arguments differ between them. `LocalLayout` and `local_pipeline_config`
+are the one definition of a local run (the runner, the benchmarks and the tests use them).
 """
 import dataclasses
 import os
-from typing import Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from movielens import constants as c
 from trainer.config import TrainerConfig
-
-# The local layout local_runner.py writes and the commands that read it default to:
-# <output dir>/tfx/ (pipeline root, with metadata.sqlite) and <output dir>/serving/.
-DEFAULT_OUTPUT_DIR = "outputs"
-PIPELINE_DIR = "tfx"
-METADATA_FILE = "metadata.sqlite"
-SERVING_DIR = "serving"
-DEFAULT_METADATA_PATH = os.path.join(DEFAULT_OUTPUT_DIR, PIPELINE_DIR, METADATA_FILE)
-DEFAULT_SERVING_MODEL_DIR = os.path.join(DEFAULT_OUTPUT_DIR, SERVING_DIR)
+from transform.config import TransformConfig
 
 # The curated schema of the raw (CSV-derived) features, kept with the pipeline code.
 DEFAULT_SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema",
@@ -53,6 +46,7 @@ class PipelineConfig:
   metadata_path: Optional[str] = None  # SQLite MLMD file for local runs; None elsewhere
   pipeline_name: str = "bst-movielens"
   schema_path: str = DEFAULT_SCHEMA_PATH
+  transform: TransformConfig = TransformConfig()
   trainer: TrainerConfig = TrainerConfig()
   # > 0: TFX's Tuner tries this many points of trainer.tuning.SEARCH_SPACE on validation
   # before the Trainer, which then trains with the best. 0: no Tuner, `trainer` as it is.
@@ -72,5 +66,63 @@ class PipelineConfig:
   def catalog_path(self) -> str:
     return os.path.join(self.csv_dir, c.CATALOG_DIR, c.CATALOG_FILE)
 
-  def transform_custom_config(self):
-    return {"catalog_path": self.catalog_path, "window": self.trainer.window}
+  def transform_custom_config(self) -> Dict[str, Any]:
+    return self.transform.to_custom_config(self.catalog_path)
+
+  def check_csv(self, summary: Optional[Dict[str, Any]]) -> None:
+    """Raises ValueError unless the CSV conversion (its summary.json) can feed this
+    pipeline: converted, with at least `window` history events per row."""
+    if summary is None:
+      raise ValueError(f"{self.csv_dir} has no {c.SUMMARY_FILE}: convert the data first "
+                       "(python local_runner.py --prepare-only, or python -m movielens.convert)")
+    history_length = summary["settings"]["history_length"]
+    if self.transform.window > history_length:
+      raise ValueError(f"window {self.transform.window} is longer than the {history_length} "
+                       f"history events per row of {self.csv_dir} (its --history-length)")
+
+
+# --- A run on this machine ---------------------------------------------------------------
+
+# DirectRunner runs bundles in worker processes on every core (TFX's default is one thread).
+LOCAL_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=0")
+DEFAULT_OUTPUT_DIR = "outputs"
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalLayout:
+  """The folders of a local run, one per stage, under one output folder."""
+  output_dir: str = DEFAULT_OUTPUT_DIR
+
+  @property
+  def raw_dir(self) -> str:        # MovieLens .dat files, downloaded or generated
+    return os.path.join(self.output_dir, "raw")
+
+  @property
+  def csv_root(self) -> str:       # one CSV conversion per data folder
+    return os.path.join(self.output_dir, "csv")
+
+  @property
+  def pipeline_root(self) -> str:  # TFX's artifacts, one folder per component
+    return os.path.join(self.output_dir, "tfx")
+
+  @property
+  def metadata_path(self) -> str:  # the SQLite ML Metadata of every run
+    return os.path.join(self.pipeline_root, "metadata.sqlite")
+
+  @property
+  def serving_dir(self) -> str:    # blessed models, one version folder each
+    return os.path.join(self.output_dir, "serving")
+
+
+DEFAULT_LAYOUT = LocalLayout()
+
+
+def local_pipeline_config(output_dir: str, csv_dir: str, serving_dir: Optional[str] = None,
+                          beam_args: Sequence[str] = (), **fields) -> PipelineConfig:
+  """The PipelineConfig of a LocalDagRunner run under `output_dir` (LocalLayout), on all
+  cores; `fields` are any other PipelineConfig fields."""
+  layout = LocalLayout(output_dir)
+  return PipelineConfig(
+      csv_dir=csv_dir, pipeline_root=layout.pipeline_root, metadata_path=layout.metadata_path,
+      serving_model_dir=serving_dir or layout.serving_dir,
+      beam_pipeline_args=list(LOCAL_BEAM_ARGS) + list(beam_args), **fields)

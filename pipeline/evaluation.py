@@ -7,9 +7,9 @@ slicing features (history length, target popularity) as well as raw ones.
 import tensorflow_model_analysis as tfma
 
 from movielens import constants as c
+from movielens import contract
 from pipeline import metrics
 from pipeline.config import GateConfig
-from trainer import task
 from transform import features as f
 
 GATED_METRIC = metrics.MAE
@@ -51,10 +51,10 @@ def eval_config(gate: GateConfig) -> tfma.EvalConfig:
           slicing_specs=[OVERALL], threshold=gate_threshold(gate)))
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(
-          signature_name=task.EVAL_SIGNATURE,
-          preprocessing_function_names=[task.TRANSFORM_SIGNATURE],
+          signature_name=contract.EVAL_SIGNATURE,
+          preprocessing_function_names=[contract.TRANSFORM_SIGNATURE],
           label_key=f.LABEL,
-          prediction_key=task.PREDICTION_KEY)],
+          prediction_key=contract.PREDICTION_KEY)],
       slicing_specs=[OVERALL] + [tfma.SlicingSpec(feature_keys=[feature])
                                             for feature in SLICE_FEATURES],
       metrics_specs=[tfma.MetricsSpec(metrics=configs)])

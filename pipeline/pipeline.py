@@ -14,24 +14,27 @@ on train and chooses (early stopping, the kept epoch; the Tuner: hyperparameters
 validation; eval is read only by the Evaluator, which gates on it, and by the
 RankingEvaluator, which reports on it.
 """
+import logging
 from typing import List
 
 from tfx import v1 as tfx
 from tfx.dsl.components.base import base_node
 from tfx.proto import example_gen_pb2
 from tfx.proto import transform_pb2
+from tfx.types import standard_component_specs as keys
 
 from components.anomaly_gate import AnomalyGate
 from components.ranking_evaluator import RankingEvaluator
 from movielens import constants as c
+from movielens import convert
 from pipeline import evaluation
+from pipeline import nodes
 from pipeline.config import PipelineConfig
 from trainer import tuning
 
 PREPROCESSING_FN = "transform.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.task.run_fn"
 TUNER_FN = "trainer.tuning.tuner_fn"
-BASELINE_RESOLVER = "latest_blessed_model_resolver"
 
 
 def _input_config() -> example_gen_pb2.Input:
@@ -41,71 +44,84 @@ def _input_config() -> example_gen_pb2.Input:
 
 
 def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
-  example_gen = tfx.components.CsvExampleGen(input_base=config.csv_dir,
-                                             input_config=_input_config())
-  statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-  schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path)
+  example_gen = tfx.components.CsvExampleGen(
+      input_base=config.csv_dir, input_config=_input_config()).with_id(nodes.EXAMPLE_GEN)
+  examples = example_gen.outputs[keys.EXAMPLES_KEY]
+  statistics_gen = tfx.components.StatisticsGen(examples=examples).with_id(
+      nodes.STATISTICS_GEN)
+  statistics = statistics_gen.outputs[keys.STATISTICS_KEY]
+  schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path).with_id(
+      nodes.SCHEMA_GEN)
+  schema = schema_gen.outputs[keys.SCHEMA_KEY]
   example_validator = tfx.components.ExampleValidator(
-      statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
-  anomaly_gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"],
-                             statistics=statistics_gen.outputs["statistics"],
-                             csv_dir=config.csv_dir)
+      statistics=statistics, schema=schema).with_id(nodes.EXAMPLE_VALIDATOR)
+  anomaly_gate = AnomalyGate(anomalies=example_validator.outputs[keys.ANOMALIES_KEY],
+                             statistics=statistics, csv_dir=config.csv_dir
+                             ).with_id(nodes.ANOMALY_GATE)
 
   transform = tfx.components.Transform(
-      examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
+      examples=examples, schema=schema,
       preprocessing_fn=PREPROCESSING_FN, custom_config=config.transform_custom_config(),
       # Eval is not transformed: the Evaluator and the RankingEvaluator read it raw,
       # through the model's own Transform graph.
       splits_config=transform_pb2.SplitsConfig(
           analyze=[c.TRAIN_SPLIT], transform=[c.TRAIN_SPLIT, c.VALIDATION_SPLIT]),
-      disable_statistics=not config.transform_statistics)
+      disable_statistics=not config.transform_statistics).with_id(nodes.TRANSFORM)
   transform.add_upstream_node(anomaly_gate)  # no Transform, hence no training, on bad data
+  transformed_examples = transform.outputs[keys.TRANSFORMED_EXAMPLES_KEY]
+  transform_graph = transform.outputs[keys.TRANSFORM_GRAPH_KEY]
 
   train_args = tfx.proto.TrainArgs(splits=[c.TRAIN_SPLIT], num_steps=config.train_steps)
   eval_args = tfx.proto.EvalArgs(splits=[c.VALIDATION_SPLIT], num_steps=config.eval_steps)
   tuner = tfx.components.Tuner(
-      tuner_fn=TUNER_FN,
-      examples=transform.outputs["transformed_examples"],
-      transform_graph=transform.outputs["transform_graph"],
+      tuner_fn=TUNER_FN, examples=transformed_examples, transform_graph=transform_graph,
       train_args=train_args, eval_args=eval_args,
       custom_config=tuning.tuner_custom_config(config.trainer, config.tuning_trials),
-  ) if config.tuning_trials else None
+  ).with_id(nodes.TUNER) if config.tuning_trials else None
   trainer = tfx.components.Trainer(
-      run_fn=RUN_FN,
-      examples=transform.outputs["transformed_examples"],
-      transform_graph=transform.outputs["transform_graph"],
-      hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
+      run_fn=RUN_FN, examples=transformed_examples, transform_graph=transform_graph,
+      hyperparameters=tuner.outputs[keys.BEST_HYPERPARAMETERS_KEY] if tuner else None,
       train_args=train_args, eval_args=eval_args,
-      custom_config=config.trainer.to_custom_config())
+      custom_config=config.trainer.to_custom_config()).with_id(nodes.TRAINER)
+  model = trainer.outputs[keys.MODEL_KEY]
 
   baseline_model = tfx.dsl.Resolver(
       strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
       model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
       model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-  ).with_id(BASELINE_RESOLVER)
+  ).with_id(nodes.BASELINE_RESOLVER)
   evaluator = tfx.components.Evaluator(
-      examples=example_gen.outputs["examples"],
-      example_splits=[c.EVAL_SPLIT],
-      model=trainer.outputs["model"],
-      baseline_model=baseline_model.outputs["model"],
-      eval_config=evaluation.eval_config(config.gate))
+      examples=examples, example_splits=[c.EVAL_SPLIT], model=model,
+      baseline_model=baseline_model.outputs[keys.MODEL_KEY],
+      eval_config=evaluation.eval_config(config.gate)).with_id(nodes.EVALUATOR)
 
   pusher = tfx.components.Pusher(
-      model=trainer.outputs["model"],
-      model_blessing=evaluator.outputs["blessing"],
+      model=model, model_blessing=evaluator.outputs[keys.BLESSING_KEY],
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(
-              base_directory=config.serving_model_dir)))
+              base_directory=config.serving_model_dir))).with_id(nodes.PUSHER)
   ranking_evaluator = RankingEvaluator(
-      examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
-      transform_graph=transform.outputs["transform_graph"],
-      negatives=config.ranking.negatives, k=config.ranking.k, seed=config.ranking.seed)
+      examples=examples, model=model, transform_graph=transform_graph,
+      negatives=config.ranking.negatives, k=config.ranking.k, seed=config.ranking.seed,
+  ).with_id(nodes.RANKING_EVALUATOR)
   return [example_gen, statistics_gen, schema_gen, example_validator, anomaly_gate,
           transform] + ([tuner] if tuner else []) + [
               trainer, baseline_model, evaluator, pusher, ranking_evaluator]
 
 
+def check_csv(config: PipelineConfig) -> None:
+  """The CSV must be converted and hold the Transform's window (PipelineConfig.check_csv).
+  A remote CSV folder (gs://...) is checked by the AnomalyGate when the pipeline runs, not
+  here: the machine that compiles a Kubeflow pipeline may not reach the bucket."""
+  if "://" in config.csv_dir:
+    logging.info("CSV %s is remote: its summary is checked when the pipeline runs",
+                 config.csv_dir)
+    return
+  config.check_csv(convert.read_summary(config.csv_dir))
+
+
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+  check_csv(config)
   metadata = (tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
               if config.metadata_path else None)
   return tfx.dsl.Pipeline(

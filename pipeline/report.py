@@ -9,6 +9,8 @@ loaders read metrics, slices and the validation; the Trainer's TensorBoard event
 the training curve; the RankingEvaluator's ranking.json the ranking. Nothing is
 recomputed. Charts are matplotlib PNGs embedded in the page, so the file stands alone.
 """
+from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+
 import argparse
 import base64
 import html
@@ -24,12 +26,11 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
-from components import ranking_evaluator
 from movielens import constants as c
 from pipeline import evaluation
 from pipeline import metrics as error_metrics
 from pipeline import runs
-from pipeline.config import DEFAULT_METADATA_PATH
+from pipeline.config import DEFAULT_LAYOUT
 
 REPORT_DIR = "reports"  # under the pipeline root: reports/<run id>.html
 SLICE_METRICS = (error_metrics.MAE, error_metrics.RMSE)
@@ -190,23 +191,21 @@ STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
 
 
 def render(components: Dict[str, runs.ComponentRun], run_id: str) -> str:
-  if "Evaluator" not in components:
-    raise LookupError(f"run {run_id} has no Evaluator execution (it stopped earlier)")
-  outcome = runs.outcome(components)
+  try:
+    outcome = runs.outcome(components)
+  except LookupError as error:
+    raise LookupError(f"run {run_id}: {error}") from None
   by_slice = runs.metrics_by_slice(outcome.evaluation_uri)
   eval_config = tfma.load_eval_result(outcome.evaluation_uri).config
-  ranking = (ranking_evaluator.read_result(components["RankingEvaluator"].output("ranking").uri)
-             if "RankingEvaluator" in components else None)
   timings = _table(["component", "state", "seconds"],
                    [[r.component, r.state, f"{r.seconds:.1f}"] for r in components.values()])
   return (f"<!doctype html><html><head><meta charset=utf-8><title>bst-movielens {run_id}"
           f"</title><style>{STYLE}</style></head><body><h1>bst-movielens: run {run_id}</h1>"
           f"<p>Evaluation: {html.escape(outcome.evaluation_uri)}</p>"
           + overall_section(by_slice, outcome, eval_config)
-          + ranking_section(ranking) + slices_section(by_slice)
+          + ranking_section(outcome.ranking) + slices_section(by_slice)
           + calibration_section(by_slice)
-          + training_section(components["Trainer"].output("model_run").uri,
-                             outcome.training["kept_epoch"])
+          + training_section(outcome.model_run_uri, outcome.training["kept_epoch"])
           + "<h2>Components</h2>" + timings + "</body></html>")
 
 
@@ -227,8 +226,8 @@ def write_report(metadata_path: str, run_id: Optional[str] = None,
 def main(argv: Optional[Sequence[str]] = None) -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--metadata", default=DEFAULT_METADATA_PATH,
-                      help=f"the pipeline's MLMD file (default {DEFAULT_METADATA_PATH})")
+  parser.add_argument("--metadata", default=DEFAULT_LAYOUT.metadata_path,
+                      help=f"the pipeline's MLMD file (default {DEFAULT_LAYOUT.metadata_path})")
   parser.add_argument("--run", help="a run id (default: the latest run)")
   parser.add_argument("--output", help="the HTML file (default <pipeline root>/reports/<run>.html)")
   parser.add_argument("--list", action="store_true", help="list the runs and stop")

@@ -10,9 +10,13 @@ from typing import Dict, List, Optional, Tuple, Union
 import tensorflow_model_analysis as tfma
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+from tfx.types import standard_component_specs as keys
+from tfx.utils import path_utils
 
+from components import ranking_evaluator
 from pipeline import evaluation
-from trainer import task
+from pipeline import nodes
+from trainer import summary as training_summary
 
 RUN_CONTEXT = "pipeline_run"  # TFX's MLMD context types
 NODE_CONTEXT = "node"
@@ -83,7 +87,9 @@ def component_runs(store: metadata_store.MetadataStore,
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-  """What the Evaluator decided and where the Pusher put the model."""
+  """A run's results: what the Trainer chose, what the Evaluator decided, where the Pusher
+  put the model, the ranking. The runner's summary, the report and the benchmarks read
+  a run through this one reader."""
   evaluation_uri: str
   mae: float                    # the candidate's eval MAE, overall
   baseline_mae: Optional[float]  # the last blessed model's, on the same data; None: none
@@ -93,6 +99,9 @@ class Outcome:
   # What the Trainer chose on the validation split: the kept epoch (1-based) and its MAE
   # and RMSE there. Beside the eval MAE, it shows how far the choice flattered the model.
   training: Dict[str, object]
+  model_dir: str                # the Trainer's exported SavedModel, blessed or not
+  model_run_uri: str            # the Trainer's TensorBoard logs and training summary
+  ranking: Optional[Dict[str, object]]  # the RankingEvaluator's result; None: none ran
 
 
 SliceKey = Tuple[Tuple[str, Union[str, int, float]], ...]  # () is the overall slice
@@ -145,12 +154,17 @@ def threshold_failures(evaluation_uri: str) -> List[str]:
 
 
 def outcome(runs: Dict[str, ComponentRun]) -> Outcome:
-  evaluator = runs["Evaluator"]
-  evaluation_uri = evaluator.output("evaluation").uri
-  blessing = evaluator.output("blessing")
+  """The results of a run that got as far as the Evaluator; raises LookupError if not."""
+  if nodes.EVALUATOR not in runs:
+    raise LookupError("the run has no Evaluator execution (it stopped earlier)")
+  evaluator, trainer = runs[nodes.EVALUATOR], runs[nodes.TRAINER]
+  evaluation_uri = evaluator.output(keys.EVALUATION_KEY).uri
+  blessing = evaluator.output(keys.BLESSING_KEY)
   metrics = overall_metrics(evaluation_uri)
   baseline = metrics.get("baseline", {})
-  pushed = runs["Pusher"].output("pushed_model")
+  pushed = runs[nodes.PUSHER].output(keys.PUSHED_MODEL_KEY)
+  model_run_uri = trainer.output(keys.MODEL_RUN_KEY).uri
+  ranking = runs.get(nodes.RANKING_EVALUATOR)
   return Outcome(
       evaluation_uri=evaluation_uri,
       mae=candidate(metrics)[evaluation.GATED_METRIC],
@@ -159,4 +173,8 @@ def outcome(runs: Dict[str, ComponentRun]) -> Outcome:
       failures=threshold_failures(evaluation_uri),
       pushed_to=(pushed.custom_properties[PUSHED_DESTINATION].string_value
                  if pushed.custom_properties[PUSHED].int_value else None),
-      training=task.read_training_summary(runs["Trainer"].output("model_run").uri))
+      training=training_summary.read(model_run_uri),
+      model_dir=path_utils.serving_model_path(trainer.output(keys.MODEL_KEY).uri),
+      model_run_uri=model_run_uri,
+      ranking=(ranking_evaluator.read_result(ranking.output(ranking_evaluator.RANKING_KEY).uri)
+               if ranking else None))

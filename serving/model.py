@@ -6,11 +6,9 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import tensorflow as tf
 
-from pipeline.config import DEFAULT_SERVING_MODEL_DIR
-from trainer import task
-from transform import preprocessing
-
-BATCH = 4096  # requests per call: large batches are what makes scoring fast
+from movielens import contract
+from pipeline.config import DEFAULT_LAYOUT
+from transform import features as f
 
 
 class NoModelError(LookupError):
@@ -37,8 +35,8 @@ def version_dir(serving_dir: str, version: Optional[int] = None) -> str:
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:
   """--serving-dir and --version: which pushed model a command uses."""
-  parser.add_argument("--serving-dir", default=DEFAULT_SERVING_MODEL_DIR,
-                      help=f"the Pusher's folder (default {DEFAULT_SERVING_MODEL_DIR})")
+  parser.add_argument("--serving-dir", default=DEFAULT_LAYOUT.serving_dir,
+                      help=f"the Pusher's folder (default {DEFAULT_LAYOUT.serving_dir})")
   parser.add_argument("--version", type=int, help="a pushed version (default: the latest)")
 
 
@@ -47,14 +45,12 @@ class RatingModel:
 
   def __init__(self, path: str):
     self.path = path
-    self._serve = tf.saved_model.load(path).signatures[task.SERVING_SIGNATURE]
+    loaded = tf.saved_model.load(path)
+    self._serve = loaded.signatures[contract.SERVING_SIGNATURE]
+    # The Transform's window, from the shape of its output in the model: a request's
+    # history events before the last `window` are read and dropped.
+    self.window = loaded.signatures[contract.TRANSFORM_SIGNATURE].structured_outputs[
+        f.HISTORY_MOVIE_INDEX].shape[1]
 
   def predict(self, requests: List[Dict[str, Any]]) -> np.ndarray:
-    if not requests:
-      return np.zeros([0], np.float32)
-    examples = [preprocessing.serving_example(
-        {name: request[name] for name in preprocessing.SERVING_FEATURE_SPEC})
-        for request in requests]
-    return np.concatenate([
-        self._serve(examples=tf.constant(examples[i:i + BATCH]))[task.PREDICTION_KEY].numpy()
-        .ravel() for i in range(0, len(examples), BATCH)])
+    return contract.score(self._serve, [contract.encode(request) for request in requests])

@@ -9,12 +9,15 @@ CSV with lists space-separated (the pipeline's own CSV; its `rating` column, if 
 is echoed beside the prediction). An invalid request stops the run with an error naming
 the record and the field; nothing is scored until every request is valid.
 """
+from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+
 import argparse
 import json
 import sys
 from typing import Optional, Sequence
 
 from movielens import constants as c
+from movielens import contract
 from serving import model as serving_model
 from serving import requests
 
@@ -40,7 +43,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     else:
       with open(args.input, newline="") as text:
         batch = requests.read_requests(text, source, form)
-  except (serving_model.NoModelError, requests.InvalidRequestError, OSError) as error:
+  except (serving_model.NoModelError, contract.InvalidRequestError, OSError) as error:
     raise SystemExit(f"error: {error}") from None
   predictions = serving_model.RatingModel(path).predict(batch)
   for record, (request, prediction) in enumerate(zip(batch, predictions), start=1):

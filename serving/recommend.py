@@ -8,6 +8,8 @@ With --user-id the user's demographics and ratings come from the MovieLens folde
 All candidates go to the model in large batches, as the same event at the same time
 (by default just after the user's last rating), differing only in the target movie.
 """
+from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+
 import argparse
 import json
 import os
@@ -18,23 +20,19 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from movielens import constants as c
+from movielens import contract
 from movielens import parse
 from serving import model as serving_model
-from serving import requests
 
-# As many past events as the CSV rows the model trained on held (the Transform keeps the
-# last W of them); sending more would only make every candidate's request larger.
-HISTORY_SENT = c.HISTORY_LENGTH
-
-
-def user_request(data: parse.MovieLens, user_id: int) -> Dict[str, Any]:
-  """The user's features and latest ratings, as a serving-contract request (no target)."""
+def user_request(data: parse.MovieLens, user_id: int, history_length: int) -> Dict[str, Any]:
+  """The user's features and latest `history_length` ratings (the model's window: it
+  reads no more), as a serving-contract request without a target."""
   if user_id not in data.users:
     raise SystemExit(f"error: user {user_id} is not in {c.USERS_FILE}")
   user = data.users[user_id]
   ratings = data.ratings[data.ratings.user_id == user_id].sort_values(
       ["timestamp", "line_number"])
-  recent = ratings.tail(HISTORY_SENT)
+  recent = ratings.tail(history_length)
   return {
       c.USER_ID: user_id, c.SEX: user.sex, c.AGE_GROUP: user.age_group,
       c.OCCUPATION: user.occupation,
@@ -57,8 +55,8 @@ def request_from_file(path: str) -> Dict[str, Any]:
   values.setdefault(c.TARGET_MOVIE_ID, 0)  # each candidate takes its place
   values.setdefault(c.TARGET_TIMESTAMP, 0)
   try:
-    return requests.validate(values, path, 1)
-  except requests.InvalidRequestError as error:
+    return contract.request_from_row(values, path, 1)
+  except contract.InvalidRequestError as error:
     raise SystemExit(f"error: {error}") from None
 
 
@@ -102,16 +100,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
   except serving_model.NoModelError as error:
     raise SystemExit(f"error: {error}") from None
   movies = parse.load_movies(os.path.join(args.data_dir, c.MOVIES_FILE))
-  if args.user_id is not None:
-    user = user_request(parse.load_movielens(args.data_dir), args.user_id)
-  else:
-    user = request_from_file(args.request)
+  user = request_from_file(args.request) if args.request else None
   started = time.monotonic()
   rating_model = serving_model.RatingModel(path)
   loaded = time.monotonic()
+  if user is None:
+    user = user_request(parse.load_movielens(args.data_dir), args.user_id, rating_model.window)
+  ready = time.monotonic()
   ranked, num_candidates = recommend(rating_model, user, movies, args.top, args.at)
   scored = time.monotonic()
-  print(f"model {path}: {num_candidates:,} unrated movies scored in {scored - loaded:.2f} s "
+  print(f"model {path}: {num_candidates:,} unrated movies scored in {scored - ready:.2f} s "
         f"(model loaded in {loaded - started:.1f} s)")
   for rank, movie in enumerate(ranked, start=1):
     print(f"{rank:3d}. {movie['predicted_rating']:.2f}  {movie['title']}  [{movie['genres']}]"

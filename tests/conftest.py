@@ -1,9 +1,8 @@
 """Shared fixtures: small generated MovieLens data and hand-written .dat files."""
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before anything imports TensorFlow
+from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import glob
+import os
 from typing import Dict, List, Optional, Sequence
 
 import pandas as pd
@@ -11,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from movielens import constants as c
+from movielens import contract
 from movielens import generate
 
 # Small enough for seconds, large enough for every statistic the tests check.
@@ -46,27 +46,27 @@ def eval_examples(components, limit: Optional[int] = None,
                   split: str = c.EVAL_SPLIT) -> List[bytes]:
   """Serialized tf.Examples of one split (eval by default) of a pipeline run's
   CsvExampleGen (pipeline.runs)."""
-  uri = components["CsvExampleGen"].output("examples").uri
+  from pipeline import nodes
+  from tfx.types import standard_component_specs as keys
+  uri = components[nodes.EXAMPLE_GEN].output(keys.EXAMPLES_KEY).uri
   files = sorted(glob.glob(os.path.join(uri, f"Split-{split}", "*")))
   records = tf.data.TFRecordDataset(files, compression_type="GZIP")
   return [r.numpy() for r in (records.take(limit) if limit else records)]
 
 
 def serving_values(raw_example: bytes) -> Dict[str, list]:
-  """A pipeline (CSV-derived) tf.Example's values in the serving contract: lists of ids."""
+  """A pipeline (CSV-derived) tf.Example's values in the serving contract, each scalar as a
+  one-element list (as tf.Example tools write them)."""
   feature = tf.train.Example.FromString(raw_example).features.feature
-  first_int = lambda name: feature[name].int64_list.value[0]
-  text = lambda name: (feature[name].bytes_list.value[0].decode()
-                       if feature[name].bytes_list.value else "")
-  return {
-      c.USER_ID: [first_int(c.USER_ID)], c.SEX: [text(c.SEX)],
-      c.AGE_GROUP: [first_int(c.AGE_GROUP)], c.OCCUPATION: [first_int(c.OCCUPATION)],
-      c.TARGET_MOVIE_ID: [first_int(c.TARGET_MOVIE_ID)],
-      c.TARGET_TIMESTAMP: [first_int(c.TARGET_TIMESTAMP)],
-      c.HISTORY_MOVIE_IDS: [int(v) for v in text(c.HISTORY_MOVIE_IDS).split()],
-      c.HISTORY_RATINGS: [float(v) for v in text(c.HISTORY_RATINGS).split()],
-      c.HISTORY_TIMESTAMPS: [int(v) for v in text(c.HISTORY_TIMESTAMPS).split()],
-  }
+  row = {}
+  for name in contract.FIELDS:  # the CSV's values: an int, or text (a missing history: "")
+    kind = feature[name].WhichOneof("kind")
+    values = list(getattr(feature[name], kind).value) if kind else []
+    row[name] = (values[0].decode() if isinstance(values[0], bytes) else values[0]
+                 ) if values else ""
+  request = contract.request_from_row(row, "CsvExampleGen", 1)
+  return {name: value if name in contract.LISTS else [value]
+          for name, value in request.items()}
 
 
 def run_small_conversion(input_dir: str, output_dir: str, **settings) -> Dict:
@@ -86,14 +86,10 @@ WORSE_TRAINER = dict(epochs=2, learning_rate=0.0)  # never learns: about 3 stars
 
 
 def pipeline_config(root: str, csv_dir: str, **trainer):
-  from pipeline.config import GateConfig, PipelineConfig
+  from pipeline.config import GateConfig, local_pipeline_config
   from trainer.config import TrainerConfig
-  return PipelineConfig(
-      csv_dir=csv_dir, pipeline_root=os.path.join(root, "tfx"),
-      metadata_path=os.path.join(root, "tfx", "metadata.sqlite"),
-      serving_model_dir=os.path.join(root, "serving"),
-      trainer=TrainerConfig(**trainer), gate=GateConfig(mae_upper_bound=TEST_GATE_BOUND),
-      beam_pipeline_args=["--direct_running_mode=multi_processing", "--direct_num_workers=0"])
+  return local_pipeline_config(root, csv_dir, trainer=TrainerConfig(**trainer),
+                               gate=GateConfig(mae_upper_bound=TEST_GATE_BOUND))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,10 @@
 """The Kubeflow V2 runner compiles the same pipeline into a PipelineJob JSON, offline."""
 import json
 
+import pytest
+
 import kubeflow_v2_runner
+from pipeline import nodes
 from pipeline import pipeline
 
 IMAGE = "europe-docker.pkg.dev/p/r/bst-movielens:test"
@@ -13,19 +16,20 @@ def test_compiles_every_component_with_its_parameters(tmp_path):
   args, beam_args = kubeflow_v2_runner.parse_args([
       "--image", IMAGE, "--pipeline-root", "gs://b/tfx", "--csv-dir", "gs://b/csv",
       "--serving-dir", "gs://b/serving", "--output", str(tmp_path / "job.json"),
-      "--mae-bound", "0.8", "--tune-trials", "3", *BEAM])
+      "--mae-bound", "0.8", "--tune-trials", "3", "--set", "dropout=0.25", *BEAM])
   config = kubeflow_v2_runner.pipeline_config(args, beam_args)
+  assert config.trainer.dropout == 0.25 and beam_args == BEAM
   path = kubeflow_v2_runner.compile_pipeline(config, IMAGE, args.output)
   job = json.load(open(path))
   spec = job["pipelineSpec"]
   tasks = spec["root"]["dag"]["tasks"]
   expected = {component.id for component in pipeline.create_components(config)}
-  assert "Tuner" in expected
+  assert nodes.TUNER in expected
   # The Resolver compiles into one resolver task per channel it resolves.
-  resolver_tasks = {t for t in tasks if t.startswith(pipeline.BASELINE_RESOLVER)}
-  assert resolver_tasks == {f"{pipeline.BASELINE_RESOLVER}-model-resolver",
-                            f"{pipeline.BASELINE_RESOLVER}-model-blessing-resolver"}
-  assert set(tasks) - resolver_tasks == expected - {pipeline.BASELINE_RESOLVER}
+  resolver_tasks = {t for t in tasks if t.startswith(nodes.BASELINE_RESOLVER)}
+  assert resolver_tasks == {f"{nodes.BASELINE_RESOLVER}-model-resolver",
+                            f"{nodes.BASELINE_RESOLVER}-model-blessing-resolver"}
+  assert set(tasks) - resolver_tasks == expected - {nodes.BASELINE_RESOLVER}
   assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://b/tfx"
   executors = spec["deploymentSpec"]["executors"].values()
   assert {e["container"]["image"] for e in executors if "container" in e} == {IMAGE}
@@ -35,3 +39,12 @@ def test_compiles_every_component_with_its_parameters(tmp_path):
                 "transform.preprocessing.preprocessing_fn", "trainer.task.run_fn",
                 "trainer.tuning.tuner_fn", "0.8"):
     assert value in text, value
+
+
+def test_a_bad_set_is_one_line_naming_the_known_keys(tmp_path):
+  with pytest.raises(SystemExit, match=r"^error: 'windw=3': expected KEY=VALUE with KEY one of "
+                     r"\['batch_size', "):
+    kubeflow_v2_runner.main([
+        "--image", IMAGE, "--pipeline-root", "gs://b/tfx", "--csv-dir", "gs://b/csv",
+        "--serving-dir", "gs://b/serving", "--output", str(tmp_path / "job.json"),
+        "--set", "windw=3"])

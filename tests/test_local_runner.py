@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from movielens import constants as c
+from pipeline import nodes
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -30,7 +31,8 @@ def test_synthetic_run_prepares_data_runs_the_pipeline_then_reuses_everything(tm
   assert sum(summary["rows"].values()) == 10_002
   assert (f"{summary['rows']['train']:,} train, {summary['rows']['validation']:,} validation, "
           f"{summary['rows']['eval']:,} eval rows") in first.stdout
-  for component in ("CsvExampleGen", "Transform", "Trainer", "Evaluator", "Pusher"):
+  for component in (nodes.EXAMPLE_GEN, nodes.TRANSFORM, nodes.TRAINER, nodes.EVALUATOR,
+                    nodes.PUSHER):
     assert f"] {component}: " in first.stdout  # its progress line
     assert re.search(rf"^  {component} +COMPLETE +[\d.]+ s$", first.stdout, re.M)
   assert re.search(r"^validation MAE \d\.\d{4} \(the Trainer kept epoch 1 of 1 on it\)$",
@@ -69,6 +71,6 @@ def test_help_explains_the_flags():
   result = run("--help")
   assert result.returncode == 0
   for flag in ("--synthetic", "--data-dir", "--output-dir", "--history-length", "--lenient",
-               "--serving-dir", "--epochs", "--train-steps", "--mae-bound",
+               "--serving-dir", "--epochs", "--set", "--train-steps", "--mae-bound",
                "--mae-max-increase", "--no-cache", "--prepare-only"):
     assert flag in result.stdout

@@ -16,7 +16,8 @@ from transform import features as f
 WINDOW = 4
 SIZES = {f.MOVIE_VOCAB: 22, f.USER_VOCAB: 12, f.SEX_VOCAB: 4,
          f.AGE_GROUP_VOCAB: 9, f.OCCUPATION_VOCAB: 23}
-CONFIG = TrainerConfig(window=WINDOW, movie_embedding_dim=8, user_embedding_dim=4,
+DATA = bst.DataShape(SIZES, WINDOW)
+CONFIG = TrainerConfig(movie_embedding_dim=8, user_embedding_dim=4,
                        num_heads=2, feed_forward_dim=16, dropout=0.0, optimizer="adam",
                        learning_rate=0.01)
 
@@ -50,7 +51,7 @@ def batch(size=64, seed=0):
 @pytest.mark.parametrize("factorization_dim", [CONFIG.factorization_dim, 0])
 def test_builds_and_predicts_ratings_in_range(factorization_dim):
   model = bst.build_bst(dataclasses.replace(CONFIG, factorization_dim=factorization_dim),
-                        SIZES)
+                        DATA)
   layers = {layer.name for layer in model.layers}
   assert ({"user_factors", "movie_factors"} <= layers) == bool(factorization_dim)
   features, _, _ = batch()
@@ -61,7 +62,7 @@ def test_builds_and_predicts_ratings_in_range(factorization_dim):
 
 def test_a_few_steps_lower_the_loss():
   keras.utils.set_random_seed(1)
-  model = bst.build_bst(CONFIG, SIZES)
+  model = bst.build_bst(CONFIG, DATA)
   features, label, _ = batch(256)
   before = model.evaluate(features, label, verbose=0)[0]
   model.fit(features, label, epochs=30, batch_size=64, verbose=0)
@@ -77,7 +78,7 @@ def _changed_at(features, where, name, value):
 
 def test_padding_changes_nothing_but_real_events_do():
   keras.utils.set_random_seed(2)
-  model = bst.build_bst(CONFIG, SIZES)
+  model = bst.build_bst(CONFIG, DATA)
   features, _, is_real = batch()
   assert (~is_real).any() and is_real.any()
   padded = tf.constant(~is_real)
@@ -99,7 +100,7 @@ def test_training_is_deterministic_for_a_seed():
     keras.backend.clear_session()  # a fresh Keras state, as in the Trainer's own process
     keras.utils.set_random_seed(3)
     tf.config.experimental.enable_op_determinism()
-    model = bst.build_bst(CONFIG, SIZES)
+    model = bst.build_bst(CONFIG, DATA)
     features, label, _ = batch(128)
     model.fit(features, label, epochs=3, batch_size=32, verbose=0, shuffle=True)
     return model(features, training=False).numpy()
@@ -150,7 +151,7 @@ def test_cut_points_start_at_ml1m_rating_mix_and_stay_ordered():
 
 def test_the_inference_model_drops_training_state_and_predicts_the_same(tmp_path):
   keras.utils.set_random_seed(4)
-  model = bst.build_bst(CONFIG, SIZES)
+  model = bst.build_bst(CONFIG, DATA)
   features, label, _ = batch()
   model.fit(features, label, epochs=1, verbose=0)
   servable = task.inference_model(model)

@@ -1,4 +1,5 @@
 """The whole pipeline on LocalDagRunner: gate, push, serving, lineage, cache, anomalies."""
+import dataclasses
 import json
 import os
 import shutil
@@ -10,19 +11,22 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 from tfx import v1 as tfx
+from tfx.types import standard_component_specs as keys
 
-from components import ranking_evaluator
 from components.anomaly_gate import DataAnomalyError
 from movielens import constants as c
+from movielens import contract
+from pipeline import nodes
 from pipeline import pipeline
 from pipeline import runs
 from pipeline.evaluation import GATED_METRIC
 from tests.conftest import TEST_GATE_BOUND, eval_examples, pipeline_config, serving_values
-from trainer import task
+from transform.config import TransformConfig
 
-EXPECTED_COMPONENTS = ["CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-                       "AnomalyGate", "Transform", "Trainer", pipeline.BASELINE_RESOLVER,
-                       "Evaluator", "Pusher", "RankingEvaluator"]
+EXPECTED_COMPONENTS = [nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.SCHEMA_GEN,
+                       nodes.EXAMPLE_VALIDATOR, nodes.ANOMALY_GATE, nodes.TRANSFORM, nodes.TRAINER,
+                       nodes.BASELINE_RESOLVER, nodes.EVALUATOR, nodes.PUSHER,
+                       nodes.RANKING_EVALUATOR]
 
 
 def test_every_component_succeeds_and_the_model_is_blessed_and_pushed(pipeline_runs):
@@ -42,8 +46,8 @@ def test_tfma_metrics_match_the_models_own_predictions(pipeline_runs):
   good = pipeline_runs["good"]
   examples = eval_examples(good["components"])
   model = tf.saved_model.load(good["outcome"].pushed_to)
-  predictions = model.signatures[task.EVAL_SIGNATURE](examples=tf.constant(examples))[
-      task.PREDICTION_KEY].numpy().ravel()
+  predictions = model.signatures[contract.EVAL_SIGNATURE](examples=tf.constant(examples))[
+      contract.PREDICTION_KEY].numpy().ravel()
   labels = np.array([tf.train.Example.FromString(e).features.feature[c.RATING]
                      .int64_list.value[0] for e in examples], dtype=float)
   errors = predictions - labels
@@ -56,8 +60,8 @@ def test_tfma_metrics_match_the_models_own_predictions(pipeline_runs):
 
 
 def _mae(model, examples) -> float:
-  predictions = model.signatures[task.EVAL_SIGNATURE](examples=tf.constant(examples))[
-      task.PREDICTION_KEY].numpy().ravel()
+  predictions = model.signatures[contract.EVAL_SIGNATURE](examples=tf.constant(examples))[
+      contract.PREDICTION_KEY].numpy().ravel()
   labels = np.array([tf.train.Example.FromString(e).features.feature[c.RATING]
                      .int64_list.value[0] for e in examples], dtype=float)
   return float(np.abs(predictions - labels).mean())
@@ -104,11 +108,12 @@ def test_a_worse_model_is_not_blessed_nor_pushed(pipeline_runs):
 
 def test_the_second_run_reuses_the_cache_up_to_the_trainer(pipeline_runs):
   states = {name: run.state for name, run in pipeline_runs["worse"]["components"].items()}
-  for cached in ("CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-                 "AnomalyGate", "Transform"):
+  for cached in (nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.SCHEMA_GEN,
+                 nodes.EXAMPLE_VALIDATOR, nodes.ANOMALY_GATE, nodes.TRANSFORM):
     assert states[cached] == "CACHED", cached
-  assert states["Trainer"] == "COMPLETE"  # its custom_config changed
-  graph = lambda run: pipeline_runs[run]["components"]["Transform"].output("transform_graph")
+  assert states[nodes.TRAINER] == "COMPLETE"  # its custom_config changed
+  graph = lambda run: pipeline_runs[run]["components"][nodes.TRANSFORM].output(
+      keys.TRANSFORM_GRAPH_KEY)
   assert graph("worse").uri == graph("good").uri
 
 
@@ -116,7 +121,7 @@ def test_mlmd_records_the_lineage_of_the_pushed_model(pipeline_runs):
   """Pushed model <- Pusher <- Trainer's model <- Trainer <- Transform <- CsvExampleGen."""
   config = pipeline_runs["good"]["config"]
   store = runs.connect(config.metadata_path)
-  pushed = pipeline_runs["good"]["components"]["Pusher"].output("pushed_model")
+  pushed = pipeline_runs["good"]["components"][nodes.PUSHER].output(keys.PUSHED_MODEL_KEY)
 
   def producer_inputs(artifact_id):
     producing = [e for e in store.get_events_by_artifact_ids([artifact_id])
@@ -143,17 +148,18 @@ def test_saved_model_cli_serves_the_pushed_model(pipeline_runs):
   request = serving_values(eval_examples(pipeline_runs["good"]["components"])[0])
   result = subprocess.run(
       [cli, "run", "--dir", pushed, "--tag_set", "serve", "--signature_def",
-       task.SERVING_SIGNATURE, "--input_examples", f"examples=[{json.dumps(request)}]"],
+       contract.SERVING_SIGNATURE, "--input_examples", f"examples=[{json.dumps(request)}]"],
       capture_output=True, text=True, timeout=180)
   assert result.returncode == 0, result.stderr[-3000:]
-  assert f"Result for output key {task.PREDICTION_KEY}" in result.stdout
-  value = float(result.stdout.split(task.PREDICTION_KEY)[-1].strip(": \n[]"))
+  assert f"Result for output key {contract.PREDICTION_KEY}" in result.stdout
+  value = float(result.stdout.split(contract.PREDICTION_KEY)[-1].strip(": \n[]"))
   assert c.MIN_RATING <= value <= c.MAX_RATING
 
   shown = subprocess.run([cli, "show", "--dir", pushed, "--all"], capture_output=True,
                          text=True, timeout=180)
   assert shown.returncode == 0, shown.stderr[-3000:]
-  for signature in (task.SERVING_SIGNATURE, task.EVAL_SIGNATURE, task.TRANSFORM_SIGNATURE):
+  for signature in (contract.SERVING_SIGNATURE, contract.EVAL_SIGNATURE,
+                    contract.TRANSFORM_SIGNATURE):
     assert f"signature_def['{signature}']" in shown.stdout
 
 
@@ -169,7 +175,7 @@ def test_a_schema_anomaly_stops_the_run_before_training(tmp_path, pipeline_csv):
     tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
   store = runs.connect(config.metadata_path)
   ran = {name for name, run in runs.component_runs(store).items()}
-  assert "AnomalyGate" in ran and not {"Transform", "Trainer", "Pusher"} & ran
+  assert nodes.ANOMALY_GATE in ran and not {nodes.TRANSFORM, nodes.TRAINER, nodes.PUSHER} & ran
   assert not os.path.exists(config.serving_model_dir)
 
 
@@ -188,13 +194,24 @@ def test_examples_that_are_not_the_csv_rows_stop_the_run(tmp_path, pipeline_csv)
       "rows the conversion wrote")):
     tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
   ran = set(runs.component_runs(runs.connect(config.metadata_path)))
-  assert "AnomalyGate" in ran and not {"Transform", "Trainer"} & ran
+  assert nodes.ANOMALY_GATE in ran and not {nodes.TRANSFORM, nodes.TRAINER} & ran
+
+
+def test_the_window_is_checked_against_the_csv_when_the_pipeline_is_built(tmp_path,
+                                                                            pipeline_csv):
+  config = pipeline_config(str(tmp_path), pipeline_csv)
+  longer = c.HISTORY_LENGTH + 1
+  with pytest.raises(ValueError, match=(
+      f"window {longer} is longer than the {c.HISTORY_LENGTH} history events per row of "
+      f"{pipeline_csv}")):
+    pipeline.create_pipeline(dataclasses.replace(config, transform=TransformConfig(longer)))
+  with pytest.raises(ValueError, match=f"{tmp_path} has no summary.json: convert the data"):
+    pipeline.create_pipeline(dataclasses.replace(config, csv_dir=str(tmp_path)))
 
 
 def test_ranking_metrics_are_computed_for_every_eval_user(pipeline_runs):
   good = pipeline_runs["good"]
-  result = ranking_evaluator.read_result(
-      good["components"]["RankingEvaluator"].output("ranking").uri)
+  result = good["outcome"].ranking
   eval_users = {tf.train.Example.FromString(e).features.feature[c.USER_ID].int64_list.value[0]
                 for e in eval_examples(good["components"])}
   assert result["users"] + result["users_skipped_too_few_unrated_movies"] == len(eval_users)

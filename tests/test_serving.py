@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from movielens import constants as c
+from movielens import contract
 from movielens import parse
 from pipeline import report
 from serving import model as serving_model
 from serving import recommend
-from serving import requests
 from tests.conftest import eval_examples, serving_values
+from transform.config import TransformConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,7 +48,7 @@ def test_predict_scores_json_lines(tmp_path, served):
   lines = [json.loads(line) for line in result.stdout.splitlines()]
   assert [line["record"] for line in lines] == list(range(1, 21))
   expected = served["model"].predict(
-      [requests.validate(r, "test", 1) for r in served["requests"]])
+      [contract.request_from_row(r, "test", 1) for r in served["requests"]])
   np.testing.assert_allclose([line["predicted_rating"] for line in lines], expected, atol=1e-4)
 
 
@@ -81,17 +82,18 @@ def test_predict_names_the_bad_record_and_field(tmp_path, served, change, messag
 def test_requests_reject_missing_fields_and_misaligned_histories(served):
   request = dict(served["requests"][0])
   del request[c.TARGET_MOVIE_ID]
-  with pytest.raises(requests.InvalidRequestError, match="field 'target_movie_id': missing"):
-    requests.validate(request, "src", 3)
+  with pytest.raises(contract.InvalidRequestError, match="field 'target_movie_id': missing"):
+    contract.request_from_row(request, "src", 3)
   misaligned = {**served["requests"][0], c.HISTORY_RATINGS: [4.0] * 99}
-  with pytest.raises(requests.InvalidRequestError, match="src: record 4: history_movie_ids, .* differ in length"):
-    requests.validate(misaligned, "src", 4)
+  with pytest.raises(contract.InvalidRequestError, match="src: record 4: history_movie_ids, .* differ in length"):
+    contract.request_from_row(misaligned, "src", 4)
 
 
 def test_recommend_ranks_unrated_movies(pipeline_raw, served):
   data = parse.load_movielens(pipeline_raw)
   user_id = int(data.ratings.user_id.iloc[0])
-  user = recommend.user_request(data, user_id)
+  assert served["model"].window == TransformConfig().window  # read back from the model
+  user = recommend.user_request(data, user_id, served["model"].window)
   top, scored = recommend.recommend(served["model"], user, data.movies, top=5)
   assert scored == len(data.movies) - len(user["rated"])
   assert len(top) == 5 and not {m["movie_id"] for m in top} & user["rated"]
@@ -143,7 +145,8 @@ def test_report_command_lists_runs_and_writes_the_latest(tmp_path, pipeline_runs
 
 
 def test_requests_take_scalars_bare_or_as_one_element_lists(served):
-  bare = {k: (v[0] if k not in requests.LISTS else v) for k, v in served["requests"][0].items()}
-  assert requests.validate(bare, "src", 1) == requests.validate(served["requests"][0], "src", 1)
-  with pytest.raises(requests.InvalidRequestError, match="field 'user_id': expected one value"):
-    requests.validate({**bare, c.USER_ID: [1, 2]}, "src", 1)
+  bare = {k: (v[0] if k not in contract.LISTS else v) for k, v in served["requests"][0].items()}
+  assert (contract.request_from_row(bare, "src", 1)
+          == contract.request_from_row(served["requests"][0], "src", 1))
+  with pytest.raises(contract.InvalidRequestError, match="field 'user_id': expected one value"):
+    contract.request_from_row({**bare, c.USER_ID: [1, 2]}, "src", 1)

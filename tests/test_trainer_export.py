@@ -6,13 +6,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
+from tfx.types import standard_component_specs as keys
 from tfx.utils import path_utils
 
 from movielens import constants as c
+from movielens import contract
+from pipeline import nodes
 from tests.conftest import eval_examples, serving_values
 from trainer import task
 from trainer.config import TrainerConfig
-from transform import preprocessing
 
 NUM_EXAMPLES = 200
 
@@ -21,24 +23,25 @@ NUM_EXAMPLES = 200
 def run(pipeline_runs):
   """The Trainer's model from the shared pipeline run (tests/conftest.py), and raw examples."""
   components = pipeline_runs["good"]["components"]
-  model_dir = path_utils.serving_model_path(components["Trainer"].output("model").uri)
+  model_dir = path_utils.serving_model_path(
+      components[nodes.TRAINER].output(keys.MODEL_KEY).uri)
   return {"model": tf.saved_model.load(model_dir), "model_dir": model_dir,
           "raw": eval_examples(components, limit=NUM_EXAMPLES),
-          "model_run": components["Trainer"].output("model_run").uri}
+          "model_run": components[nodes.TRAINER].output(keys.MODEL_RUN_KEY).uri}
 
 
 def serving_example(raw_example: bytes, **overrides) -> bytes:
-  return preprocessing.serving_example({**serving_values(raw_example), **overrides})
+  return contract.encode({**serving_values(raw_example), **overrides})
 
 
 def serve(model, examples):
-  return model.signatures["serving_default"](examples=tf.constant(examples))[
-      task.PREDICTION_KEY].numpy()
+  return model.signatures[contract.SERVING_SIGNATURE](examples=tf.constant(examples))[
+      contract.PREDICTION_KEY].numpy()
 
 
 def test_exports_the_three_signatures(run):
-  assert set(run["model"].signatures) == {task.SERVING_SIGNATURE, task.EVAL_SIGNATURE,
-                                          task.TRANSFORM_SIGNATURE}
+  assert set(run["model"].signatures) == {contract.SERVING_SIGNATURE, contract.EVAL_SIGNATURE,
+                                          contract.TRANSFORM_SIGNATURE}
 
 
 def test_serving_signature_scores_raw_examples(run):
@@ -57,13 +60,13 @@ PATHS_TOLERANCE = 1e-6 * max(1.0, 1.0 / (4 * TrainerConfig().median_temperature)
 
 def test_serving_and_transform_paths_agree(run):
   model = run["model"]
-  transformed = model.signatures[task.TRANSFORM_SIGNATURE](examples=tf.constant(run["raw"]))
+  transformed = model.signatures[contract.TRANSFORM_SIGNATURE](examples=tf.constant(run["raw"]))
   assert c.RATING in transformed  # TFMA reads the label from here
   via_transform = model(task.model_features(transformed)).numpy()
   via_serving = serve(model, [serving_example(r) for r in run["raw"]])
   np.testing.assert_allclose(via_serving, via_transform, rtol=1e-6, atol=PATHS_TOLERANCE)
-  via_eval = model.signatures[task.EVAL_SIGNATURE](examples=tf.constant(run["raw"]))[
-      task.PREDICTION_KEY].numpy()
+  via_eval = model.signatures[contract.EVAL_SIGNATURE](examples=tf.constant(run["raw"]))[
+      contract.PREDICTION_KEY].numpy()
   np.testing.assert_allclose(via_eval, via_transform, rtol=1e-6, atol=PATHS_TOLERANCE)
 
 

@@ -11,6 +11,7 @@ from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 from movielens import constants as c
 from transform import features as f
 from transform import preprocessing
+from transform.config import TransformConfig
 
 CATALOG = ('movie_id,title,genres\n1,Heat (1995),Action\n2,"Casino, The (1995)",Drama|Crime\n'
            "3,Sabrina (1995),Comedy\n4,Balto (1995),Animation\n")
@@ -144,7 +145,7 @@ def test_label_passes_through(transformed):
 
 def test_config_is_required():
   with pytest.raises(ValueError, match="catalog_path"):
-    preprocessing.TransformConfig.from_custom_config({})
+    TransformConfig.from_custom_config({})
 
 
 def test_slicing_features_name_history_length_and_popularity(transformed):

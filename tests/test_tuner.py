@@ -5,11 +5,13 @@ import os
 
 import pytest
 from tfx import v1 as tfx
+from tfx.types import standard_component_specs as keys
 
+from pipeline import nodes
 from pipeline import pipeline
 from pipeline import runs
 from tests.conftest import pipeline_config
-from trainer import task
+from trainer import summary as training_summary
 from trainer import tuning
 from trainer.config import TrainerConfig
 
@@ -27,9 +29,9 @@ def tuned_run(tmp_path_factory, pipeline_csv):
 
 
 def test_the_tuner_runs_its_trials_before_the_trainer(tuned_run):
-  assert tuned_run["Tuner"].state == "COMPLETE"
-  assert list(tuned_run).index("Tuner") < list(tuned_run).index("Trainer")
-  results_uri = tuned_run["Tuner"].output("tuner_results").uri
+  assert tuned_run[nodes.TUNER].state == "COMPLETE"
+  assert list(tuned_run).index(nodes.TUNER) < list(tuned_run).index(nodes.TRAINER)
+  results_uri = tuned_run[nodes.TUNER].output(keys.TUNER_RESULTS_KEY).uri
   with open(os.path.join(results_uri, "tuner_results.json")) as f:
     trials = json.load(f)
   assert len(trials) == TRIALS
@@ -40,13 +42,13 @@ def test_the_tuner_runs_its_trials_before_the_trainer(tuned_run):
 
 
 def test_the_trainer_trains_with_the_best_hyperparameters(tuned_run):
-  best_uri = tuned_run["Tuner"].output("best_hyperparameters").uri
+  best_uri = tuned_run[nodes.TUNER].output(keys.BEST_HYPERPARAMETERS_KEY).uri
   with open(os.path.join(best_uri, "best_hyperparameters.txt")) as f:
     best = json.load(f)["values"]
-  with open(os.path.join(tuned_run["Tuner"].output("tuner_results").uri,
+  with open(os.path.join(tuned_run[nodes.TUNER].output(keys.TUNER_RESULTS_KEY).uri,
                          "tuner_results.json")) as f:
     trials = json.load(f)
   assert best == {name: min(trials, key=lambda t: t["score"])[name]
                   for name in tuning.SEARCH_SPACE}
-  trained = task.read_training_summary(tuned_run["Trainer"].output("model_run").uri)
+  trained = training_summary.read(tuned_run[nodes.TRAINER].output(keys.MODEL_RUN_KEY).uri)
   assert trained["config"] == TrainerConfig(**TRAINER).with_values(best).to_custom_config()

@@ -2,7 +2,6 @@
 import dataclasses
 from typing import Any, Dict, Optional, Sequence, Tuple
 
-from transform import features as f
 
 
 @dataclasses.dataclass(frozen=True)
@@ -15,7 +14,6 @@ class TrainerConfig:
   table is in the README): the median's width 0.02 (0.6466; 0.25: 0.6646), factorization
   terms (without: 0.6689), factors 4x faster than the rest (2x and 6x: worse), factor L2
   0.05 (0.15: worse), dropout 0.1 (0.2 and 0.3: within noise or worse)."""
-  window: int = f.DEFAULT_WINDOW  # must equal the Transform's window
   movie_embedding_dim: int = 32
   user_embedding_dim: int = 16
   feature_embedding_dim: int = 4   # sex, age group, occupation

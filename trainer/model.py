@@ -14,6 +14,7 @@ an ordinal head: the score and four learned cut points give a distribution over 
 stars, trained on its likelihood, and the predicted rating is that distribution's median
 (smoothed, so it still ranks), MAE's best answer.
 """
+import dataclasses
 import itertools
 import math
 from typing import Dict, List, Tuple
@@ -28,8 +29,11 @@ from transform import features as f
 TARGET_RATING = c.MAX_RATING + 1  # the target's rating is unknown: its own embedding row
 
 
-# Embedding rows per vocabulary (padding and OOV included), by vocabulary name.
-VocabularySizes = Dict[str, int]
+@dataclasses.dataclass(frozen=True)
+class DataShape:
+  """What the model's sizes depend on, read from the Transform's output (trainer.task)."""
+  vocabulary_sizes: Dict[str, int]  # embedding rows (padding and OOV included) by vocabulary
+  window: int                       # history events per row (transform.config)
 
 
 def _input_specs(window: int) -> Dict[str, Tuple[Tuple[int, ...], tf.DType]]:
@@ -72,7 +76,7 @@ def _transformer_block(x, mask, config: TrainerConfig, index: int):
       x + keras.layers.Dropout(config.dropout)(hidden))
 
 
-def _collaborative_terms(inputs, config: TrainerConfig, sizes: VocabularySizes) -> tf.Tensor:
+def _collaborative_terms(inputs, config: TrainerConfig, sizes: Dict[str, int]) -> tf.Tensor:
   """Matrix factorization's terms, per example, added to the MLP's score (as in Wide & Deep).
 
   An MLP over concatenated embeddings learns a dot product poorly (Rendle et al. 2020,
@@ -213,8 +217,8 @@ class OrdinalRatingModel(keras.Model):
     return {metric.name: metric.result() for metric in self.metrics}
 
 
-def build_bst(config: TrainerConfig, sizes: VocabularySizes) -> keras.Model:
-  window, d = config.window, config.movie_embedding_dim
+def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
+  window, sizes, d = data.window, data.vocabulary_sizes, config.movie_embedding_dim
   inputs = model_inputs(window)
 
   movie_embedding = keras.layers.Embedding(sizes[f.MOVIE_VOCAB], d, name="movie_embedding")

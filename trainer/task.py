@@ -1,6 +1,6 @@
 """TFX Trainer entry point: `run_fn` trains the BST on transformed examples and exports it.
 
-The exported SavedModel has three signatures:
+The exported SavedModel has three signatures (names and keys: movielens.contract):
   serving_default     serialized tf.Examples in the public serving contract (README) ->
                       {"predicted_rating": float in [1, 5]}. It runs the Transform graph
                       itself, so serving and training share one preprocessing.
@@ -10,9 +10,7 @@ The exported SavedModel has three signatures:
   transform_features  the same examples -> transformed features, label and slicing
                       features included: TFMA's preprocessing function.
 """
-import json
 import logging
-import os
 from typing import Dict, List
 
 import tensorflow as tf
@@ -21,24 +19,22 @@ import tf_keras as keras
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
+from movielens import contract
 from trainer import model as bst
+from trainer import summary as training_summary
 from trainer.config import TrainerConfig
 from transform import features as f
 from transform import preprocessing
 
-PREDICTION_KEY = "predicted_rating"
-SERVING_SIGNATURE = "serving_default"
-EVAL_SIGNATURE = "predict_pipeline_examples"
-TRANSFORM_SIGNATURE = "transform_features"
-# Written beside the TensorBoard logs (the Trainer's model_run): which epoch's weights were
-# kept and its validation metrics, read by the runner and the report.
-TRAINING_SUMMARY_FILE = "training_summary.json"
 
 
-def vocabulary_sizes(tf_transform_output: tft.TFTransformOutput) -> bst.VocabularySizes:
-  return {name: f.vocabulary_size(tf_transform_output, name)
-          for name in (f.MOVIE_VOCAB, f.USER_VOCAB, f.SEX_VOCAB, f.AGE_GROUP_VOCAB,
-                       f.OCCUPATION_VOCAB)}
+def data_shape(tf_transform_output: tft.TFTransformOutput) -> bst.DataShape:
+  """The vocabularies' sizes and the window, as the Transform wrote them."""
+  return bst.DataShape(
+      vocabulary_sizes={name: f.vocabulary_size(tf_transform_output, name)
+                        for name in (f.MOVIE_VOCAB, f.USER_VOCAB, f.SEX_VOCAB,
+                                     f.AGE_GROUP_VOCAB, f.OCCUPATION_VOCAB)},
+      window=f.window(tf_transform_output.transformed_feature_spec()))
 
 
 def make_dataset(file_pattern: List[str], data_accessor: tfx.components.DataAccessor,
@@ -72,14 +68,14 @@ def inference_model(model: keras.Model) -> keras.Model:
 def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransformOutput):
   model.tft_layer = tf_transform_output.transform_features_layer()
   raw_feature_spec = tf_transform_output.raw_feature_spec()
-  examples = tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")
+  examples = tf.TensorSpec(shape=[None], dtype=tf.string, name=contract.EXAMPLES_INPUT)
 
   @tf.function(input_signature=[examples])
   def serve(serialized):
-    parsed = tf.io.parse_example(serialized, preprocessing.SERVING_FEATURE_SPEC)
+    parsed = tf.io.parse_example(serialized, contract.feature_spec())
     raw = preprocessing.serving_to_raw(parsed, raw_feature_spec)
     transformed = model.tft_layer(raw)
-    return {PREDICTION_KEY: model(model_features(transformed))}
+    return {contract.PREDICTION_KEY: model(model_features(transformed))}
 
   @tf.function(input_signature=[examples])
   def transform_features(serialized):
@@ -88,10 +84,10 @@ def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransform
   @tf.function(input_signature=[examples])
   def predict_pipeline_examples(serialized):
     transformed = model.tft_layer(tf.io.parse_example(serialized, raw_feature_spec))
-    return {PREDICTION_KEY: model(model_features(transformed))}
+    return {contract.PREDICTION_KEY: model(model_features(transformed))}
 
-  return {SERVING_SIGNATURE: serve, EVAL_SIGNATURE: predict_pipeline_examples,
-          TRANSFORM_SIGNATURE: transform_features}
+  return {contract.SERVING_SIGNATURE: serve, contract.EVAL_SIGNATURE: predict_pipeline_examples,
+          contract.TRANSFORM_SIGNATURE: transform_features}
 
 
 def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput,
@@ -101,26 +97,6 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput,
   servable = inference_model(model)
   tf.saved_model.save(servable, serving_model_dir,
                       signatures=_serving_signatures(servable, tf_transform_output))
-
-
-def training_summary(history: keras.callbacks.History,
-                     early_stopping: keras.callbacks.EarlyStopping) -> Dict[str, object]:
-  """The kept epoch (1-based) and its validation metrics, beside every epoch's."""
-  kept = early_stopping.best_epoch
-  per_epoch = {name: [float(v) for v in values] for name, values in history.history.items()}
-  return {"epochs_run": len(history.epoch), "kept_epoch": kept + 1,
-          "validation_mae": per_epoch["val_mae"][kept],
-          "validation_rmse": per_epoch["val_rmse"][kept], "per_epoch": per_epoch}
-
-
-def write_training_summary(summary: Dict[str, object], model_run_dir: str) -> None:
-  with tf.io.gfile.GFile(os.path.join(model_run_dir, TRAINING_SUMMARY_FILE), "w") as out:
-    json.dump(summary, out, indent=2)
-
-
-def read_training_summary(model_run_dir: str) -> Dict[str, object]:
-  with tf.io.gfile.GFile(os.path.join(model_run_dir, TRAINING_SUMMARY_FILE)) as summary:
-    return json.load(summary)
 
 
 def training_inputs(fn_args, config: TrainerConfig, tf_transform_output: tft.TFTransformOutput):
@@ -152,20 +128,20 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
   tf.config.experimental.enable_op_determinism()
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
   train, validation, steps_per_epoch = training_inputs(fn_args, config, tf_transform_output)
-  model, summary = train_model(config, vocabulary_sizes(tf_transform_output), train,
+  model, summary = train_model(config, data_shape(tf_transform_output), train,
                                validation, steps_per_epoch, fn_args.model_run_dir)
   summary["config"] = config.to_custom_config()  # what was trained, tuned values included
-  write_training_summary(summary, fn_args.model_run_dir)
+  training_summary.write(summary, fn_args.model_run_dir)
   export(model, tf_transform_output, fn_args.serving_model_dir)
 
 
-def train_model(config: TrainerConfig, sizes: bst.VocabularySizes, train: tf.data.Dataset,
+def train_model(config: TrainerConfig, data: bst.DataShape, train: tf.data.Dataset,
                 validation: tf.data.Dataset, steps_per_epoch=None, log_dir=None):
   """Builds the BST and fits it on (transformed features, label) batches, early-stopped on
   the validation batches' MAE; returns the model with the kept epoch's weights and the
   training summary. run_fn, the Tuner's trials (trainer.tuning) and
   benchmarks/model_ablation.py all train through here."""
-  model = bst.build_bst(config, sizes)
+  model = bst.build_bst(config, data)
   early_stopping = keras.callbacks.EarlyStopping(
       monitor="val_mae", patience=config.early_stopping_patience, restore_best_weights=True)
   callbacks = [early_stopping] + ([keras.callbacks.TensorBoard(log_dir=log_dir,
@@ -175,7 +151,7 @@ def train_model(config: TrainerConfig, sizes: bst.VocabularySizes, train: tf.dat
                       validation_data=validation.map(lambda x, y: (model_features(x), y)),
                       epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                       callbacks=callbacks, verbose=2)
-  summary = training_summary(history, early_stopping)
+  summary = training_summary.from_history(history, early_stopping)
   logging.info("validation MAE per epoch: %s; kept epoch %d", summary["per_epoch"]["val_mae"],
                summary["kept_epoch"])
   return model, summary

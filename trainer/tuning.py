@@ -46,18 +46,18 @@ def search_space() -> keras_tuner.HyperParameters:
 class BstTuner(keras_tuner.RandomSearch):
   """Random search over SEARCH_SPACE; a trial is one Trainer run with those values."""
 
-  def __init__(self, config: TrainerConfig, sizes: bst.VocabularySizes, **kwargs):
+  def __init__(self, config: TrainerConfig, data: bst.DataShape, **kwargs):
     super().__init__(objective=keras_tuner.Objective(OBJECTIVE, direction="min"),
                      hyperparameters=search_space(), allow_new_entries=False,
                      seed=config.seed, **kwargs)
     self._config = config
-    self._sizes = sizes
+    self._data = data
 
   def run_trial(self, trial, train, validation, steps_per_epoch=None):
     config = self._config.with_values(trial.hyperparameters.values)
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
-    _, summary = task.train_model(config, self._sizes, train, validation, steps_per_epoch)
+    _, summary = task.train_model(config, self._data, train, validation, steps_per_epoch)
     return {OBJECTIVE: summary["validation_mae"]}
 
 
@@ -71,7 +71,7 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
   train, validation, steps_per_epoch = task.training_inputs(fn_args, config,
                                                             tf_transform_output)
-  tuner = BstTuner(config, task.vocabulary_sizes(tf_transform_output),
+  tuner = BstTuner(config, task.data_shape(tf_transform_output),
                    max_trials=fn_args.custom_config[MAX_TRIALS_KEY],
                    directory=fn_args.working_dir, project_name="bst")
   return tfx.components.TunerFnResult(

@@ -7,8 +7,6 @@ Index conventions, shared by every id-like sequence feature:
 """
 from movielens import constants as c
 
-DEFAULT_WINDOW = c.HISTORY_LENGTH  # history events per row: six previous movies -> the
-                                  # seventh's rating
 PAD_INDEX = 0
 NUM_OOV_BUCKETS = 1
 
@@ -59,6 +57,12 @@ USER_VOCABS = {  # transformed user feature -> (raw feature, vocabulary file)
     AGE_GROUP_INDEX: (c.AGE_GROUP, AGE_GROUP_VOCAB),
     OCCUPATION_INDEX: (c.OCCUPATION, OCCUPATION_VOCAB),
 }
+
+
+def window(transformed_feature_spec) -> int:
+  """The history events per row the Transform kept (transform.config), from its output's
+  feature spec: how the Trainer learns the window without being told it again."""
+  return transformed_feature_spec[HISTORY_MOVIE_INDEX].shape[0]
 
 
 def vocabulary_size(tf_transform_output, vocab_name: str) -> int:

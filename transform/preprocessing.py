@@ -14,33 +14,16 @@ strings, possibly missing (a user's first rating). Depending on the schema a fea
 come as a dense Tensor or as a SparseTensor; `_column` accepts both.
 """
 import csv
-import dataclasses
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
 from movielens import constants as c
+from movielens import contract
 from transform import features as f
-
-
-@dataclasses.dataclass(frozen=True)
-class TransformConfig:
-  """The Transform's knobs, passed as the Transform component's `custom_config`."""
-  catalog_path: str  # catalog/movies.csv written by the CSV conversion
-  window: int = f.DEFAULT_WINDOW
-
-  @classmethod
-  def from_custom_config(cls, custom_config: Optional[Dict[str, Any]]) -> "TransformConfig":
-    if not custom_config or "catalog_path" not in custom_config:
-      raise ValueError("the Transform needs custom_config={'catalog_path': "
-                       "'<csv dir>/catalog/movies.csv', 'window': W}")
-    config = cls(catalog_path=custom_config["catalog_path"],
-                 window=int(custom_config.get("window", f.DEFAULT_WINDOW)))
-    if config.window < 1:
-      raise ValueError(f"window must be at least 1, got {config.window}")
-    return config
+from transform.config import TransformConfig
 
 
 def read_genre_matrix(catalog_path: str) -> np.ndarray:
@@ -110,9 +93,9 @@ def slicing_features(history: tf.Tensor, target_movie_index: tf.Tensor,
 
 def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, Any]:
   """tf.Transform entry point (the TFX Transform component calls it by name)."""
-  config = TransformConfig.from_custom_config(custom_config)
+  config, catalog_path = TransformConfig.from_custom_config(custom_config)
   window = config.window
-  genre_matrix = tf.constant(read_genre_matrix(config.catalog_path))
+  genre_matrix = tf.constant(read_genre_matrix(catalog_path))
   outputs = {}
 
   for feature, (raw_name, vocab_name) in f.USER_VOCABS.items():
@@ -157,42 +140,7 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
   return outputs
 
 
-# --- Serving: the public contract's tf.Examples -> the raw form the Transform reads --------
-
-SERVING_FEATURE_SPEC = {
-    c.USER_ID: tf.io.FixedLenFeature([], tf.int64),
-    c.SEX: tf.io.FixedLenFeature([], tf.string),
-    c.AGE_GROUP: tf.io.FixedLenFeature([], tf.int64),
-    c.OCCUPATION: tf.io.FixedLenFeature([], tf.int64),
-    c.HISTORY_MOVIE_IDS: tf.io.VarLenFeature(tf.int64),
-    c.HISTORY_RATINGS: tf.io.VarLenFeature(tf.float32),
-    c.HISTORY_TIMESTAMPS: tf.io.VarLenFeature(tf.int64),
-    c.TARGET_MOVIE_ID: tf.io.FixedLenFeature([], tf.int64),
-    c.TARGET_TIMESTAMP: tf.io.FixedLenFeature([], tf.int64),
-}
-
-
-def serving_example(values: Dict[str, Any]) -> bytes:
-  """A serialized tf.Example in the serving contract; each value a scalar or a list.
-
-  Every feature of SERVING_FEATURE_SPEC must be given; its spec says how it is encoded.
-  """
-  missing = sorted(set(SERVING_FEATURE_SPEC) - set(values))
-  if missing:
-    raise ValueError(f"a serving example needs {missing}")
-  feature = {}
-  for name, spec in SERVING_FEATURE_SPEC.items():
-    value = values[name]
-    value = list(value) if isinstance(value, (list, tuple)) else [value]
-    if spec.dtype == tf.string:
-      feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(
-          value=[v.encode() if isinstance(v, str) else v for v in value]))
-    elif spec.dtype == tf.float32:
-      feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=value))
-    else:
-      feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=value))
-  return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
-
+# --- Serving: the contract's tf.Examples (movielens.contract) -> what the Transform reads ---
 
 def _joined(values: tf.SparseTensor) -> tf.Tensor:
   """Per row, the list's values as one space-separated string (the CSV's form)."""
@@ -212,7 +160,7 @@ def serving_to_raw(parsed: Dict[str, Any], raw_feature_spec: Dict[str, Any]) -> 
   """
   raw = {}
   for name, spec in raw_feature_spec.items():
-    if name not in SERVING_FEATURE_SPEC:
+    if name not in contract.FIELDS:
       continue  # the label
     value = parsed[name]
     if isinstance(value, tf.SparseTensor):

@@ -1,0 +1,111 @@
+"""What the benchmarks share: the process environment, generated data and its CSV, the
+eval rows with the generator's oracle, contract requests for rows, memory sampling.
+
+Every benchmark imports this module first (it imports pipeline.environment first).
+"""
+from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+
+import glob
+import os
+import threading
+import time
+from typing import Iterator, List, Tuple
+
+import pandas as pd
+import psutil
+
+from movielens import constants as c
+from movielens import contract
+from movielens import convert
+from movielens import generate
+from pipeline.config import LOCAL_BEAM_ARGS, LocalLayout
+
+GB = 1024 ** 3
+
+
+def generated_data(work_dir: str, scale: float, reuse: bool = True) -> str:
+  """The raw folder of generated data at `scale` under `work_dir` (LocalLayout); with
+  `reuse`, data already there from the same generator settings is kept."""
+  raw = LocalLayout(work_dir).raw_dir
+  generator_config = generate.GeneratorConfig.scaled(scale)
+  if not (reuse and generate.read_config(raw) == generator_config):
+    generate.generate_movielens(raw, generator_config)
+  return raw
+
+
+def converted_csv(raw_dir: str, work_dir: str, beam_args=(), reuse: bool = True
+                  ) -> Tuple[str, dict]:
+  """(CSV folder, conversion summary) of `raw_dir` under `work_dir` (LocalLayout); with
+  `reuse`, a current conversion is kept, so a rerun in the same folder hits the TFX cache
+  up to what changed."""
+  conversion = convert.ConversionConfig(raw_dir, LocalLayout(work_dir).csv_root)
+  if reuse and convert.is_current(conversion):
+    return conversion.output_dir, convert.read_summary(conversion.output_dir)
+  return conversion.output_dir, convert.run_conversion(
+      conversion, list(LOCAL_BEAM_ARGS) + list(beam_args))
+
+
+def read_rows(csv_dir: str, split: str) -> pd.DataFrame:
+  """One split's CSV rows, histories as the strings the CSV holds."""
+  files = sorted(glob.glob(os.path.join(csv_dir, split, "*.csv")))
+  return pd.concat([pd.read_csv(p, dtype={c.HISTORY_MOVIE_IDS: str, c.HISTORY_RATINGS: str,
+                                          c.HISTORY_TIMESTAMPS: str, c.SEX: str},
+                                keep_default_na=False) for p in files], ignore_index=True)
+
+
+def splits_with_oracle(raw_dir: str, csv_dir: str) -> Tuple[pd.DataFrame, pd.DataFrame]:
+  """The train rows, and the eval rows joined with the generator's oracle columns."""
+  train, evaluation = read_rows(csv_dir, c.TRAIN_SPLIT), read_rows(csv_dir, c.EVAL_SPLIT)
+  oracle = pd.read_csv(os.path.join(raw_dir, c.ORACLE_FILE)).rename(
+      columns={"movie_id": c.TARGET_MOVIE_ID})
+  return train, evaluation.merge(oracle, on=[c.USER_ID, c.TARGET_MOVIE_ID], how="left",
+                                 validate="one_to_one")
+
+
+def serving_examples(rows: pd.DataFrame, source: str = "eval CSV") -> List[bytes]:
+  """The serving contract's tf.Examples for CSV rows, through the contract's own checked
+  conversion (movielens.contract)."""
+  requests: Iterator[dict] = (
+      contract.request_from_row({name: row[name] for name in contract.FIELDS}, source, i)
+      for i, row in enumerate(rows.to_dict("records"), start=1))
+  return [contract.encode(request) for request in requests]
+
+
+class PeakMemory:
+  """Samples the summed RSS of this process and all its descendants.
+
+  Keeps every sample (Unix time, bytes), so the peak of any time window can be read back:
+  the pipeline benchmark maps ML Metadata's per-component times onto it.
+  """
+
+  def __init__(self, interval: float = 0.1):
+    self.peak = 0
+    self.samples = []
+    self._interval = interval
+    self._stop = threading.Event()
+    self._thread = threading.Thread(target=self._sample, daemon=True)
+
+  def _sample(self):
+    me = psutil.Process()
+    while not self._stop.is_set():
+      total = 0
+      for process in [me] + me.children(recursive=True):
+        try:
+          total += process.memory_info().rss
+        except psutil.Error:  # a worker exited between listing and reading
+          pass
+      self.peak = max(self.peak, total)
+      self.samples.append((time.time(), total))
+      self._stop.wait(self._interval)
+
+  def peak_between(self, start: float, end: float) -> int:
+    """The largest sample from `start` to `end` (Unix seconds); 0 if none fell inside."""
+    return max((total for when, total in self.samples if start <= when <= end), default=0)
+
+  def __enter__(self):
+    self._thread.start()
+    return self
+
+  def __exit__(self, *exc):
+    self._stop.set()
+    self._thread.join()

@@ -1,0 +1,149 @@
+"""The serving contract: what one request to the exported model holds and what it answers.
+
+A request is one rating event as the pipeline's CSV rows hold it (movielens.constants'
+columns, without the label), with the history as three aligned lists. This module owns
+that contract for every side of it: the Transform's serving adapter and the Trainer's
+export (the feature spec, the signature names, the prediction key), the serving commands
+(the checked row -> request conversion and the tf.Example encoder), the RankingEvaluator,
+the benchmarks and the tests (the one batched scorer).
+
+It imports TensorFlow only inside the functions that need it, so checking requests costs
+no TensorFlow start-up.
+"""
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+
+import numpy as np
+
+from movielens import constants as c
+
+# The exported SavedModel's signatures, each taking serialized tf.Examples as `examples`.
+SERVING_SIGNATURE = "serving_default"          # contract examples -> prediction
+EVAL_SIGNATURE = "predict_pipeline_examples"   # CsvExampleGen's examples -> prediction
+TRANSFORM_SIGNATURE = "transform_features"     # CsvExampleGen's examples -> features
+EXAMPLES_INPUT = "examples"
+PREDICTION_KEY = "predicted_rating"            # float in [1, 5]
+
+# Field -> (Python type of each value, whether it is a list), in the contract's order.
+FIELDS: Dict[str, tuple] = {
+    c.USER_ID: (int, False),
+    c.SEX: (str, False),
+    c.AGE_GROUP: (int, False),
+    c.OCCUPATION: (int, False),
+    c.HISTORY_MOVIE_IDS: (int, True),
+    c.HISTORY_RATINGS: (float, True),
+    c.HISTORY_TIMESTAMPS: (int, True),
+    c.TARGET_MOVIE_ID: (int, False),
+    c.TARGET_TIMESTAMP: (int, False),
+}
+LISTS = tuple(name for name, (_, is_list) in FIELDS.items() if is_list)
+PASSED_THROUGH = (c.RATING,)  # the label, when requests come from the pipeline's CSV
+SCORING_BATCH = 4096  # examples per signature call: large batches make scoring fast
+
+Request = Dict[str, Any]
+
+
+class InvalidRequestError(ValueError):
+  """A request that breaks the contract: names its source, record and field."""
+
+  def __init__(self, source: str, record: int, field: Optional[str], reason: str):
+    where = f"field '{field}': " if field else ""
+    super().__init__(f"{source}: record {record}: {where}{reason}")
+
+
+def _number(value: Any, kind, source: str, record: int, field: str):
+  if isinstance(value, bool) or value is None or value == "":
+    raise InvalidRequestError(source, record, field, f"expected a number, got {value!r}")
+  try:
+    number = kind(value)
+  except (TypeError, ValueError):
+    raise InvalidRequestError(source, record, field,
+                              f"expected {'an integer' if kind is int else 'a number'}, "
+                              f"got {value!r}") from None
+  if kind is int and isinstance(value, float) and value != number:
+    raise InvalidRequestError(source, record, field, f"expected an integer, got {value!r}")
+  return number
+
+
+def _field(value: Any, field: str, source: str, record: int):
+  kind, is_list = FIELDS[field]
+  if not is_list and isinstance(value, list):  # a tf.Example-style [value]
+    if len(value) != 1:
+      raise InvalidRequestError(source, record, field, f"expected one value, got {value!r}")
+    value = value[0]
+  if field == c.SEX:
+    if value not in c.SEXES:
+      raise InvalidRequestError(source, record, field, f"expected M or F, got {value!r}")
+    return value
+  if is_list:
+    if isinstance(value, str):
+      value = value.split()
+    if not isinstance(value, list):
+      raise InvalidRequestError(source, record, field, f"expected a list, got {value!r}")
+    return [_number(v, kind, source, record, field) for v in value]
+  return _number(value, kind, source, record, field)
+
+
+def request_from_row(values: Mapping[str, Any], source: str, record: int) -> Request:
+  """A request in the contract's types, from a JSON object (lists as lists) or a CSV row
+  (lists space-separated, as the pipeline's CSV holds them); raises InvalidRequestError
+  naming the source, the record and the field."""
+  unknown = sorted(set(values) - set(FIELDS) - set(PASSED_THROUGH))
+  if unknown:
+    raise InvalidRequestError(source, record, unknown[0], "not a field of the serving contract")
+  request = {}
+  for field in FIELDS:
+    if field not in values:
+      raise InvalidRequestError(source, record, field, "missing")
+    request[field] = _field(values[field], field, source, record)
+  bad = [r for r in request[c.HISTORY_RATINGS] if not c.MIN_RATING <= r <= c.MAX_RATING]
+  if bad:
+    raise InvalidRequestError(source, record, c.HISTORY_RATINGS,
+                              f"ratings must be within 1-5, got {bad[0]:g}")
+  if len({len(request[field]) for field in LISTS}) > 1:
+    raise InvalidRequestError(source, record, None,
+                              f"{', '.join(LISTS[:-1])} and {LISTS[-1]} differ in length")
+  for field in PASSED_THROUGH:
+    if field in values and values[field] not in ("", None):
+      request[field] = values[field]
+  return request
+
+
+def feature_spec() -> Dict[str, Any]:
+  """The contract as tf.io parsing specs: scalars fixed, lists of any length."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top  (see the module docstring)
+  dtypes = {int: tf.int64, float: tf.float32, str: tf.string}
+  return {name: tf.io.VarLenFeature(dtypes[kind]) if is_list
+          else tf.io.FixedLenFeature([], dtypes[kind])
+          for name, (kind, is_list) in FIELDS.items()}
+
+
+def encode(request: Mapping[str, Any]) -> bytes:
+  """A request as the serialized tf.Example the serving signature takes; each value a
+  scalar or a list. Fields outside the contract (a passed-through label) are left out."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  missing = sorted(set(FIELDS) - set(request))
+  if missing:
+    raise ValueError(f"a serving example needs {missing}")
+  feature = {}
+  for name, (kind, _) in FIELDS.items():
+    value = request[name]
+    value = list(value) if isinstance(value, (list, tuple)) else [value]
+    if kind is str:
+      feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(
+          value=[v.encode() if isinstance(v, str) else v for v in value]))
+    elif kind is float:
+      feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=value))
+    else:
+      feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=value))
+  return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def score(signature: Callable, examples: Sequence[bytes],
+          batch_size: int = SCORING_BATCH) -> np.ndarray:
+  """Predictions of one of the model's signatures for serialized examples, in batches."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if not len(examples):
+    return np.zeros([0], np.float32)
+  return np.concatenate([
+      signature(**{EXAMPLES_INPUT: tf.constant(examples[i:i + batch_size])})[PREDICTION_KEY]
+      .numpy().ravel() for i in range(0, len(examples), batch_size)])

@@ -1,0 +1,26 @@
+"""The process environment every entry point sets up first, before TensorFlow loads.
+
+Import this module before anything else in a program's entry point (the runners, the
+serving commands, the report, the benchmarks, the tests' conftest):
+
+    from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+
+Nothing else in the project changes the process environment, so no module's behaviour
+depends on which package happened to be imported first. Child processes (Beam's workers,
+the TensorBoard and export-check subprocesses) inherit what is set here.
+"""
+import os
+import warnings
+
+# TF 2.16 defaults to Keras 3; TFT 1.16 and TFMA 0.47 need tf_keras. TensorFlow reads this
+# when it is first imported, so it must be set before then.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+# Google's client libraries warn on import about future support for Python 3.10 and the
+# grpcio TFX 1.16 pins: nothing a user of this pipeline can act on. Worker processes get
+# the filter through the environment variable, this process directly.
+_GOOGLE_FUTURE_WARNINGS = ("google.api_core._python_version_support",
+                           "google.auth.transport.grpc")
+os.environ.setdefault("PYTHONWARNINGS", ",".join(
+    f"ignore::FutureWarning:{module}" for module in _GOOGLE_FUTURE_WARNINGS))
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")

@@ -1,0 +1,33 @@
+"""The pipeline's node ids: how create_pipeline names its components and how ML Metadata,
+the runner's summary, the report, the benchmarks and the tests find them again.
+
+Output keys are TFX's own (tfx.types.standard_component_specs) and, for the custom
+components, their own modules' (components.ranking_evaluator.RANKING_KEY).
+"""
+EXAMPLE_GEN = "CsvExampleGen"
+STATISTICS_GEN = "StatisticsGen"
+SCHEMA_GEN = "ImportSchemaGen"
+EXAMPLE_VALIDATOR = "ExampleValidator"
+ANOMALY_GATE = "AnomalyGate"
+TRANSFORM = "Transform"
+TUNER = "Tuner"
+TRAINER = "Trainer"
+BASELINE_RESOLVER = "latest_blessed_model_resolver"
+EVALUATOR = "Evaluator"
+PUSHER = "Pusher"
+RANKING_EVALUATOR = "RankingEvaluator"
+
+ROLES = {  # what each node does, in the order it runs: the runner's progress lines
+    EXAMPLE_GEN: "CSV -> tf.Examples (train, validation, eval)",
+    STATISTICS_GEN: "statistics of every feature",
+    SCHEMA_GEN: "the curated schema (pipeline/schema/schema.pbtxt)",
+    EXAMPLE_VALIDATOR: "data against the schema",
+    ANOMALY_GATE: "stops the run on any anomaly or lost CSV row",
+    TRANSFORM: "vocabularies, windows, genres (tf.Transform)",
+    TUNER: "hyperparameter search, each trial judged on validation MAE",
+    TRAINER: "the BST, early-stopped on validation MAE",
+    BASELINE_RESOLVER: "the last blessed model, the baseline",
+    EVALUATOR: "TFMA metrics, slices and the MAE gate",
+    PUSHER: "blessed models to the serving folder",
+    RANKING_EVALUATOR: "HR@10 and NDCG@10 of the next movie, beside popularity",
+}
