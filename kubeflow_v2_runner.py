@@ -17,11 +17,11 @@ from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import argparse
 import os
-import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 from tfx import v1 as tfx
 
+from pipeline import cli
 from pipeline import flags
 from pipeline import pipeline
 from pipeline.config import PipelineConfig
@@ -52,7 +52,8 @@ def parse_args(argv: Sequence[str]):
                       help="> 0: add TFX's Tuner, trying this many hyperparameter points on "
                       "validation before the Trainer (default 0: no Tuner)")
   parser.add_argument("--output", default="pipeline.json", help="the PipelineJob JSON")
-  return parser.parse_known_args(argv)
+  cli.add_debug_flag(parser)
+  return flags.parse_args_and_beam_args(parser, argv)
 
 
 def pipeline_config(args, beam_args: Sequence[str]) -> PipelineConfig:
@@ -74,14 +75,10 @@ def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:
   return output
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-  args, beam_args = parse_args(sys.argv[1:] if argv is None else argv)
-  try:
-    config = pipeline_config(args, beam_args)
-  except ValueError as error:  # a bad --set
-    raise SystemExit(f"error: {error}") from None
-  print(compile_pipeline(config, args.image, args.output))
+def main(argv: Sequence[str]) -> None:
+  args, beam_args = parse_args(argv)
+  print(compile_pipeline(pipeline_config(args, beam_args), args.image, args.output))
 
 
 if __name__ == "__main__":
-  main()
+  cli.run(main)

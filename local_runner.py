@@ -19,12 +19,14 @@ Beam-based TFX component (DirectRunner runs on all cores here by default).
 from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import argparse
+import contextlib
+import fcntl
 import json
 import logging
+import math
 import os
-import sys
 import time
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 from absl import logging as absl_logging
 from tfx import v1 as tfx
@@ -36,6 +38,7 @@ from movielens import convert
 from movielens import download
 from movielens import generate
 from movielens import parse
+from pipeline import cli
 from pipeline import flags
 from pipeline import nodes
 from pipeline import pipeline
@@ -84,9 +87,16 @@ def parse_args(argv: Sequence[str]):
                       help=f"root of every stage's folder (default: {DEFAULT_OUTPUT_DIR})")
   convert.add_conversion_flags(parser)
   add_pipeline_flags(parser)
-  args, beam_args = parser.parse_known_args(argv)
+  cli.add_debug_flag(parser)
+  args, beam_args = flags.parse_args_and_beam_args(parser, argv)
   if args.data_dir and args.synthetic:
     parser.error("--data-dir and --synthetic exclude each other")
+  if not (math.isfinite(args.scale) and args.scale > 0):
+    raise ValueError(f"--scale must be a positive number, got {args.scale:g}")
+  if args.tune and args.tune_trials < 1:
+    raise ValueError(f"--tune-trials must be at least 1, got {args.tune_trials}")
+  if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
+    raise ValueError(f"--output-dir {args.output_dir} is a file, not a folder")
   return args, beam_args
 
 
@@ -122,7 +132,8 @@ def prepare_raw_data(args, raw_root: str, progress: Progress) -> str:
   """The folder holding the .dat files to use: given, generated, or downloaded."""
   if args.data_dir:
     if not download.has_movielens_files(args.data_dir):
-      raise SystemExit(f"{args.data_dir} lacks one of {', '.join(c.DATA_FILES)}")
+      raise FileNotFoundError(f"--data-dir {args.data_dir} lacks one of "
+                              f"{', '.join(c.DATA_FILES)}")
     return args.data_dir
   if args.synthetic:
     config = generate.GeneratorConfig.scaled(args.scale, seed=args.seed)
@@ -135,10 +146,7 @@ def prepare_raw_data(args, raw_root: str, progress: Progress) -> str:
     progress.done(data_dir)
     return data_dir
   progress.stage("MovieLens 1M", "download (once), verify MD5, extract")
-  try:
-    data_dir = download.fetch_ml1m(os.path.join(raw_root, "download"))
-  except download.DatasetUnavailableError as error:
-    raise SystemExit(f"error: {error}") from None
+  data_dir = download.fetch_ml1m(os.path.join(raw_root, "download"))
   progress.done(data_dir)
   return data_dir
 
@@ -148,13 +156,15 @@ def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
   """The CSV folder for this data and settings, converted unless up to date; its summary."""
   config = convert.config_from_flags(args, data_dir,
                                      os.path.join(csv_root, os.path.basename(data_dir)))
-  if convert.is_current(config):
+  stale = convert.staleness(config)
+  if stale is None:
     progress.stage("CSV conversion", f"up to date in {config.output_dir}")
     return config.output_dir, convert.read_summary(config.output_dir)
-  progress.stage("CSV conversion (Beam)", f"{data_dir} -> {config.output_dir}")
-  summary = convert.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args)
-  progress.done(f"{summary['rows']['train']:,} train rows, {summary['rows']['eval']:,} "
-                f"eval rows, {summary['skipped_total']:,} lines skipped")
+  progress.stage("CSV conversion (Beam)",
+                 f"{data_dir} -> {config.output_dir} ({stale})")
+  summary = convert.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args, reuse=True)
+  progress.done(", ".join(f"{summary['rows'][split]:,} {split}" for split in c.SPLITS)
+                + f" rows, {summary['skipped_total']:,} lines skipped")
   return config.output_dir, summary
 
 
@@ -173,6 +183,27 @@ class ComponentProgress(logging.Handler):
       self._progress.done()
 
 
+@contextlib.contextmanager
+def only_run_on(pipeline_root: str):
+  """Holds `<pipeline root>/.lock` for the run. Two runs on one ML Metadata store and
+  artifact tree would interleave their records, and the Pusher names versions by the
+  second; so a second run stops at once, naming the first."""
+  os.makedirs(pipeline_root, exist_ok=True)
+  path = os.path.join(pipeline_root, ".lock")
+  with open(path, "a+") as lock:
+    try:
+      fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      lock.seek(0)
+      raise BlockingIOError(f"another run (pid {lock.read().strip() or '?'}) is using "
+                            f"{pipeline_root}: wait for it to end, or give this run its "
+                            "own --output-dir") from None
+    lock.truncate(0)
+    lock.write(str(os.getpid()))
+    lock.flush()
+    yield
+
+
 def run_pipeline(config: PipelineConfig, progress: Progress) -> None:
   """LocalDagRunner, with each component's start and end shown as it happens."""
   absl_logger = logging.getLogger("absl")  # TFX logs through absl
@@ -186,7 +217,8 @@ def run_pipeline(config: PipelineConfig, progress: Progress) -> None:
   warnings_handler.setLevel(logging.WARNING)  # ...its warnings and errors do not
   absl_logger.addHandler(warnings_handler)
   try:
-    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    with only_run_on(config.pipeline_root):
+      tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
   finally:
     absl_logger.removeHandler(handler)
     absl_logger.removeHandler(warnings_handler)
@@ -217,18 +249,17 @@ def print_summary(config: PipelineConfig) -> None:
     print("NOT BLESSED, not pushed:\n  " + "\n  ".join(result.failures))
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str]) -> None:
+  """The run; bad input raises (pipeline.cli turns it into one line)."""
   logging.basicConfig(level=logging.WARNING)
-  # Beam relays its workers' start-up chatter as warnings; errors still show.
-  logging.getLogger("apache_beam").setLevel(logging.ERROR)
-  args, beam_args = parse_args(sys.argv[1:] if argv is None else argv)
+  args, beam_args = parse_args(argv)
   progress = Progress()
   layout = LocalLayout(args.output_dir)
   data_dir = prepare_raw_data(args, layout.raw_dir, progress)
   try:
     csv_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, progress)
   except parse.MovieLensFormatError as error:
-    raise SystemExit(f"error: {error}\n(--lenient skips such lines, counting each kind)")
+    raise ValueError(f"{error} (--lenient skips such lines, counting each kind)") from None
   if summary["synthetic"]:
     print("note: the data is SYNTHETIC (movielens.generate), not MovieLens 1M")
   if summary["skipped_total"]:
@@ -239,18 +270,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
   if args.prepare_only:
     return
 
-  try:
-    config = pipeline_config(args, csv_dir, beam_args)
-    pipeline.check_csv(config)
-  except ValueError as error:
-    raise SystemExit(f"error: {error}") from None
+  config = pipeline_config(args, csv_dir, beam_args)
+  pipeline.check_csv(config)  # before TFX starts: a one-line error, not a failed run
   print(f"TFX pipeline (LocalDagRunner) under {config.pipeline_root}")
-  try:
-    run_pipeline(config, progress)
-  except DataAnomalyError as error:
-    raise SystemExit(f"error: {error}") from None
+  run_pipeline(config, progress)
   print_summary(config)
 
 
 if __name__ == "__main__":
-  main()
+  cli.run(main, expected=(DataAnomalyError, download.DatasetUnavailableError))

@@ -39,10 +39,8 @@ def converted_csv(raw_dir: str, work_dir: str, beam_args=(), reuse: bool = True
   `reuse`, a current conversion is kept, so a rerun in the same folder hits the TFX cache
   up to what changed."""
   conversion = convert.ConversionConfig(raw_dir, LocalLayout(work_dir).csv_root)
-  if reuse and convert.is_current(conversion):
-    return conversion.output_dir, convert.read_summary(conversion.output_dir)
   return conversion.output_dir, convert.run_conversion(
-      conversion, list(LOCAL_BEAM_ARGS) + list(beam_args))
+      conversion, list(LOCAL_BEAM_ARGS) + list(beam_args), reuse=reuse)
 
 
 def read_rows(csv_dir: str, split: str) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from benchmarks import common  # first: the process environment
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 
@@ -20,6 +21,7 @@ import psutil
 
 from movielens import constants as c
 from movielens import convert
+from pipeline import flags
 from pipeline.config import LOCAL_BEAM_ARGS, LocalLayout
 
 TARGET_SECONDS = 180
@@ -32,7 +34,7 @@ def main():
   parser.add_argument("--scale", type=float, default=1.0, help="generated data scale")
   parser.add_argument("--data-dir", help="convert this MovieLens folder instead")
   parser.add_argument("--work-dir", help="where data and CSV go (default: a temp dir)")
-  args, beam_args = parser.parse_known_args()
+  args, beam_args = flags.parse_args_and_beam_args(parser, sys.argv[1:])
   work_dir = args.work_dir or tempfile.mkdtemp(prefix="convert_benchmark_")
   data_dir = args.data_dir
   if not data_dir:

@@ -18,6 +18,7 @@ from benchmarks import common  # first: the process environment
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 
@@ -33,6 +34,7 @@ from components import ranking_evaluator
 from movielens import constants as c
 from movielens import contract
 from movielens import generate
+from pipeline import flags
 from pipeline import nodes
 from pipeline import pipeline
 from pipeline import runs
@@ -72,7 +74,7 @@ def main():
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--scale", type=float, default=1.0, help="generated data scale")
   parser.add_argument("--work-dir", help="default: a new temp dir")
-  args, beam_args = parser.parse_known_args()
+  args, beam_args = flags.parse_args_and_beam_args(parser, sys.argv[1:])
   work = args.work_dir or tempfile.mkdtemp(prefix="pipeline_benchmark_")
   stages = []  # (name, seconds, peak bytes, note)
 

@@ -30,6 +30,7 @@ GENRES = (
 MIN_RATING = 1
 MAX_RATING = 5
 MIN_RATINGS_PER_USER = 20
+MAX_TIMESTAMP = 2 ** 31 - 1  # Unix seconds, 2038-01-19: any later one is corrupt
 
 # --- Published ml-1m statistics, imitated by the generator ------------------------------
 ML1M_NUM_USERS = 6040

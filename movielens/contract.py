@@ -10,7 +10,7 @@ the benchmarks and the tests (the one batched scorer).
 It imports TensorFlow only inside the functions that need it, so checking requests costs
 no TensorFlow start-up.
 """
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -36,6 +36,25 @@ FIELDS: Dict[str, tuple] = {
     c.TARGET_TIMESTAMP: (int, False),
 }
 LISTS = tuple(name for name, (_, is_list) in FIELDS.items() if is_list)
+# Each value's domain, as the README's contract table gives it. Ids the model never saw
+# are served (its out-of-vocabulary rows); codes outside MovieLens's are refused, since
+# they mean the client sent something else than it thinks.
+MAX_ID = 2 ** 63 - 1  # an int64 tf.Example value
+DOMAINS: Dict[str, Tuple[Callable[[Any], bool], str]] = {
+    c.USER_ID: (lambda v: 1 <= v <= MAX_ID, f"an id from 1 to {MAX_ID}"),
+    c.SEX: (lambda v: v in c.SEXES, " or ".join(c.SEXES)),
+    c.AGE_GROUP: (lambda v: v in c.AGE_GROUPS, f"one of {str(c.AGE_GROUPS)[1:-1]}"),
+    c.OCCUPATION: (lambda v: v in c.OCCUPATIONS,
+                   f"{c.OCCUPATIONS[0]}-{c.OCCUPATIONS[-1]}"),
+    c.HISTORY_MOVIE_IDS: (lambda v: 1 <= v <= MAX_ID, f"ids from 1 to {MAX_ID}"),
+    c.HISTORY_RATINGS: (lambda v: c.MIN_RATING <= v <= c.MAX_RATING,
+                        f"ratings within {c.MIN_RATING}-{c.MAX_RATING}"),
+    c.HISTORY_TIMESTAMPS: (lambda v: 0 <= v <= c.MAX_TIMESTAMP,
+                           f"Unix times from 0 to {c.MAX_TIMESTAMP}"),
+    c.TARGET_MOVIE_ID: (lambda v: 1 <= v <= MAX_ID, f"an id from 1 to {MAX_ID}"),
+    c.TARGET_TIMESTAMP: (lambda v: 0 <= v <= c.MAX_TIMESTAMP,
+                         f"a Unix time from 0 to {c.MAX_TIMESTAMP}"),
+}
 PASSED_THROUGH = (c.RATING,)  # the label, when requests come from the pipeline's CSV
 SCORING_BATCH = 4096  # examples per signature call: large batches make scoring fast
 
@@ -55,7 +74,7 @@ def _number(value: Any, kind, source: str, record: int, field: str):
     raise InvalidRequestError(source, record, field, f"expected a number, got {value!r}")
   try:
     number = kind(value)
-  except (TypeError, ValueError):
+  except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
     raise InvalidRequestError(source, record, field,
                               f"expected {'an integer' if kind is int else 'a number'}, "
                               f"got {value!r}") from None
@@ -70,17 +89,19 @@ def _field(value: Any, field: str, source: str, record: int):
     if len(value) != 1:
       raise InvalidRequestError(source, record, field, f"expected one value, got {value!r}")
     value = value[0]
-  if field == c.SEX:
-    if value not in c.SEXES:
-      raise InvalidRequestError(source, record, field, f"expected M or F, got {value!r}")
-    return value
   if is_list:
     if isinstance(value, str):
       value = value.split()
     if not isinstance(value, list):
       raise InvalidRequestError(source, record, field, f"expected a list, got {value!r}")
-    return [_number(v, kind, source, record, field) for v in value]
-  return _number(value, kind, source, record, field)
+    values = [_number(v, kind, source, record, field) for v in value]
+  else:
+    values = [value if kind is str else _number(value, kind, source, record, field)]
+  in_domain, domain = DOMAINS[field]
+  outside = [v for v in values if not in_domain(v)]
+  if outside:
+    raise InvalidRequestError(source, record, field, f"expected {domain}, got {outside[0]!r}")
+  return values if is_list else values[0]
 
 
 def request_from_row(values: Mapping[str, Any], source: str, record: int) -> Request:
@@ -95,13 +116,14 @@ def request_from_row(values: Mapping[str, Any], source: str, record: int) -> Req
     if field not in values:
       raise InvalidRequestError(source, record, field, "missing")
     request[field] = _field(values[field], field, source, record)
-  bad = [r for r in request[c.HISTORY_RATINGS] if not c.MIN_RATING <= r <= c.MAX_RATING]
-  if bad:
-    raise InvalidRequestError(source, record, c.HISTORY_RATINGS,
-                              f"ratings must be within 1-5, got {bad[0]:g}")
   if len({len(request[field]) for field in LISTS}) > 1:
     raise InvalidRequestError(source, record, None,
                               f"{', '.join(LISTS[:-1])} and {LISTS[-1]} differ in length")
+  later = [t for t in request[c.HISTORY_TIMESTAMPS] if t > request[c.TARGET_TIMESTAMP]]
+  if later:
+    raise InvalidRequestError(source, record, c.HISTORY_TIMESTAMPS,
+                              f"{later[0]} is after the target_timestamp "
+                              f"{request[c.TARGET_TIMESTAMP]}: the history comes before")
   for field in PASSED_THROUGH:
     if field in values and values[field] not in ("", None):
       request[field] = values[field]

@@ -19,20 +19,30 @@ Output, under `output_dir`:
     eval/part-NNNNN-of-MMMMM.csv
     catalog/movies.csv               movie_id,title,genres: the catalog the model owns
     skipped_lines.txt                file:line: reason: detail, for each skipped line
-    summary.json                     rows per split, users, movies, skipped lines, inputs
+    summary.json                     rows per split, users, movies, skipped lines, inputs,
+                                     and the sha256 of every file above
+
+On a local disk the output is written whole or not at all: into `<output_dir>.partial`,
+then moved into place, one conversion at a time (a lock, `<output_dir>.lock`; a second
+one waits), so readers never see a half-written or mixed folder, and `is_current`
+checks every file against its recorded checksum before the folder is reused.
 
 Runs on any Beam runner: pass the usual pipeline options (`--runner=DataflowRunner ...`);
 the default is DirectRunner. users.dat and movies.dat are small catalogs and are parsed at
 launch, which also fails fast on a bad line; ratings.dat is read and processed in Beam.
 """
 import argparse
+import contextlib
 import csv
 import dataclasses
+import fcntl
 import hashlib
 import io
 import json
 import logging
 import math
+import os
+import shutil
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
@@ -280,28 +290,48 @@ def write_catalog(movies: Dict[int, parse.Movie], output_dir: str) -> None:
     f.write(buffer.getvalue().encode("utf-8"))
 
 
+def file_digest(path: str) -> Dict[str, object]:
+  """sha256 and size of a file on any Beam filesystem."""
+  digest, size = hashlib.sha256(), 0
+  with FileSystems.open(path) as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      digest.update(block)
+      size += len(block)
+  return {"sha256": digest.hexdigest(), "bytes": size}
+
+
 def fingerprint_inputs(input_dir: str) -> Dict[str, Dict[str, object]]:
   """sha256 and size of each input file: tells whether a conversion is stale."""
-  result = {}
-  for name in c.DATA_FILES:
-    digest, size = hashlib.sha256(), 0
-    with FileSystems.open(_path(input_dir, name)) as f:
-      for block in iter(lambda: f.read(1 << 20), b""):
-        digest.update(block)
-        size += len(block)
-    result[name] = {"sha256": digest.hexdigest(), "bytes": size}
-  return result
+  return {name: file_digest(_path(input_dir, name)) for name in c.DATA_FILES}
 
 
-def write_summary(_, rows_summary, beam_skipped: List[SkipRecord],
+def _relative(path: str, output_dir: str) -> str:
+  return path[len(output_dir.rstrip("/")) + 1:]
+
+
+def output_files(output_dir: str) -> List[str]:
+  """The data files a conversion wrote (every shard and the catalog), relative to
+  output_dir, as they are on disk now."""
+  found = FileSystems.match([_path(output_dir, folder, "*")
+                             for folder in (*c.SPLITS, c.CATALOG_DIR)])
+  return sorted(_relative(m.path, output_dir) for result in found
+                for m in result.metadata_list)
+
+
+def write_summary(shards_written: int, rows_summary, beam_skipped: List[SkipRecord],
                   launch_skipped: List[SkipRecord], header: Dict[str, object],
                   output_dir: str) -> None:
+  """Written last: its first input, the count of shards written, exists only once every
+  shard is."""
+  del shards_written
   skipped = sorted(list(launch_skipped) + list(beam_skipped),
                    key=lambda r: (c.DATA_FILES.index(r[0]) if r[0] in c.DATA_FILES else 99,
                                   r[1]))
   counts = parse.count_by_file_and_reason((file_name, reason)
                                           for file_name, _, reason, _ in skipped)
-  summary = dict(header, **rows_summary, skipped=counts, skipped_total=len(skipped))
+  files = {name: file_digest(_path(output_dir, name)) for name in output_files(output_dir)}
+  summary = dict(header, **rows_summary, skipped=counts, skipped_total=len(skipped),
+                 files=files)
   with FileSystems.create(_path(output_dir, c.SKIPPED_FILE)) as f:
     f.write("".join(f"{message}\n" for *_, message in skipped).encode("utf-8"))
   with FileSystems.create(_path(output_dir, c.SUMMARY_FILE)) as f:
@@ -333,13 +363,14 @@ def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
   # Every shard of every split is written, even when empty, so the file set is fixed.
   all_shards = [((split, shard), None) for split in c.SPLITS
                 for shard in range(config.num_shards)]
-  _ = (
+  shards_written = (
       (built.rows, pipeline | "AllShards" >> beam.Create(all_shards))
       | "MergeShardKeys" >> beam.Flatten()
       | "GroupByShard" >> beam.GroupByKey()
       | "DropPlaceholders" >> beam.MapTuple(
           lambda key, blocks: (key, [b for b in blocks if b is not None]))
-      | "WriteShards" >> beam.Map(write_shard, config.output_dir, config.num_shards))
+      | "WriteShards" >> beam.Map(write_shard, config.output_dir, config.num_shards)
+      | "AllShardsWritten" >> beam.combiners.Count.Globally())
 
   rows_summary = (built[BuildUserRows.STATS_TAG]
                   | "SummarizeRows" >> beam.CombineGlobally(SummarizeRows()))
@@ -348,8 +379,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
       | "MergeSkipped" >> beam.Flatten()
       | "ListSkipped" >> beam.combiners.ToList())
   _ = (
-      pipeline
-      | "SummaryTrigger" >> beam.Create([None])
+      shards_written
       | "WriteSummary" >> beam.Map(
           write_summary, beam.pvalue.AsSingleton(rows_summary),
           beam.pvalue.AsSingleton(beam_skipped), launch_skipped, header, config.output_dir))
@@ -382,15 +412,58 @@ def read_summary(output_dir: str) -> Optional[Dict[str, object]]:
     return json.loads(f.read().decode("utf-8"))
 
 
-def is_current(config: ConversionConfig) -> bool:
-  """True when output_dir holds a conversion of these very inputs with these settings."""
+def staleness(config: ConversionConfig) -> Optional[str]:
+  """Why output_dir cannot be reused as the conversion of these inputs with these
+  settings; None when it can: the same inputs and settings, and every file it wrote still
+  there, unchanged, with no other beside it."""
   summary = read_summary(config.output_dir)
-  return (summary is not None
-          and summary.get("inputs") == fingerprint_inputs(config.input_dir)
-          and summary.get("settings") == config.settings())
+  if summary is None:
+    return "not converted yet"
+  if summary.get("inputs") != fingerprint_inputs(config.input_dir):
+    return "the input files changed"
+  if summary.get("settings") != config.settings():
+    return "the conversion settings changed"
+  recorded, found = summary.get("files", {}), output_files(config.output_dir)
+  for name in sorted(set(recorded) | set(found)):
+    if name not in found:
+      return f"{name} is missing"
+    if name not in recorded:
+      return f"{name} is not from the last conversion"
+    if file_digest(_path(config.output_dir, name)) != recorded[name]:
+      return f"{name} changed since it was written"
+  return None
 
 
-def _remove_previous_output(output_dir: str) -> None:
+def is_current(config: ConversionConfig) -> bool:
+  return staleness(config) is None
+
+
+def _is_local(path: str) -> bool:
+  return "://" not in path
+
+
+@contextlib.contextmanager
+def _one_at_a_time(output_dir: str):
+  """Holds `<output_dir>.lock` (local disks): a second conversion into the same folder
+  waits for the first instead of interleaving its files with it."""
+  if not _is_local(output_dir):
+    yield
+    return
+  lock_path = os.path.abspath(output_dir).rstrip("/") + ".lock"
+  os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+  with open(lock_path, "w") as lock:
+    try:
+      fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      logging.warning("another conversion is writing %s: waiting for it", output_dir)
+      fcntl.flock(lock, fcntl.LOCK_EX)
+    yield
+
+
+def _remove(output_dir: str) -> None:
+  if _is_local(output_dir):
+    shutil.rmtree(output_dir, ignore_errors=True)
+    return
   stale = [_path(output_dir, name) for name in
            (*c.SPLITS, c.CATALOG_DIR, c.SUMMARY_FILE, c.SKIPPED_FILE)]
   existing = [path for path in stale if FileSystems.exists(path)]
@@ -398,20 +471,56 @@ def _remove_previous_output(output_dir: str) -> None:
     FileSystems.delete(existing)
 
 
-def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = ()
-                   ) -> Dict[str, object]:
-  """Converts `config.input_dir` and returns the summary it wrote.
+def _move_into_place(staging: str, output_dir: str) -> None:
+  """Replaces output_dir by the finished staging folder: two renames, so output_dir is at
+  every moment the old conversion, the new one, or absent (converted again next time)."""
+  if staging == output_dir:
+    return
+  previous = output_dir.rstrip("/") + ".previous"
+  _remove(previous)
+  if os.path.exists(output_dir):
+    os.rename(output_dir, previous)
+  os.rename(staging, output_dir)
+  _remove(previous)
 
-  Raises parse.MovieLensFormatError on the first bad line in strict mode.
+
+def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = (),
+                   reuse: bool = False) -> Dict[str, object]:
+  """Converts `config.input_dir` and returns the summary it wrote; with `reuse`, returns
+  the existing one instead when output_dir is current (checked once the lock is held, so
+  a conversion another process just finished is not done again).
+
+  Raises parse.MovieLensFormatError on the first bad line in strict mode, ValueError when
+  no rating is left to convert.
   """
   config.validate()
   for name in c.DATA_FILES:
     if not FileSystems.exists(_path(config.input_dir, name)):
       raise FileNotFoundError(f"{_path(config.input_dir, name)} does not exist: "
                               "convert needs ratings.dat, users.dat and movies.dat")
+  with _one_at_a_time(config.output_dir):
+    if reuse and is_current(config):
+      return read_summary(config.output_dir)
+    staging = (config.output_dir.rstrip("/") + ".partial" if _is_local(config.output_dir)
+               else config.output_dir)
+    _remove(staging)
+    try:
+      summary = _convert(dataclasses.replace(config, output_dir=staging), beam_args)
+    except BaseException:
+      if staging != config.output_dir:
+        _remove(staging)
+      raise
+    _move_into_place(staging, config.output_dir)
+  logging.info("converted %s: %s; %s lines skipped", config.input_dir,
+               ", ".join(f"{summary['rows'][split]} {split} rows" for split in c.SPLITS),
+               summary["skipped_total"])
+  return summary
+
+
+def _convert(config: ConversionConfig, beam_args: Sequence[str]) -> Dict[str, object]:
+  """The conversion itself, into config.output_dir."""
   users, movies, launch_skipped = parse_catalogs(config)
   header = summary_header(config)
-  _remove_previous_output(config.output_dir)
   write_catalog(movies, config.output_dir)
   try:
     with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
@@ -422,9 +531,11 @@ def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = ()
       raise
     raise format_error from None
   summary = read_summary(config.output_dir)
-  logging.info("converted %s: %s; %s lines skipped", config.input_dir,
-               ", ".join(f"{summary['rows'][split]} {split} rows" for split in c.SPLITS),
-               summary["skipped_total"])
+  if not sum(summary["rows"].values()):
+    FileSystems.delete([_path(config.output_dir, c.SUMMARY_FILE)])  # never reused as current
+    raise ValueError(f"{_path(config.input_dir, c.RATINGS_FILE)}: no ratings to convert"
+                     + (f" ({summary['skipped_total']} lines skipped)"
+                        if summary["skipped_total"] else ""))
   return summary
 
 
@@ -462,23 +573,30 @@ def config_from_flags(args: argparse.Namespace, input_dir: str,
       num_shards=args.num_shards, strict=not args.lenient)
 
 
-def main(argv=None) -> None:
+def main(argv: Sequence[str]) -> None:
+  from pipeline import cli, flags  # pylint: disable=g-import-not-at-top  (the command only)
   parser = argparse.ArgumentParser(
       description="Convert a MovieLens 1M directory into CSV shards for CsvExampleGen. "
       "Unknown flags are Beam pipeline options (e.g. --runner, --direct_num_workers).")
   parser.add_argument("--input-dir", required=True,
                       help="folder with ratings.dat, users.dat, movies.dat")
-  parser.add_argument("--output-dir", required=True, help="folder for train/, validation/, eval/, ...")
+  parser.add_argument("--output-dir", required=True,
+                      help="folder for train/, validation/, eval/, ...")
   add_conversion_flags(parser)
-  args, beam_args = parser.parse_known_args(argv)
-  summary = run_conversion(config_from_flags(args, args.input_dir, args.output_dir),
-                           beam_args)
+  cli.add_debug_flag(parser)
+  args, beam_args = flags.parse_args_and_beam_args(parser, argv)
+  try:
+    summary = run_conversion(config_from_flags(args, args.input_dir, args.output_dir),
+                             beam_args)
+  except parse.MovieLensFormatError as error:
+    raise ValueError(f"{error} (--lenient skips such lines, counting each kind)") from None
   print(json.dumps({k: summary[k] for k in ("rows", "users", "movies", "skipped")}, indent=2))
 
 
 if __name__ == "__main__":
-  logging.basicConfig(level=logging.INFO)
+  logging.basicConfig(level=logging.WARNING)  # the summary goes to stdout
   # Call main through the imported module: Beam workers unpickle this module's functions
   # by reference, and a function of __main__ would lose its globals on the way.
   from movielens import convert
-  convert.main()
+  from pipeline import cli
+  cli.run(convert.main)

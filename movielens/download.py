@@ -63,7 +63,10 @@ def fetch_ml1m(cache_dir: str, url: str = c.ML1M_URL, md5: str = c.ML1M_MD5,
   """Returns a folder holding ml-1m's ratings.dat, users.dat and movies.dat.
 
   Uses the extracted files or the zip already in `cache_dir`; otherwise downloads the
-  zip. The zip's MD5 must equal `md5`: a mismatch deletes the download and raises.
+  zip. The zip's MD5 must equal `md5`: on a mismatch the zip is kept, renamed (it may be a
+  file the user placed there by hand), and the error says where. The files are extracted
+  into a temporary folder and moved into place once all are out, so an interrupted
+  extraction never looks complete.
   """
   data_dir = os.path.join(cache_dir, c.ML1M_ZIP_DIR)
   if has_movielens_files(data_dir):
@@ -74,10 +77,11 @@ def fetch_ml1m(cache_dir: str, url: str = c.ML1M_URL, md5: str = c.ML1M_MD5,
     _download(url, zip_path, timeout, cache_dir)
   actual_md5, actual_sha256 = file_digests(zip_path)
   if actual_md5 != md5:
-    os.remove(zip_path)
+    kept = f"{zip_path}.md5-{actual_md5}"
+    os.replace(zip_path, kept)
     raise DatasetUnavailableError(
-        f"{zip_path} has MD5 {actual_md5} (SHA-256 {actual_sha256}), expected {md5}: the "
-        "download is corrupt or not MovieLens 1M, and was deleted. Run again to retry. "
+        f"{zip_path} has MD5 {actual_md5} (SHA-256 {actual_sha256}), expected {md5}: it is "
+        f"corrupt or not MovieLens 1M; kept as {kept}. Run again to download it anew. "
         + _ways_forward(cache_dir))
   logging.info("verified %s: MD5 %s, SHA-256 %s", zip_path, actual_md5, actual_sha256)
   with zipfile.ZipFile(zip_path) as archive:
@@ -85,6 +89,12 @@ def fetch_ml1m(cache_dir: str, url: str = c.ML1M_URL, md5: str = c.ML1M_MD5,
     missing = sorted(set(members) - set(archive.namelist()))
     if missing:
       raise DatasetUnavailableError(f"{zip_path} lacks {', '.join(missing)}")
+    partial = data_dir + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
     for member in members:
-      archive.extract(member, cache_dir)
+      archive.extract(member, partial)
+  os.makedirs(data_dir, exist_ok=True)
+  for name in c.DATA_FILES:  # each file appears whole, or not at all
+    os.replace(os.path.join(partial, c.ML1M_ZIP_DIR, name), os.path.join(data_dir, name))
+  shutil.rmtree(partial)
   return data_dir

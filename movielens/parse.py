@@ -34,6 +34,8 @@ class SkipReason(str, enum.Enum):
   MALFORMED = "malformed line"
   UNKNOWN_CODE = "unknown code"
   RATING_OUT_OF_RANGE = "rating outside 1-5"
+  TIMESTAMP_OUT_OF_RANGE = "timestamp out of range"
+  CUT_OFF = "no line end"
   UNKNOWN_USER = "rating for an unknown user"
   UNKNOWN_MOVIE = "rating for an unknown movie"
   DUPLICATE_RATING = "duplicate (user, movie) rating"
@@ -132,12 +134,18 @@ class SkipReport:
 
 
 def split_fields(line: str, expected: int, path: str, line_number: int) -> List[str]:
-  fields = line.split(c.FIELD_SEPARATOR)
+  """The fields of a line as read_lines gives it, line end included: every line of a
+  MovieLens file ends with one, so a line without is where a cut-off file stops."""
+  if not line.endswith("\n"):
+    raise MovieLensFormatError(
+        path, line_number, SkipReason.CUT_OFF,
+        f"the file ends inside this line (cut off?): {line[:120]!r}")
+  fields = line.rstrip("\r\n").split(c.FIELD_SEPARATOR)
   if len(fields) != expected:
     raise MovieLensFormatError(
         path, line_number, SkipReason.MALFORMED,
         f"expected {expected} '{c.FIELD_SEPARATOR}'-separated fields, found {len(fields)}: "
-        f"{line[:120]!r}")
+        f"{line.rstrip(chr(13) + chr(10))[:120]!r}")
   return fields
 
 
@@ -197,6 +205,10 @@ def parse_rating(line: str, path: str, line_number: int) -> Rating:
   if not c.MIN_RATING <= parsed.rating <= c.MAX_RATING:
     raise MovieLensFormatError(path, line_number, SkipReason.RATING_OUT_OF_RANGE,
                                f"Rating {parsed.rating}")
+  if parsed.timestamp > c.MAX_TIMESTAMP:
+    raise MovieLensFormatError(path, line_number, SkipReason.TIMESTAMP_OUT_OF_RANGE,
+                               f"Timestamp {parsed.timestamp} is after {c.MAX_TIMESTAMP} "
+                               "(2038-01-19), the last second a MovieLens timestamp can hold")
   return parsed
 
 
@@ -244,15 +256,15 @@ def handle(error: MovieLensFormatError, report: Optional[SkipReport]) -> None:
 
 def read_lines(path: str, open_binary: Callable[[str], BinaryIO] = None
                ) -> Iterator[Tuple[int, str]]:
-  """Yields (1-based line number, line without its line ending) of a latin-1 file.
+  """Yields (1-based line number, line with its line end) of a latin-1 file; the last
+  line of a cut-off file has none (split_fields refuses it).
 
   `open_binary` opens the path for reading bytes (default: the local filesystem); Beam
   passes its FileSystems.open so the same code reads from any filesystem Beam supports.
   """
   with (open_binary or functools.partial(open, mode="rb"))(path) as raw:
     text = io.TextIOWrapper(raw, encoding=c.FILE_ENCODING, newline="")
-    for line_number, line in enumerate(text, start=1):
-      yield line_number, line.rstrip("\r\n")
+    yield from enumerate(text, start=1)
 
 
 def _load_by_id(path: str, parse_line: Callable, id_name: str,

@@ -62,6 +62,12 @@ class PipelineConfig:
   # default: nothing downstream reads them and they are two more passes over every row.
   transform_statistics: bool = False
 
+  def __post_init__(self):
+    if self.train_steps is not None and self.train_steps < 1:
+      raise ValueError(f"train_steps must be at least 1, got {self.train_steps}")
+    if self.tuning_trials < 0:
+      raise ValueError(f"tuning_trials must be 0 (no Tuner) or more, got {self.tuning_trials}")
+
   @property
   def catalog_path(self) -> str:
     return os.path.join(self.csv_dir, c.CATALOG_DIR, c.CATALOG_FILE)

@@ -16,6 +16,11 @@ import warnings
 # when it is first imported, so it must be set before then.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+# TensorFlow's C++ start-up log: on a CPU-only machine, "Unable to register cuDNN factory"
+# and the like, at ERROR level though harmless. Errors that matter reach Python as
+# exceptions; TF_CPP_MIN_LOG_LEVEL=0 in the environment brings the log back.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 # Google's client libraries warn on import about future support for Python 3.10 and the
 # grpcio TFX 1.16 pins: nothing a user of this pipeline can act on. Worker processes get
 # the filter through the environment variable, this process directly.

@@ -6,7 +6,8 @@ Data flow, one folder (artifact) per component under the pipeline root:
     schema) -> AnomalyGate -> Transform (transform.preprocessing.preprocessing_fn)
     -> [Tuner (trainer.tuning.tuner_fn), only with tuning_trials]
     -> Trainer (trainer.task.run_fn) -> Evaluator (TFMA, baseline: the latest blessed
-    model) -> Pusher (blessed models only, to config.serving_model_dir)
+    model) -> Pusher (blessed models only, to config.serving_model_dir; TFX's, with
+    components.pusher's executor: unique versions, whole pushes)
     Trainer -> RankingEvaluator (HR@K, NDCG@K of the next movie, beside popularity)
 
 The splits have one job each: the Transform's analyzers see train only; the Trainer fits
@@ -24,6 +25,7 @@ from tfx.proto import transform_pb2
 from tfx.types import standard_component_specs as keys
 
 from components.anomaly_gate import AnomalyGate
+from components.pusher import Pusher
 from components.ranking_evaluator import RankingEvaluator
 from movielens import constants as c
 from movielens import convert
@@ -95,7 +97,7 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
       baseline_model=baseline_model.outputs[keys.MODEL_KEY],
       eval_config=evaluation.eval_config(config.gate)).with_id(nodes.EVALUATOR)
 
-  pusher = tfx.components.Pusher(
+  pusher = Pusher(
       model=model, model_blessing=evaluator.outputs[keys.BLESSING_KEY],
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(

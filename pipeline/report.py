@@ -16,7 +16,6 @@ import base64
 import html
 import io
 import os
-import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
@@ -27,6 +26,7 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
 from movielens import constants as c
+from pipeline import cli
 from pipeline import evaluation
 from pipeline import metrics as error_metrics
 from pipeline import runs
@@ -223,7 +223,7 @@ def write_report(metadata_path: str, run_id: Optional[str] = None,
   return output
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str]) -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--metadata", default=DEFAULT_LAYOUT.metadata_path,
@@ -231,17 +231,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
   parser.add_argument("--run", help="a run id (default: the latest run)")
   parser.add_argument("--output", help="the HTML file (default <pipeline root>/reports/<run>.html)")
   parser.add_argument("--list", action="store_true", help="list the runs and stop")
-  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  cli.add_debug_flag(parser)
+  args = parser.parse_args(argv)
   if not os.path.isfile(args.metadata):
-    raise SystemExit(f"error: no metadata at {args.metadata}: run the pipeline first")
+    raise FileNotFoundError(f"no metadata at {args.metadata}: run the pipeline first")
   if args.list:
     print("\n".join(runs.run_ids(runs.connect(args.metadata))))
     return
-  try:
-    print(write_report(args.metadata, args.run, args.output))
-  except LookupError as error:
-    raise SystemExit(f"error: {error}") from None
+  print(write_report(args.metadata, args.run, args.output))
 
 
 if __name__ == "__main__":
-  main()
+  cli.run(main)

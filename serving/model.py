@@ -30,7 +30,10 @@ def version_dir(serving_dir: str, version: Optional[int] = None) -> str:
                        "is blessed (python local_runner.py)")
   if version is not None and version not in pushed:
     raise NoModelError(f"no version {version} in {serving_dir}; there are {pushed}")
-  return os.path.join(serving_dir, str(version if version is not None else pushed[-1]))
+  path = os.path.join(serving_dir, str(version if version is not None else pushed[-1]))
+  if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+    raise NoModelError(f"{path} has no saved_model.pb: not a model the Pusher wrote")
+  return path
 
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:

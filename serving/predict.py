@@ -14,10 +14,10 @@ from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
 import argparse
 import json
 import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 from movielens import constants as c
-from movielens import contract
+from pipeline import cli
 from serving import model as serving_model
 from serving import requests
 
@@ -29,22 +29,20 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--format", choices=("jsonl", "csv"),
                       help="default: from the file's extension (.csv or else JSON lines)")
   serving_model.add_model_flags(parser)
+  cli.add_debug_flag(parser)
   return parser.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-  args = parse_args(sys.argv[1:] if argv is None else argv)
+def main(argv: Sequence[str]) -> None:
+  args = parse_args(argv)
   form = args.format or ("csv" if args.input.endswith(".csv") else "jsonl")
   source = "stdin" if args.input == "-" else args.input
-  try:
-    path = serving_model.version_dir(args.serving_dir, args.version)
-    if args.input == "-":
-      batch = requests.read_requests(sys.stdin, source, form)
-    else:
-      with open(args.input, newline="") as text:
-        batch = requests.read_requests(text, source, form)
-  except (serving_model.NoModelError, contract.InvalidRequestError, OSError) as error:
-    raise SystemExit(f"error: {error}") from None
+  path = serving_model.version_dir(args.serving_dir, args.version)
+  if args.input == "-":
+    batch = requests.read_requests(sys.stdin, source, form)
+  else:
+    with open(args.input, newline="") as text:
+      batch = requests.read_requests(text, source, form)
   predictions = serving_model.RatingModel(path).predict(batch)
   for record, (request, prediction) in enumerate(zip(batch, predictions), start=1):
     line = {"record": record, "predicted_rating": round(float(prediction), 4)}
@@ -54,4 +52,4 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 if __name__ == "__main__":
-  main()
+  cli.run(main)

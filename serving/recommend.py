@@ -13,7 +13,6 @@ from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
 import argparse
 import json
 import os
-import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -22,13 +21,14 @@ import numpy as np
 from movielens import constants as c
 from movielens import contract
 from movielens import parse
+from pipeline import cli
 from serving import model as serving_model
 
 def user_request(data: parse.MovieLens, user_id: int, history_length: int) -> Dict[str, Any]:
   """The user's features and latest `history_length` ratings (the model's window: it
   reads no more), as a serving-contract request without a target."""
   if user_id not in data.users:
-    raise SystemExit(f"error: user {user_id} is not in {c.USERS_FILE}")
+    raise LookupError(f"user {user_id} is not in {c.USERS_FILE}")
   user = data.users[user_id]
   ratings = data.ratings[data.ratings.user_id == user_id].sort_values(
       ["timestamp", "line_number"])
@@ -45,19 +45,17 @@ def user_request(data: parse.MovieLens, user_id: int, history_length: int) -> Di
 
 def request_from_file(path: str) -> Dict[str, Any]:
   """A user given as one serving-contract JSON object; its target fields are not needed."""
-  try:
-    with open(path) as text:
+  with open(path) as text:
+    try:
       values = json.load(text)
-  except (OSError, json.JSONDecodeError) as error:
-    raise SystemExit(f"error: {path}: {error}") from None
+    except json.JSONDecodeError as error:
+      raise ValueError(f"{path}: not JSON: {error}") from None
   if not isinstance(values, dict):
-    raise SystemExit(f"error: {path}: expected one JSON object")
-  values.setdefault(c.TARGET_MOVIE_ID, 0)  # each candidate takes its place
-  values.setdefault(c.TARGET_TIMESTAMP, 0)
-  try:
-    return contract.request_from_row(values, path, 1)
-  except contract.InvalidRequestError as error:
-    raise SystemExit(f"error: {error}") from None
+    raise ValueError(f"{path}: expected one JSON object")
+  # Placeholders the contract accepts: every candidate brings its own movie and time.
+  values.setdefault(c.TARGET_MOVIE_ID, 1)
+  values.setdefault(c.TARGET_TIMESTAMP, c.MAX_TIMESTAMP)
+  return contract.request_from_row(values, path, 1)
 
 
 def recommend(rating_model: serving_model.RatingModel, user: Dict[str, Any],
@@ -68,6 +66,9 @@ def recommend(rating_model: serving_model.RatingModel, user: Dict[str, Any],
   candidates = sorted(set(movies) - rated)
   timestamps = user[c.HISTORY_TIMESTAMPS]
   at = at if at is not None else (max(timestamps) + 1 if timestamps else int(time.time()))
+  if timestamps and at < max(timestamps):
+    raise ValueError(f"--at {at} is before the user's last rating ({max(timestamps)}): "
+                     "the model scores what comes after the history")
   base = {k: v for k, v in user.items() if k != "rated"}
   scores = rating_model.predict([{**base, c.TARGET_MOVIE_ID: movie, c.TARGET_TIMESTAMP: at}
                                  for movie in candidates])
@@ -90,15 +91,18 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--at", type=int,
                       help="Unix time of the imagined ratings (default: after the last one)")
   serving_model.add_model_flags(parser)
-  return parser.parse_args(argv)
+  cli.add_debug_flag(parser)
+  args = parser.parse_args(argv)
+  if args.top < 1:
+    raise ValueError(f"--top must be at least 1, got {args.top}")
+  if not os.path.isfile(os.path.join(args.data_dir, c.MOVIES_FILE)):
+    raise FileNotFoundError(f"--data-dir {args.data_dir} has no {c.MOVIES_FILE}")
+  return args
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-  args = parse_args(sys.argv[1:] if argv is None else argv)
-  try:
-    path = serving_model.version_dir(args.serving_dir, args.version)
-  except serving_model.NoModelError as error:
-    raise SystemExit(f"error: {error}") from None
+def main(argv: Sequence[str]) -> None:
+  args = parse_args(argv)
+  path = serving_model.version_dir(args.serving_dir, args.version)
   movies = parse.load_movies(os.path.join(args.data_dir, c.MOVIES_FILE))
   user = request_from_file(args.request) if args.request else None
   started = time.monotonic()
@@ -117,4 +121,4 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 if __name__ == "__main__":
-  main()
+  cli.run(main)

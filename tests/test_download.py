@@ -48,12 +48,29 @@ def test_download_verifies_and_extracts(tmp_path):
   assert download.fetch_ml1m(cache, url=UNREACHABLE_URL, md5=md5_of(zip_path)) == data_dir
 
 
-def test_checksum_mismatch_deletes_the_download(tmp_path):
+def test_checksum_mismatch_keeps_the_zip_renamed_and_says_where(tmp_path):
   zip_path = make_zip(tmp_path)
+  actual = md5_of(zip_path)
   cache = tmp_path / "cache"
-  with pytest.raises(download.DatasetUnavailableError, match="expected 0{32}"):
+  with pytest.raises(download.DatasetUnavailableError, match=(
+      rf"expected 0{{32}}: it is corrupt or not MovieLens 1M; kept as "
+      rf"{cache / 'ml-1m.zip'}.md5-{actual}\. Run again to download it anew")):
     download.fetch_ml1m(str(cache), url=f"file://{zip_path}", md5="0" * 32)
   assert not (cache / "ml-1m.zip").exists() and not (cache / c.ML1M_ZIP_DIR).exists()
+  assert md5_of(cache / f"ml-1m.zip.md5-{actual}") == actual  # the user's file, intact
+
+
+def test_an_interrupted_extraction_is_redone_not_reused(tmp_path):
+  zip_path = make_zip(tmp_path)
+  cache = tmp_path / "cache"
+  (cache / c.ML1M_ZIP_DIR).mkdir(parents=True)
+  (cache / c.ML1M_ZIP_DIR / c.RATINGS_FILE).write_text("1::1::5::97830")  # cut short
+  (cache / (c.ML1M_ZIP_DIR + ".partial")).mkdir()  # what the interrupted run left
+  os.replace(zip_path, cache / "ml-1m.zip")
+  data_dir = download.fetch_ml1m(str(cache), url=UNREACHABLE_URL,
+                                 md5=md5_of(cache / "ml-1m.zip"))
+  assert open(os.path.join(data_dir, c.RATINGS_FILE)).read() == "1::1::5::978300760\n"
+  assert sorted(os.listdir(cache)) == sorted([c.ML1M_ZIP_DIR, "ml-1m.zip"])
 
 
 def test_a_zip_put_in_the_cache_by_hand_is_used(tmp_path):

@@ -4,6 +4,7 @@ import json
 import pytest
 
 import kubeflow_v2_runner
+from pipeline import cli
 from pipeline import nodes
 from pipeline import pipeline
 
@@ -44,7 +45,7 @@ def test_compiles_every_component_with_its_parameters(tmp_path):
 def test_a_bad_set_is_one_line_naming_the_known_keys(tmp_path):
   with pytest.raises(SystemExit, match=r"^error: 'windw=3': expected KEY=VALUE with KEY one of "
                      r"\['batch_size', "):
-    kubeflow_v2_runner.main([
+    cli.run(kubeflow_v2_runner.main, [
         "--image", IMAGE, "--pipeline-root", "gs://b/tfx", "--csv-dir", "gs://b/csv",
         "--serving-dir", "gs://b/serving", "--output", str(tmp_path / "job.json"),
         "--set", "windw=3"])

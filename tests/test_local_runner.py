@@ -2,8 +2,12 @@
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
+
+import pytest
 
 from movielens import constants as c
 from pipeline import nodes
@@ -74,3 +78,33 @@ def test_help_explains_the_flags():
                "--serving-dir", "--epochs", "--set", "--train-steps", "--mae-bound",
                "--mae-max-increase", "--no-cache", "--prepare-only"):
     assert flag in result.stdout
+
+
+def test_a_run_killed_during_the_trainer_resumes_from_the_cache(tmp_path):
+  """Killed mid-Trainer (the whole process group, Beam's workers too), the same command
+  run again reuses every finished component and pushes exactly one model."""
+  args = ("--synthetic", "--scale", "0.01", "--output-dir", str(tmp_path), "--epochs", "2",
+          "--train-steps", "40", "--mae-bound", "5")
+  first = subprocess.Popen([sys.executable, os.path.join(REPO, "local_runner.py"), *args],
+                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True, start_new_session=True)
+  try:
+    for line in first.stdout:
+      if f"] {nodes.TRAINER}: " in line:
+        break
+    else:
+      pytest.fail("the first run ended before its Trainer started")
+    time.sleep(3)  # inside the Trainer
+  finally:
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+  assert not (tmp_path / "serving").exists()
+
+  second = run(*args, timeout=600)
+  assert second.returncode == 0, second.stderr[-3000:]
+  for component in (nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.ANOMALY_GATE,
+                    nodes.TRANSFORM):
+    assert re.search(rf"^  {component} +CACHED", second.stdout, re.M), component
+  assert re.search(rf"^  {nodes.TRAINER} +COMPLETE", second.stdout, re.M)
+  assert "BLESSED and pushed to" in second.stdout
+  assert len(os.listdir(tmp_path / "serving")) == 1

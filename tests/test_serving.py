@@ -69,6 +69,12 @@ def test_predict_scores_the_pipelines_own_csv(pipeline_csv, served):
     ({c.USER_ID: "seven"}, "record 2: field 'user_id': expected an integer, got 'seven'"),
     ({c.HISTORY_RATINGS: [9.0]}, "record 2: field 'history_ratings'"),
     ({"genre": "Drama"}, "record 2: field 'genre': not a field of the serving contract"),
+    ({c.USER_ID: 10 ** 30}, "record 2: field 'user_id': expected an id from 1 to "
+     "9223372036854775807, got 1000000000000000000000000000000"),
+    ({c.TARGET_TIMESTAMP: float("inf")}, "record 2: field 'target_timestamp': expected an "
+     "integer, got inf"),
+    ({c.AGE_GROUP: 7}, "record 2: field 'age_group': expected one of 1, 18, 25, 35, 45, 50, "
+     "56, got 7"),
 ])
 def test_predict_names_the_bad_record_and_field(tmp_path, served, change, message):
   records = [served["requests"][0], {**served["requests"][1], **change}]

@@ -45,6 +45,11 @@ class TrainerConfig:
     config = cls(**values)
     if config.movie_embedding_dim % config.num_heads:
       raise ValueError("movie_embedding_dim must be a multiple of num_heads")
+    for name in ("epochs", "batch_size"):
+      if getattr(config, name) < 1:
+        raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}")
+    if not 0 <= config.dropout < 1:
+      raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
     return config
 
   def with_values(self, values: Dict[str, Any]) -> "TrainerConfig":

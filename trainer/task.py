@@ -68,11 +68,12 @@ def inference_model(model: keras.Model) -> keras.Model:
 def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransformOutput):
   model.tft_layer = tf_transform_output.transform_features_layer()
   raw_feature_spec = tf_transform_output.raw_feature_spec()
+  serving_feature_spec = contract.feature_spec()
   examples = tf.TensorSpec(shape=[None], dtype=tf.string, name=contract.EXAMPLES_INPUT)
 
   @tf.function(input_signature=[examples])
   def serve(serialized):
-    parsed = tf.io.parse_example(serialized, contract.feature_spec())
+    parsed = tf.io.parse_example(serialized, serving_feature_spec)
     raw = preprocessing.serving_to_raw(parsed, raw_feature_spec)
     transformed = model.tft_layer(raw)
     return {contract.PREDICTION_KEY: model(model_features(transformed))}

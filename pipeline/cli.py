@@ -1,0 +1,36 @@
+"""The one error path of every command: an expected failure is one line and exit 1.
+
+Bad input (a malformed line, a request outside the contract, a flag out of range), a
+missing file or model, anomalous data: `run` prints `error: <message>` on stderr and
+exits 1, and keeps Beam's worker logs (which repeat the error at length) off the
+terminal. `--debug` lets the exception through with its traceback, and Beam's logs too.
+Anything else is a bug and keeps its traceback.
+"""
+import argparse
+import logging
+import sys
+from typing import Callable, List, Optional, Sequence, Tuple, Type
+
+DEBUG_FLAG = "--debug"
+EXPECTED_ERRORS: Tuple[Type[BaseException], ...] = (ValueError, OSError, LookupError)
+
+
+def add_debug_flag(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument(DEBUG_FLAG, action="store_true",
+                      help="on an error, show the traceback and Beam's logs instead of one "
+                      "line")
+
+
+def run(main: Callable[[List[str]], None], argv: Optional[Sequence[str]] = None,
+        expected: Tuple[Type[BaseException], ...] = ()) -> None:
+  """Calls main(argv) (default: the command line); `expected` adds the command's own
+  error types to EXPECTED_ERRORS."""
+  argv = list(sys.argv[1:] if argv is None else argv)
+  if DEBUG_FLAG in argv:
+    main(argv)
+    return
+  logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
+  try:
+    main(argv)
+  except EXPECTED_ERRORS + tuple(expected) as error:
+    raise SystemExit(f"error: {error}") from None
