@@ -52,6 +52,23 @@ def ndcg(ranks: np.ndarray, k: int) -> float:
   return float(np.mean(np.where(ranks <= k, 1.0 / np.log2(1.0 + ranks), 0.0)))
 
 
+def chance(negatives: int, k: int) -> Dict[str, float]:
+  """What a random order scores on average: the true movie's rank is uniform over
+  1 .. 1 + negatives."""
+  ranks = np.arange(1, negatives + 2)
+  return summarize(ranks, k)
+
+
+def verdict(result: Dict[str, object]) -> str:
+  """The model's HR@K against popularity's and chance's, in words."""
+  k = result["k"]
+  model, popularity = result["model"][f"hr@{k}"], result["popularity"][f"hr@{k}"]
+  at_chance = chance(result["negatives"], k)[f"hr@{k}"]
+  return (f"The model puts the next movie in its top {k} {model:.1%} of the time: "
+          f"{model / at_chance:.2f} times chance ({at_chance:.1%}), and "
+          f"{'below' if model < popularity else 'not below'} popularity ({popularity:.1%}).")
+
+
 def summarize(ranks: np.ndarray, k: int) -> Dict[str, float]:
   return {f"hr@{k}": hit_rate(ranks, k), f"ndcg@{k}": ndcg(ranks, k),
           "mean_rank": float(ranks.mean())}
@@ -179,5 +196,7 @@ def describe(result: Dict[str, object]) -> str:
   scorer = lambda name: (f"{name} HR@{k} {result[name][f'hr@{k}']:.4f}, NDCG@{k} "
                          f"{result[name][f'ndcg@{k}']:.4f}, mean rank "
                          f"{result[name]['mean_rank']:.1f}")
+  at_chance = chance(result["negatives"], k)
   return (f"ranking, the next movie among {result['negatives']} unrated ones "
-          f"({result['users']:,} users): {scorer('model')}; {scorer('popularity')}")
+          f"({result['users']:,} users): {scorer('model')}; {scorer('popularity')}; chance "
+          f"HR@{k} {at_chance[f'hr@{k}']:.4f}, mean rank {at_chance['mean_rank']:.1f}")

@@ -21,11 +21,15 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 # exceptions; TF_CPP_MIN_LOG_LEVEL=0 in the environment brings the log back.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# Google's client libraries warn on import about future support for Python 3.10 and the
-# grpcio TFX 1.16 pins: nothing a user of this pipeline can act on. Worker processes get
-# the filter through the environment variable, this process directly.
-_GOOGLE_FUTURE_WARNINGS = ("google.api_core._python_version_support",
-                           "google.auth.transport.grpc")
+# Warnings on import that no user of this pipeline can act on: Google's client libraries
+# on future support for Python 3.10 and for the versions TFX 1.16 pins; TensorBoard 2.16 on
+# the pkg_resources it imports. Child processes get the filters through the environment
+# variable (exact module names), this process directly (any google module).
+_IGNORED_WARNINGS = ((FutureWarning, "google.api_core._python_version_support"),
+                     (FutureWarning, "google.auth.transport.grpc"),
+                     (FutureWarning, "google.cloud.aiplatform.models"),
+                     (UserWarning, "tensorboard.default"))
 os.environ.setdefault("PYTHONWARNINGS", ",".join(
-    f"ignore::FutureWarning:{module}" for module in _GOOGLE_FUTURE_WARNINGS))
+    f"ignore::{category.__name__}:{module}" for category, module in _IGNORED_WARNINGS))
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
+warnings.filterwarnings("ignore", category=UserWarning, module=r"tensorboard\.default")

@@ -3,6 +3,7 @@
     python -m pipeline.report                      # the latest run in outputs/tfx
     python -m pipeline.report --list               # every run MLMD knows
     python -m pipeline.report --run RUN_ID --output report.html
+    python -m pipeline.report --output-dir DIR     # a run of local_runner.py --output-dir DIR
 
 Everything comes from the run's own records: ML Metadata finds the artifacts; TFMA's
 loaders read metrics, slices and the validation; the Trainer's TensorBoard events give
@@ -26,11 +27,13 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
 from movielens import constants as c
+from components import ranking_evaluator
 from pipeline import cli
 from pipeline import evaluation
 from pipeline import metrics as error_metrics
 from pipeline import runs
-from pipeline.config import DEFAULT_LAYOUT
+from pipeline.config import DEFAULT_LAYOUT, DEFAULT_OUTPUT_DIR, LocalLayout
+from transform import features as f
 
 REPORT_DIR = "reports"  # under the pipeline root: reports/<run id>.html
 SLICE_METRICS = (error_metrics.MAE, error_metrics.RMSE)
@@ -107,21 +110,44 @@ def _slice_chart(feature: str, slices: List[Tuple[object, Dict[str, float]]]) ->
   return _png(figure)
 
 
+# The bucket features' values in their natural order (transform.features), not as text.
+BUCKET_ORDER = {
+    f.HISTORY_LENGTH_BUCKET: [name for _, name in f.HISTORY_LENGTH_BUCKETS],
+    f.TARGET_POPULARITY_BUCKET: [name for _, name in f.POPULARITY_RANK_BUCKETS]
+                                + [f.UNSEEN_MOVIE_BUCKET],
+}
+
+
+def slice_label(value) -> str:
+  """A slice value as people write it: TFMA keeps string features' values as bytes."""
+  return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def feature_slices(by_slice, feature: str) -> List[Tuple[str, Dict[str, float]]]:
+  """(label, the candidate's metrics) of each slice of one feature, in natural order:
+  buckets as defined, numbers by value."""
+  slices = [(key[0][1], runs.candidate(by_model)) for key, by_model in by_slice.items()
+            if len(key) == 1 and key[0][0] == feature]
+  order = BUCKET_ORDER.get(feature)
+  position = ((lambda value: order.index(slice_label(value))) if order
+              else (lambda value: (isinstance(value, bytes), value)))
+  return [(slice_label(value), metrics)
+          for value, metrics in sorted(slices, key=lambda s: position(s[0]))]
+
+
 def slices_section(by_slice) -> str:
   parts = ["<h2>Slices</h2><p>MAE and RMSE per slice, with example counts.</p>"]
   for feature in evaluation.SLICE_FEATURES:
     if feature == c.RATING:
       continue  # the calibration section shows it
-    slices = sorted((key[0][1], runs.candidate(by_model)) for key, by_model in by_slice.items()
-                    if len(key) == 1 and key[0][0] == feature)
+    slices = feature_slices(by_slice, feature)
     if slices:
       parts.append(_slice_chart(feature, slices))
   return "".join(parts)
 
 
 def calibration_section(by_slice) -> str:
-  slices = sorted((key[0][1], runs.candidate(by_model)) for key, by_model in by_slice.items()
-                  if len(key) == 1 and key[0][0] == c.RATING)
+  slices = feature_slices(by_slice, c.RATING)
   if not slices:
     return ""
   figure, axes = plt.subplots(figsize=(4.5, 3.5))
@@ -133,7 +159,7 @@ def calibration_section(by_slice) -> str:
   axes.set_xlabel("true rating")
   axes.set_ylabel("mean prediction")
   axes.legend(fontsize=7)
-  rows = [[int(value), int(m["example_count"]), m["mean_prediction"], m[error_metrics.MAE]]
+  rows = [[int(float(value)), int(m["example_count"]), m["mean_prediction"], m[error_metrics.MAE]]
           for value, m in slices]
   return ("<h2>Calibration</h2><p>Mean prediction per true rating.</p>" + _png(figure)
           + _table(["true rating", "examples", "mean prediction", "MAE"], rows))
@@ -175,12 +201,15 @@ def ranking_section(result: Optional[dict]) -> str:
   if not result:
     return ""
   k = result["k"]
+  chance = ranking_evaluator.chance(result["negatives"], k)
   rows = [[scorer, result[scorer][f"hr@{k}"], result[scorer][f"ndcg@{k}"],
            result[scorer]["mean_rank"]] for scorer in ("model", "popularity")]
+  rows.append(["chance (a random order)", chance[f"hr@{k}"], chance[f"ndcg@{k}"],
+               chance["mean_rank"]])
   return (f"<h2>Ranking</h2><p>Each user's first eval event: the true movie among "
           f"{result['negatives']} unrated ones, {result['users']:,} users "
           f"({result['users_skipped_too_few_unrated_movies']} skipped: too few unrated "
-          "movies).</p>"
+          f"movies).</p><p>{html.escape(ranking_evaluator.verdict(result))}</p>"
           + _table(["scorer", f"HR@{k}", f"NDCG@{k}", "mean rank"], rows))
 
 
@@ -226,13 +255,18 @@ def write_report(metadata_path: str, run_id: Optional[str] = None,
 def main(argv: Sequence[str]) -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--metadata", default=DEFAULT_LAYOUT.metadata_path,
-                      help=f"the pipeline's MLMD file (default {DEFAULT_LAYOUT.metadata_path})")
+  where = parser.add_mutually_exclusive_group()
+  where.add_argument("--output-dir", help="the runner's --output-dir (default "
+                     f"{DEFAULT_LAYOUT.output_dir}): its runs are in tfx/metadata.sqlite")
+  where.add_argument("--metadata", help="or the pipeline's MLMD file itself (default "
+                     f"{DEFAULT_LAYOUT.metadata_path})")
   parser.add_argument("--run", help="a run id (default: the latest run)")
   parser.add_argument("--output", help="the HTML file (default <pipeline root>/reports/<run>.html)")
   parser.add_argument("--list", action="store_true", help="list the runs and stop")
   cli.add_debug_flag(parser)
   args = parser.parse_args(argv)
+  args.metadata = (args.metadata
+                   or LocalLayout(args.output_dir or DEFAULT_OUTPUT_DIR).metadata_path)
   if not os.path.isfile(args.metadata):
     raise FileNotFoundError(f"no metadata at {args.metadata}: run the pipeline first")
   if args.list:

@@ -4,7 +4,6 @@ import os
 from typing import Any, Dict, List, Optional
 
 import numpy as np
-import tensorflow as tf
 
 from movielens import contract
 from pipeline.config import DEFAULT_LAYOUT
@@ -47,6 +46,9 @@ class RatingModel:
   """The serving_default signature, fed serving-contract requests in batches."""
 
   def __init__(self, path: str):
+    # TensorFlow loads here, not at import: the commands answer --help and refuse a bad
+    # request without its seconds of start-up.
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
     self.path = path
     loaded = tf.saved_model.load(path)
     self._serve = loaded.signatures[contract.SERVING_SIGNATURE]

@@ -239,3 +239,17 @@ def test_bootstrap_never_deletes_a_folder_it_did_not_make(tmp_path):
       f"bootstrap: {precious} exists and is not a virtualenv; not deleting it. Point "
       "BST_VENV at a new or virtualenv folder.")
   assert (precious / "thesis.tex").read_text() == "years of work"
+
+
+def test_the_serving_commands_refuse_a_bad_request_before_loading_tensorflow(tmp_path):
+  version = tmp_path / "serving" / "1700000000"
+  version.mkdir(parents=True)
+  (version / "saved_model.pb").write_bytes(b"never read: the request fails first")
+  bad = tmp_path / "bad.jsonl"
+  bad.write_text('{"user_id": 1}\n')
+  code = ("import sys\nfrom serving import predict\nfrom pipeline import cli\n"
+          "try:\n  cli.run(predict.main, sys.argv[1:])\nexcept SystemExit as error:\n"
+          "  print(error)\n  print([m for m in ('tensorflow', 'tfx', 'apache_beam') "
+          "if m in sys.modules])")
+  result = run("-c", code, str(bad), "--serving-dir", str(tmp_path / "serving"))
+  assert result.stdout.splitlines() == [f"error: {bad}: record 1: field 'sex': missing", "[]"]

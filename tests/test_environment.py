@@ -71,3 +71,13 @@ def test_bootstrap_without_python310_names_what_to_install(tmp_path):
   assert "needs Python 3.10" in result.stderr
   assert "pyenv install 3.10" in result.stderr and "BST_PYTHON" in result.stderr
   assert not (tmp_path / "venv").exists()
+
+
+def test_the_image_installs_the_lock_and_nothing_else():
+  """The Dockerfile's pip installs: the lock without resolving, then the project; no
+  package of its own choosing (the image must run what the tests ran)."""
+  text = open(os.path.join(REPO, "Dockerfile")).read().replace("\\\n", " ")
+  installs = [command.strip() for line in text.splitlines() if line.startswith("RUN ")
+              for command in line[4:].split("&&") if "pip install" in command]
+  assert installs == ["pip install --no-cache-dir --no-deps -r requirements.lock",
+                      "pip install --no-cache-dir --no-deps ."]

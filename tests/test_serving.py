@@ -2,8 +2,11 @@
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -15,6 +18,7 @@ from pipeline import report
 from serving import model as serving_model
 from serving import recommend
 from tests.conftest import eval_examples, serving_values
+from transform import features as f
 from transform.config import TransformConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -133,6 +137,8 @@ def test_report_renders_the_runs_own_numbers(tmp_path, pipeline_runs):
           f"epoch {training['kept_epoch']} of {training['epochs_run']}</td>") in page
   assert f"<td>eval</td><td>{good['outcome'].mae:.4f}</td>" in page
   assert "BLESSED: pushed to" in page and page.count("<img") >= 7
+  assert "chance (a random order)" in page and "times chance" in page
+  assert "b&#x27;" not in page and "b'" not in page  # values as text, not Python bytes
   worse_page = open(report.write_report(worse["config"].metadata_path, worse["run_id"],
                                         str(tmp_path / "worse.html"))).read()
   assert "baseline (last blessed)" in worse_page and "NOT BLESSED" in worse_page
@@ -148,6 +154,51 @@ def test_report_command_lists_runs_and_writes_the_latest(tmp_path, pipeline_runs
   written = run_module("pipeline.report", "--metadata", metadata, "--output",
                        str(tmp_path / "latest.html"))
   assert written.returncode == 0 and os.path.isfile(written.stdout.strip())
+  by_output_dir = run_module("pipeline.report", "--output-dir",
+                             os.path.dirname(os.path.dirname(metadata)), "--list")
+  assert by_output_dir.stdout == listed.stdout
+
+
+def test_tensorboard_serves_each_run_under_a_readable_name(pipeline_runs):
+  root = os.path.dirname(os.path.dirname(pipeline_runs["good"]["config"].metadata_path))
+  with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+  server = subprocess.Popen([sys.executable, "-m", "pipeline.tensorboard", "--output-dir", root,
+                             "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+  expected = set()
+  for name in ("good", "worse"):
+    training = pipeline_runs[name]["outcome"].training
+    settings = " epochs=2 learning_rate=0.0" if name == "worse" else ""
+    run = (f"{pipeline_runs[name]['run_id'].replace(':', '.')} kept epoch "
+           f"{training['kept_epoch']} validation MAE {training['validation_mae']:.4f}"
+           f"{settings}")
+    expected |= {f"{run}/train", f"{run}/validation"}
+  served, deadline = [], time.monotonic() + 120
+  try:
+    while set(served) != expected:
+      assert server.poll() is None, server.stderr.read()[-3000:]
+      assert time.monotonic() < deadline, f"TensorBoard served {served}, not {expected}"
+      time.sleep(1)
+      try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/runs", timeout=5) as page:
+          served = json.load(page)
+      except OSError:
+        pass  # not listening yet
+  finally:
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def test_slices_read_as_text_in_their_natural_order():
+  names = [b"1001+", b"unseen in training", b"top 100", b"501-1000", b"101-500"]
+  by_slice = {((f.TARGET_POPULARITY_BUCKET, name),): {"": {"mae": 1.0}} for name in names}
+  by_slice.update({((c.AGE_GROUP, age),): {"": {"mae": 1.0}} for age in (56, 1, 25)})
+  assert [label for label, _ in report.feature_slices(by_slice, f.TARGET_POPULARITY_BUCKET)
+          ] == ["top 100", "101-500", "501-1000", "1001+", "unseen in training"]
+  assert [label for label, _ in report.feature_slices(by_slice, c.AGE_GROUP)] == [
+      "1", "25", "56"]
 
 
 def test_requests_take_scalars_bare_or_as_one_element_lists(served):

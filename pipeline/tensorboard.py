@@ -1,0 +1,80 @@
+"""TensorBoard on the training logs of a local output folder, each run named for people.
+
+    python -m pipeline.tensorboard                       # the runs in outputs/
+    python -m pipeline.tensorboard --output-dir DIR --port 6006
+
+Pointed at the pipeline root, TensorBoard would name runs by artifact folder ("8/train").
+This reads ML Metadata instead: each pipeline run whose Trainer trained (a cached Trainer
+reuses an earlier run's logs and is listed once) becomes
+`<run id> kept epoch K, validation MAE M[, settings that differ from the defaults]`,
+with its `train` and `validation` curves, and TensorBoard is started on them
+(`--logdir_spec`), from this project's environment.
+"""
+from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+
+import argparse
+import os
+import sys
+from typing import Dict, List, Sequence
+
+from tfx.types import standard_component_specs as keys
+
+from pipeline import cli
+from pipeline import nodes
+from pipeline import runs
+from pipeline.config import DEFAULT_OUTPUT_DIR, LocalLayout
+from trainer import summary as training_summary
+from trainer.config import TrainerConfig
+
+
+def run_name(run_id: str, summary: Dict[str, object]) -> str:
+  """A readable name; TensorBoard's --logdir_spec splits on ':' and ',', so neither
+  appears in it."""
+  defaults = TrainerConfig().to_custom_config()
+  changed = [f"{key}={value}" for key, value in sorted(summary.get("config", {}).items())
+             if defaults.get(key) != value]
+  name = (f"{run_id} kept epoch {summary['kept_epoch']} validation MAE "
+          f"{summary['validation_mae']:.4f}" + (f" {' '.join(changed)}" if changed else ""))
+  return name.replace(":", ".").replace(",", ";")
+
+
+def logdirs(metadata_path: str) -> List[str]:
+  """`name:logs folder` of every run whose Trainer trained, oldest first."""
+  store = runs.connect(metadata_path)
+  named, seen = [], set()
+  for run_id in runs.run_ids(store):
+    trainer = runs.component_runs(store, run_id).get(nodes.TRAINER)
+    if trainer is None or keys.MODEL_RUN_KEY not in trainer.outputs:
+      continue  # stopped before training
+    uri = trainer.output(keys.MODEL_RUN_KEY).uri
+    if uri in seen or not os.path.isfile(
+        os.path.join(uri, training_summary.TRAINING_SUMMARY_FILE)):
+      continue  # cached (listed with the run that trained) or killed midway
+    seen.add(uri)
+    named.append(f"{run_name(run_id, training_summary.read(uri))}:{uri}")
+  return named
+
+
+def main(argv: Sequence[str]) -> None:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR,
+                      help=f"the runner's --output-dir (default {DEFAULT_OUTPUT_DIR})")
+  parser.add_argument("--host", default="127.0.0.1",
+                      help="where TensorBoard listens (default 127.0.0.1: this machine only)")
+  parser.add_argument("--port", type=int, default=6006, help="its port (default 6006)")
+  cli.add_debug_flag(parser)
+  args = parser.parse_args(argv)
+  metadata = LocalLayout(args.output_dir).metadata_path
+  if not os.path.isfile(metadata):
+    raise FileNotFoundError(f"no metadata at {metadata}: run the pipeline first")
+  named = logdirs(metadata)
+  if not named:
+    raise LookupError(f"no run in {metadata} has trained a model yet")
+  print("\n".join(f"run: {entry.rsplit(':', 1)[0]}" for entry in named), flush=True)
+  os.execv(sys.executable, [sys.executable, "-m", "tensorboard.main", "--logdir_spec",
+                            ",".join(named), "--host", args.host, "--port", str(args.port)])
+
+
+if __name__ == "__main__":
+  cli.run(main)
