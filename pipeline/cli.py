@@ -2,9 +2,10 @@
 
 Bad input (a malformed line, a request outside the contract, a flag out of range), a
 missing file or model, anomalous data: `run` prints `error: <message>` on stderr and
-exits 1, and keeps Beam's worker logs (which repeat the error at length) off the
-terminal. `--debug` lets the exception through with its traceback, and Beam's logs too.
-Anything else is a bug and keeps its traceback.
+exits 1, and keeps Beam's own log in this process (which repeats the error at length) off
+the terminal; Beam's multi-processing workers, separate processes, still print theirs.
+`--debug` lets the exception through with its traceback, and Beam's log too. Anything
+else is a bug and keeps its traceback.
 """
 import argparse
 import logging
