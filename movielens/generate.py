@@ -481,7 +481,8 @@ def generate_movielens(output_dir: str, config: GeneratorConfig = GeneratorConfi
   return output_dir
 
 
-def main(argv=None) -> None:
+def main(argv: Sequence[str]) -> None:
+  from pipeline import cli  # pylint: disable=g-import-not-at-top  (the command only)
   parser = argparse.ArgumentParser(
       description="Write synthetic MovieLens-1M-format files (ratings.dat, users.dat, "
       "movies.dat) plus oracle.csv, the best achievable prediction per rating.")
@@ -492,6 +493,7 @@ def main(argv=None) -> None:
   parser.add_argument("--num-movies", type=int, help="override the scaled number of movies")
   parser.add_argument("--num-ratings", type=int, help="override the scaled number of ratings")
   parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+  cli.add_debug_flag(parser)
   args = parser.parse_args(argv)
   config = GeneratorConfig.scaled(args.scale, seed=args.seed)
   overrides = {k: v for k, v in (("num_users", args.num_users), ("num_movies", args.num_movies),
@@ -506,4 +508,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-  main()
+  from pipeline import cli  # pylint: disable=g-import-not-at-top
+  cli.run(main)
