@@ -259,7 +259,7 @@ def main(argv: Sequence[str]) -> None:
   try:
     csv_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, progress)
   except parse.MovieLensFormatError as error:
-    raise ValueError(f"{error} (--lenient skips such lines, counting each kind)") from None
+    raise convert.with_lenient_hint(error) from None
   if summary["synthetic"]:
     print("note: the data is SYNTHETIC (movielens.generate), not MovieLens 1M")
   if summary["skipped_total"]:

@@ -438,7 +438,8 @@ def is_current(config: ConversionConfig) -> bool:
   return staleness(config) is None
 
 
-def _is_local(path: str) -> bool:
+def is_local(path: str) -> bool:
+  """A path on this machine's disk (not gs://, s3://...): where locks and renames work."""
   return "://" not in path
 
 
@@ -446,7 +447,7 @@ def _is_local(path: str) -> bool:
 def _one_at_a_time(output_dir: str):
   """Holds `<output_dir>.lock` (local disks): a second conversion into the same folder
   waits for the first instead of interleaving its files with it."""
-  if not _is_local(output_dir):
+  if not is_local(output_dir):
     yield
     return
   lock_path = os.path.abspath(output_dir).rstrip("/") + ".lock"
@@ -461,7 +462,7 @@ def _one_at_a_time(output_dir: str):
 
 
 def _remove(output_dir: str) -> None:
-  if _is_local(output_dir):
+  if is_local(output_dir):
     shutil.rmtree(output_dir, ignore_errors=True)
     return
   stale = [_path(output_dir, name) for name in
@@ -501,7 +502,7 @@ def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = (),
   with _one_at_a_time(config.output_dir):
     if reuse and is_current(config):
       return read_summary(config.output_dir)
-    staging = (config.output_dir.rstrip("/") + ".partial" if _is_local(config.output_dir)
+    staging = (config.output_dir.rstrip("/") + ".partial" if is_local(config.output_dir)
                else config.output_dir)
     _remove(staging)
     try:
@@ -537,6 +538,11 @@ def _convert(config: ConversionConfig, beam_args: Sequence[str]) -> Dict[str, ob
                      + (f" ({summary['skipped_total']} lines skipped)"
                         if summary["skipped_total"] else ""))
   return summary
+
+
+def with_lenient_hint(error: parse.MovieLensFormatError) -> ValueError:
+  """A strict-mode format error as the commands that take --lenient report it."""
+  return ValueError(f"{error} (--lenient skips such lines, counting each kind)")
 
 
 def add_conversion_flags(parser: argparse.ArgumentParser) -> None:
@@ -589,7 +595,7 @@ def main(argv: Sequence[str]) -> None:
     summary = run_conversion(config_from_flags(args, args.input_dir, args.output_dir),
                              beam_args)
   except parse.MovieLensFormatError as error:
-    raise ValueError(f"{error} (--lenient skips such lines, counting each kind)") from None
+    raise with_lenient_hint(error) from None
   print(json.dumps({k: summary[k] for k in ("rows", "users", "movies", "skipped")}, indent=2))
 
 

@@ -115,7 +115,7 @@ def check_csv(config: PipelineConfig) -> None:
   """The CSV must be converted and hold the Transform's window (PipelineConfig.check_csv).
   A remote CSV folder (gs://...) is checked by the AnomalyGate when the pipeline runs, not
   here: the machine that compiles a Kubeflow pipeline may not reach the bucket."""
-  if "://" in config.csv_dir:
+  if not convert.is_local(config.csv_dir):
     logging.info("CSV %s is remote: its summary is checked when the pipeline runs",
                  config.csv_dir)
     return
