@@ -51,7 +51,8 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--tune-trials", type=int, default=0,
                       help="> 0: add TFX's Tuner, trying this many hyperparameter points on "
                       "validation before the Trainer (default 0: no Tuner)")
-  parser.add_argument("--output", default="pipeline.json", help="the PipelineJob JSON")
+  parser.add_argument("--output", default="pipeline.json",
+                      help="where to write the PipelineJob JSON (default pipeline.json)")
   cli.add_debug_flag(parser)
   return flags.parse_args_and_beam_args(parser, argv)
 

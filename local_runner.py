@@ -12,6 +12,9 @@ Stages, each owning one folder under --output-dir:
                per component, and metadata.sqlite, the ML Metadata of every run. Cached:
                a rerun, or one after an interruption, redoes only what changed.
     serving/   blessed models, one version folder each (Unix time), as TF Serving loads them
+    logs/      each run's full log: TFX's, Beam's and TensorFlow's own lines (the terminal
+               shows the stages, a heartbeat every 30 s and the summary; --verbose shows
+               everything there instead)
 
 Flags this script does not know are passed to Beam, for the conversion and for every
 Beam-based TFX component (DirectRunner runs on all cores here by default).
@@ -22,13 +25,11 @@ import argparse
 import contextlib
 import fcntl
 import json
-import logging
 import math
 import os
 import time
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
-from absl import logging as absl_logging
 from tfx import v1 as tfx
 
 from components import ranking_evaluator
@@ -44,30 +45,10 @@ from pipeline import nodes
 from pipeline import pipeline
 from pipeline import report
 from pipeline import runs
+from pipeline.console import Console, FollowLog
 from pipeline.config import (DEFAULT_OUTPUT_DIR, LOCAL_BEAM_ARGS, LocalLayout, PipelineConfig,
                              local_pipeline_config)
-
-
-class Progress:
-  """Prints each stage with the time it took, for a person watching the terminal."""
-
-  def __init__(self):
-    self._start = time.monotonic()
-
-  def stage(self, name: str, detail: str = "") -> "Progress":
-    self._stage_start = time.monotonic()
-    print(f"[{self._elapsed(self._start)}] {name}{': ' + detail if detail else ''}",
-          flush=True)
-    return self
-
-  def done(self, detail: str = "") -> None:
-    print(f"    done in {self._elapsed(self._stage_start)}{': ' + detail if detail else ''}",
-          flush=True)
-
-  @staticmethod
-  def _elapsed(since: float) -> str:
-    seconds = int(time.monotonic() - since)
-    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+from trainer import task
 
 
 def parse_args(argv: Sequence[str]):
@@ -80,6 +61,7 @@ def parse_args(argv: Sequence[str]):
                     help="with --synthetic: fraction of ml-1m's size (default 1: 1,000,209 "
                     "ratings)")
   data.add_argument("--seed", type=int, default=0, help="with --synthetic: random seed")
+  generate.add_choice_flag(data)
   data.add_argument("--data-dir",
                     help="use the ratings.dat, users.dat and movies.dat in this folder "
                     "(no download, no generation)")
@@ -87,6 +69,9 @@ def parse_args(argv: Sequence[str]):
                       help=f"root of every stage's folder (default: {DEFAULT_OUTPUT_DIR})")
   convert.add_conversion_flags(parser)
   add_pipeline_flags(parser)
+  parser.add_argument("--verbose", action="store_true",
+                      help="show TFX's, Beam's and TensorFlow's own log here instead of in "
+                      "<output-dir>/logs/")
   cli.add_debug_flag(parser)
   args, beam_args = flags.parse_args_and_beam_args(parser, argv)
   if args.data_dir and args.synthetic:
@@ -128,7 +113,7 @@ def pipeline_config(args, csv_dir: str, beam_args: Sequence[str]) -> PipelineCon
       enable_cache=not args.no_cache, **flags.model_settings(args))
 
 
-def prepare_raw_data(args, raw_root: str, progress: Progress) -> str:
+def prepare_raw_data(args, raw_root: str, console: Console) -> str:
   """The folder holding the .dat files to use: given, generated, or downloaded."""
   if args.data_dir:
     if not download.has_movielens_files(args.data_dir):
@@ -136,51 +121,38 @@ def prepare_raw_data(args, raw_root: str, progress: Progress) -> str:
                               f"{', '.join(c.DATA_FILES)}")
     return args.data_dir
   if args.synthetic:
-    config = generate.GeneratorConfig.scaled(args.scale, seed=args.seed)
-    data_dir = os.path.join(raw_root, f"synthetic-scale{args.scale:g}-seed{args.seed}")
+    config = generate.GeneratorConfig.scaled(args.scale, seed=args.seed,
+                                             choice_strength=args.choice_strength)
+    data_dir = os.path.join(raw_root, f"synthetic-scale{args.scale:g}-seed{args.seed}" + (
+        f"-choice{args.choice_strength:g}"
+        if config.choice_strength != generate.GeneratorConfig.choice_strength else ""))
     if generate.read_config(data_dir) == config:
-      progress.stage("synthetic data", f"reusing {data_dir}")
+      console.event("synthetic data", f"reusing {data_dir}")
       return data_dir
-    progress.stage("generating synthetic data", f"{config.num_ratings:,} ratings")
+    console.stage("generating synthetic data", f"{config.num_ratings:,} ratings")
     generate.generate_movielens(data_dir, config)
-    progress.done(data_dir)
+    console.done(data_dir)
     return data_dir
-  progress.stage("MovieLens 1M", "download (once), verify MD5, extract")
+  console.stage("MovieLens 1M", "download (once), verify MD5, extract")
   data_dir = download.fetch_ml1m(os.path.join(raw_root, "download"))
-  progress.done(data_dir)
+  console.done(data_dir)
   return data_dir
 
 
 def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
-                   progress: Progress) -> Tuple[str, dict]:
+                   console: Console) -> Tuple[str, dict]:
   """The CSV folder for this data and settings, converted unless up to date; its summary."""
   config = convert.config_from_flags(args, data_dir,
                                      os.path.join(csv_root, os.path.basename(data_dir)))
   stale = convert.staleness(config)
   if stale is None:
-    progress.stage("CSV conversion", f"up to date in {config.output_dir}")
+    console.event("CSV conversion", f"up to date in {config.output_dir}")
     return config.output_dir, convert.read_summary(config.output_dir)
-  progress.stage("CSV conversion (Beam)",
-                 f"{data_dir} -> {config.output_dir} ({stale})")
+  console.stage("CSV conversion (Beam)", f"{data_dir} -> {config.output_dir} ({stale})")
   summary = convert.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args, reuse=True)
-  progress.done(", ".join(f"{summary['rows'][split]:,} {split}" for split in c.SPLITS)
-                + f" rows, {summary['skipped_total']:,} lines skipped")
+  console.done(", ".join(f"{summary['rows'][split]:,} {split}" for split in c.SPLITS)
+               + f" rows, {summary['skipped_total']:,} lines skipped")
   return config.output_dir, summary
-
-
-class ComponentProgress(logging.Handler):
-  """Turns LocalDagRunner's "Component X is running/finished." log lines into stages."""
-
-  def __init__(self, progress: Progress):
-    super().__init__(level=logging.INFO)
-    self._progress = progress
-
-  def emit(self, record: logging.LogRecord) -> None:
-    if record.msg == "Component %s is running.":
-      component, = record.args
-      self._progress.stage(component, nodes.ROLES.get(component, ""))
-    elif record.msg == "Component %s is finished.":
-      self._progress.done()
 
 
 @contextlib.contextmanager
@@ -204,76 +176,79 @@ def only_run_on(pipeline_root: str):
     yield
 
 
-def run_pipeline(config: PipelineConfig, progress: Progress) -> None:
-  """LocalDagRunner, with each component's start and end shown as it happens."""
-  absl_logger = logging.getLogger("absl")  # TFX logs through absl
-  handler = ComponentProgress(progress)
-  absl_logger.addHandler(handler)
-  # Through absl's own setting: TensorFlow saves and restores it around SavedModel export.
-  verbosity = absl_logging.get_verbosity()
-  absl_logging.set_verbosity(absl_logging.INFO)
-  absl_logger.propagate = False  # its INFO chatter stays off the terminal...
-  warnings_handler = logging.StreamHandler()
-  warnings_handler.setLevel(logging.WARNING)  # ...its warnings and errors do not
-  absl_logger.addHandler(warnings_handler)
-  try:
-    with only_run_on(config.pipeline_root):
-      tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
-  finally:
-    absl_logger.removeHandler(handler)
-    absl_logger.removeHandler(warnings_handler)
-    absl_logger.propagate = True
-    absl_logging.set_verbosity(verbosity)
+def run_pipeline(config: PipelineConfig, console: Console) -> None:
+  """LocalDagRunner, with each component's start and end (and the Trainer's epochs) shown
+  as they happen."""
+  follow = FollowLog(console, nodes.ROLES, notes_from=[task.EPOCH_LOG.name])
+  with follow.attached(), only_run_on(config.pipeline_root):
+    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
 
 
-def print_summary(config: PipelineConfig) -> None:
+def print_summary(config: PipelineConfig, console: Console) -> None:
   """Per-component wall time from ML Metadata, then the evaluation and the push."""
   components = runs.component_runs(runs.connect(config.metadata_path))
   result = runs.outcome(components)
-  print("\ncomponent                        state       wall time")
+  say = console.say
+  say("\ncomponent                        state       wall time")
   for run in components.values():
-    print(f"  {run.component:<30} {run.state:<10} {run.seconds:8.1f} s")
-  print(f"  {'total':<30} {'':<10} {sum(r.seconds for r in components.values()):8.1f} s")
+    say(f"  {run.component:<30} {run.state:<10} {run.seconds:8.1f} s")
+  say(f"  {'total':<30} {'':<10} {sum(r.seconds for r in components.values()):8.1f} s")
   baseline = (f"last blessed model: {result.baseline_mae:.4f}" if result.baseline_mae
               is not None else "no blessed model before this one")
-  print(f"\nvalidation MAE {result.training['validation_mae']:.4f} (the Trainer kept epoch "
-        f"{result.training['kept_epoch']} of {result.training['epochs_run']} on it)")
-  print(f"eval MAE {result.mae:.4f} ({baseline}; bound {config.gate.mae_upper_bound:g})")
-  print(f"evaluation: {result.evaluation_uri}")
+  say(f"\nvalidation MAE {result.training['validation_mae']:.4f} (the Trainer kept epoch "
+      f"{result.training['kept_epoch']} of {result.training['epochs_run']} on it)")
+  say(f"eval MAE {result.mae:.4f} ({baseline}; bound {config.gate.mae_upper_bound:g})")
+  say(f"evaluation: {result.evaluation_uri}")
   if result.ranking:
-    print(ranking_evaluator.describe(result.ranking))
-  print(f"report: {report.write_report(config.metadata_path)}")
+    say(ranking_evaluator.describe(result.ranking))
+  say(f"report: {report.write_report(config.metadata_path)}")
   if result.blessed:
-    print(f"BLESSED and pushed to {result.pushed_to}")
+    say(f"BLESSED and pushed to {result.pushed_to}")
   else:
-    print("NOT BLESSED, not pushed:\n  " + "\n  ".join(result.failures))
+    say("NOT BLESSED, not pushed:\n  " + "\n  ".join(result.failures))
+
+
+def log_path(args, layout: LocalLayout) -> Optional[str]:
+  """This run's log file (None with --verbose: the log stays on the terminal)."""
+  if args.verbose:
+    return None
+  return os.path.join(layout.logs_dir,
+                      time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}.log")
 
 
 def main(argv: Sequence[str]) -> None:
   """The run; bad input raises (pipeline.cli turns it into one line)."""
-  logging.basicConfig(level=logging.WARNING)
   args, beam_args = parse_args(argv)
-  progress = Progress()
   layout = LocalLayout(args.output_dir)
-  data_dir = prepare_raw_data(args, layout.raw_dir, progress)
+  console = Console()
   try:
-    csv_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, progress)
+    with console.quiet(log_path(args, layout)):
+      run(args, beam_args, layout, console)
+  finally:
+    console.close()
+
+
+def run(args, beam_args: List[str], layout: LocalLayout, console: Console) -> None:
+  """Data, CSV, then the pipeline and its summary: every stage on the console."""
+  data_dir = prepare_raw_data(args, layout.raw_dir, console)
+  try:
+    csv_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, console)
   except parse.MovieLensFormatError as error:
     raise convert.with_lenient_hint(error) from None
   if summary["synthetic"]:
-    print("note: the data is SYNTHETIC (movielens.generate), not MovieLens 1M")
+    console.say("note: the data is SYNTHETIC (movielens.generate), not MovieLens 1M")
   if summary["skipped_total"]:
-    print(f"skipped lines by file and reason: {json.dumps(summary['skipped'])}")
+    console.say(f"skipped lines by file and reason: {json.dumps(summary['skipped'])}")
   rows = ", ".join(f"{summary['rows'][split]:,} {split}" for split in c.SPLITS)
-  print(f"CSV for CsvExampleGen: {rows} rows from {summary['users']:,} users and "
-        f"{summary['movies']:,} movies")
+  console.say(f"CSV for CsvExampleGen: {rows} rows from {summary['users']:,} users and "
+              f"{summary['movies']:,} movies")
   if args.prepare_only:
     return
 
   config = pipeline_config(args, csv_dir, beam_args)
-  print(f"TFX pipeline (LocalDagRunner) under {config.pipeline_root}")
-  run_pipeline(config, progress)
-  print_summary(config)
+  console.say(f"TFX pipeline (LocalDagRunner) under {config.pipeline_root}")
+  run_pipeline(config, console)
+  print_summary(config, console)
 
 
 if __name__ == "__main__":

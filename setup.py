@@ -38,11 +38,12 @@ setuptools.setup(
     extras_require={"benchmarks": ["scikit-surprise>=1.1.4"]},
     entry_points={
         "console_scripts": [
-            "movielens-generate=movielens.generate:main",
-            "movielens-convert=movielens.convert:main",
-            "bst-predict=serving.predict:main",
-            "bst-recommend=serving.recommend:main",
-            "bst-report=pipeline.report:main",
+            "movielens-generate=movielens.generate:command",
+            "movielens-convert=movielens.convert:command",
+            "bst-predict=serving.predict:command",
+            "bst-recommend=serving.recommend:command",
+            "bst-report=pipeline.report:command",
+            "bst-tensorboard=pipeline.tensorboard:command",
         ],
     },
 )

@@ -21,6 +21,7 @@ from movielens import generate
 from pipeline.config import LOCAL_BEAM_ARGS, LocalLayout
 
 GB = 1024 ** 3
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # commands run from here
 
 
 def generated_data(work_dir: str, scale: float, reuse: bool = True) -> str:

@@ -73,7 +73,8 @@ def main() -> None:
   transform = runs.component_runs(runs.connect(args.metadata))[nodes.TRANSFORM]
   transform_output = tft.TFTransformOutput(transform.output(keys.TRANSFORM_GRAPH_KEY).uri)
   examples_uri = transform.output(keys.TRANSFORMED_EXAMPLES_KEY).uri
-  data = task.data_shape(transform_output)
+  data = task.data_shape(transform_output, [os.path.join(
+      examples_uri, f"Split-{c.TRAIN_SPLIT}", "*")])
 
   results = []
   for variant in args.variant or [""]:

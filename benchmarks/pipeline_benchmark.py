@@ -8,7 +8,9 @@ Generates data, converts it (Beam), runs the TFX pipeline on LocalDagRunner with
 cache off, and prints one table: wall time and peak memory (the process tree: this
 process and Beam's workers) per stage, read from ML Metadata's execution times against a
 memory timeline; training throughput; serving throughput through the pushed SavedModel
-(batched) and single-request latency; eval MAE beside the oracle and the bias baseline;
+(batched) and single-request latency; recommend's latency for one user after the model
+loads (history index built once); serving.predict's start (--help, an invalid request
+refused); eval MAE beside the oracle and the bias baseline;
 HR@10 / NDCG@10 beside popularity; the pushed model's size and whether the newest
 TensorFlow loads it (export_compatibility.py). Targets (2-core machine) are printed
 beside them.
@@ -17,7 +19,9 @@ Flags it does not know are Beam pipeline options (default: multi-processing, all
 from benchmarks import common  # first: the process environment
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,15 +38,24 @@ from components import ranking_evaluator
 from movielens import constants as c
 from movielens import contract
 from movielens import generate
+from movielens import parse
 from pipeline import flags
 from pipeline import nodes
 from pipeline import pipeline
 from pipeline import runs
 from pipeline.config import local_pipeline_config
+from pipeline.console import Console
+from serving import history
+from serving import model as serving_model
+from serving import recommend
 
 BEAM_STAGES = (nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.TRANSFORM)
 TARGETS = {"whole pipeline": 15 * 60, "Beam stages": 4 * 60}  # seconds
 TARGET_PREDICTIONS_PER_SECOND = 5000
+TARGET_RECOMMEND_MS = 300  # one user's recommendations after the model is loaded (p50)
+RECOMMEND_USERS = 20
+TARGET_COMMAND_START = 2.0  # seconds: `serving.predict --help`, and refusing a bad request
+START_REPEATS = 3
 TARGET_MAE_OVER_ORACLE = 1.10
 LATENCY_REQUESTS = 300
 GB = common.GB
@@ -69,6 +82,49 @@ def serving_speed(model_dir: str, evaluation: pd.DataFrame):
   return per_second, np.percentile(latencies, 50), np.percentile(latencies, 99), len(examples)
 
 
+def recommend_latency(model_dir: str, raw_dir: str, work: str):
+  """(seconds to build the history index, p50 and p99 ms of one user's top 10 after the
+  model is loaded): what serving.recommend --user-id does per call, users.dat, the index
+  read back and all unrated movies scored."""
+  rating_model = serving_model.RatingModel(model_dir)
+  movies = parse.load_movies(os.path.join(raw_dir, c.MOVIES_FILE))
+  index_dir = os.path.join(work, "history-index")
+  start = time.perf_counter()
+  history.load(raw_dir, index_dir)
+  built = time.perf_counter() - start
+  latencies = []
+  for user_id in range(1, RECOMMEND_USERS + 1):
+    start = time.perf_counter()
+    users = parse.load_users(os.path.join(raw_dir, c.USERS_FILE))
+    user = recommend.user_request(users, history.load(raw_dir, index_dir), user_id,
+                                  rating_model.window)
+    recommend.recommend(rating_model, user, movies, top=10)
+    latencies.append((time.perf_counter() - start) * 1000)
+  return built, np.percentile(latencies, 50), np.percentile(latencies, 99)
+
+
+def command_seconds(*args: str) -> float:
+  """The fastest of START_REPEATS runs of `python -m serving.predict ARGS` (exit ignored)."""
+  times = []
+  for _ in range(START_REPEATS):
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "serving.predict", *args], capture_output=True,
+                   cwd=common.REPO)
+    times.append(time.perf_counter() - start)
+  return min(times)
+
+
+def serving_start(serving_dir: str, work: str):
+  """Seconds until `serving.predict --help` answers, and until it refuses an invalid
+  request (a rating of 6 in the history): both before TensorFlow or the model loads."""
+  bad = os.path.join(work, "bad_request.jsonl")
+  with open(bad, "w") as out:
+    request = dict(export_compatibility.EXAMPLE_REQUEST)
+    request[c.HISTORY_RATINGS] = [6.0] * len(request[c.HISTORY_RATINGS])
+    out.write(json.dumps(request) + "\n")
+  return command_seconds("--help"), command_seconds(bad, "--serving-dir", serving_dir)
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,7 +146,8 @@ def main():
     stages.append(("conversion (Beam)", converted - generated,
                    memory.peak_between(generated, converted), ""))
     config = local_pipeline_config(work, csv_dir, beam_args=beam_args, enable_cache=False)
-    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    with Console().quiet(os.path.join(work, "pipeline.log")):  # TFX's own log, not here
+      tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
     finished = time.time()
 
   store = runs.connect(config.metadata_path)
@@ -110,6 +167,8 @@ def main():
   per_second, p50, p99, scored = serving_speed(outcome.model_dir, evaluation)
   pushed = outcome.pushed_to or outcome.model_dir  # the Trainer's when none was blessed
   compatibility = export_compatibility.check(pushed)
+  help_seconds, refusal_seconds = serving_start(config.serving_model_dir, work)
+  index_seconds, recommend_p50, recommend_p99 = recommend_latency(outcome.model_dir, raw, work)
 
   total = finished - generated  # conversion + pipeline: what a user waits for
   beam = sum(components[name].seconds for name in BEAM_STAGES) + (converted - generated)
@@ -134,6 +193,15 @@ def main():
         f"{TARGET_PREDICTIONS_PER_SECOND:,}: "
         f"{'met' if per_second >= TARGET_PREDICTIONS_PER_SECOND else 'MISSED'}); "
         f"single request p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+  print(f"recommend (top 10 of every unrated movie, one user, after the model loads): p50 "
+        f"{recommend_p50:.0f} ms, p99 {recommend_p99:.0f} ms over {RECOMMEND_USERS} users "
+        f"(target p50 <= {TARGET_RECOMMEND_MS} ms: "
+        f"{'met' if recommend_p50 <= TARGET_RECOMMEND_MS else 'MISSED'}); history index "
+        f"built once in {index_seconds:.1f} s")
+  started = max(help_seconds, refusal_seconds) <= TARGET_COMMAND_START
+  print(f"serving.predict start: --help {help_seconds:.2f} s, an invalid request refused in "
+        f"{refusal_seconds:.2f} s (target <= {TARGET_COMMAND_START:g} s, before TensorFlow "
+        f"loads: {'met' if started else 'MISSED'})")
   ratio = outcome.mae / oracle_mae
   print(f"validation MAE {outcome.training['validation_mae']:.4f} (kept epoch "
         f"{outcome.training['kept_epoch']}: chosen there)")

@@ -4,9 +4,11 @@ Users see a ranked list, not a rating. For every user with a held-out (eval) eve
 first such event's true movie is ranked among itself and N negatives: movies the model
 knows (the Transform's vocabulary) that the user never rated in any split, sampled
 with a fixed seed. The model scores each candidate as the target of that very event
-(same history, same time); a popularity baseline scores them by training frequency
-(the vocabulary's order). Reported: HR@K (the true movie in the top K) and NDCG@K
-(1 / log2(1 + rank) when it is), with ties counted against the true movie.
+(same history, same time) twice over: by its next-movie score (how likely the user picks
+it next) and by its predicted rating; a popularity baseline scores them by training
+frequency (the vocabulary's order). Reported for each of the three: HR@K (the true movie
+in the top K), NDCG@K (1 / log2(1 + rank) when it is) and the mean rank, with ties
+counted against the true movie.
 """
 import json
 import os
@@ -26,10 +28,14 @@ from transform import features as f
 RESULT_FILE = "ranking.json"
 RANKING_KEY = "ranking"  # the component's output: the `ranking` parameter below
 SCORING_BATCH = 8192
+# The scorers compared, in the order results list them: the model's two outputs
+# (movielens.contract) and the popularity baseline.
+NEXT_MOVIE, RATING, POPULARITY = "next_movie_score", "predicted_rating", "popularity"
+SCORERS = (NEXT_MOVIE, RATING, POPULARITY)
 
 
 class RankingMetrics(artifact.Artifact):
-  """ranking.json: HR@K and NDCG@K of the model and of the popularity baseline."""
+  """ranking.json: HR@K, NDCG@K and mean rank of each of SCORERS."""
   TYPE_NAME = "bst_movielens.RankingMetrics"  # "namespace.Name", as Kubeflow V2 requires
 
 
@@ -60,13 +66,13 @@ def chance(negatives: int, k: int) -> Dict[str, float]:
 
 
 def verdict(result: Dict[str, object]) -> str:
-  """The model's HR@K against popularity's and chance's, in words."""
+  """The next-movie score's HR@K against popularity's and chance's, in words."""
   k = result["k"]
-  model, popularity = result["model"][f"hr@{k}"], result["popularity"][f"hr@{k}"]
+  model, popularity = result[NEXT_MOVIE][f"hr@{k}"], result[POPULARITY][f"hr@{k}"]
   at_chance = chance(result["negatives"], k)[f"hr@{k}"]
-  return (f"The model puts the next movie in its top {k} {model:.1%} of the time: "
-          f"{model / at_chance:.2f} times chance ({at_chance:.1%}), and "
-          f"{'below' if model < popularity else 'not below'} popularity ({popularity:.1%}).")
+  return (f"Ranked by its next-movie score, the model puts the next movie in its top {k} "
+          f"{model:.1%} of the time: {model / at_chance:.2f} times chance ({at_chance:.1%}), "
+          f"{model / popularity:.2f} times popularity ({popularity:.1%}).")
 
 
 def summarize(ranks: np.ndarray, k: int) -> Dict[str, float]:
@@ -150,15 +156,15 @@ def evaluate(model, events: Dict[int, bytes], rated: Dict[int, set],
                         dtype=np.int64).reshape(len(users), 1 + negatives)
   examples = [example for user, movies in zip(users, candidates)
               for example in with_target(events[user], movies)]
-  model_scores = contract.score(model.signatures[contract.EVAL_SIGNATURE], examples,
-                                SCORING_BATCH).reshape(candidates.shape)
+  scores = contract.score_all(model.signatures[contract.EVAL_SIGNATURE], examples,
+                              SCORING_BATCH)
   unseen = len(movies_by_popularity)  # never rated in training: least popular of all
-  popularity_scores = -np.vectorize(lambda m: popularity_rank.get(m, unseen))(candidates)
+  scores[POPULARITY] = -np.vectorize(lambda m: popularity_rank.get(m, unseen))(candidates)
   return {
       "users": len(users), "users_skipped_too_few_unrated_movies": skipped,
       "negatives": negatives, "k": k, "seed": seed,
-      "model": summarize(rank_of_true(model_scores), k),
-      "popularity": summarize(rank_of_true(popularity_scores), k),
+      **{scorer: summarize(rank_of_true(scores[scorer].reshape(candidates.shape)), k)
+         for scorer in SCORERS},
   }
 
 
@@ -172,7 +178,7 @@ def RankingEvaluator(  # pylint: disable=invalid-name  (TFX component naming)
     negatives: tfx.dsl.components.Parameter[int],  # values: pipeline.config.RankingConfig
     k: tfx.dsl.components.Parameter[int],
     seed: tfx.dsl.components.Parameter[int]):
-  """Writes ranking.json: the model's and popularity's HR@K and NDCG@K on the eval split."""
+  """Writes ranking.json: HR@K, NDCG@K and mean rank of SCORERS on the eval split."""
   movies_by_popularity = np.array(
       [int(m) for m in tft.TFTransformOutput(transform_graph.uri).vocabulary_by_name(
           f.MOVIE_VOCAB)], dtype=np.int64)
@@ -190,13 +196,14 @@ def read_result(ranking_uri: str) -> Dict[str, object]:
 
 
 def describe(result: Dict[str, object]) -> str:
-  """The result in one line, model beside popularity: what the runner and the benchmark
-  print."""
+  """The result in a few lines, the scorers side by side: what the runner and the
+  benchmark print."""
   k = result["k"]
-  scorer = lambda name: (f"{name} HR@{k} {result[name][f'hr@{k}']:.4f}, NDCG@{k} "
-                         f"{result[name][f'ndcg@{k}']:.4f}, mean rank "
-                         f"{result[name]['mean_rank']:.1f}")
-  at_chance = chance(result["negatives"], k)
-  return (f"ranking, the next movie among {result['negatives']} unrated ones "
-          f"({result['users']:,} users): {scorer('model')}; {scorer('popularity')}; chance "
-          f"HR@{k} {at_chance[f'hr@{k}']:.4f}, mean rank {at_chance['mean_rank']:.1f}")
+  line = lambda name, metrics: (f"  {name:<18} HR@{k} {metrics[f'hr@{k}']:.4f}  NDCG@{k} "
+                                f"{metrics[f'ndcg@{k}']:.4f}  mean rank "
+                                f"{metrics['mean_rank']:5.1f}")
+  return "\n".join(
+      [f"ranking, the next movie among {result['negatives']} unrated ones "
+       f"({result['users']:,} users):"]
+      + [line(scorer, result[scorer]) for scorer in SCORERS]
+      + [line("chance", chance(result["negatives"], k))])

@@ -22,6 +22,15 @@ EVAL_SIGNATURE = "predict_pipeline_examples"   # CsvExampleGen's examples -> pre
 TRANSFORM_SIGNATURE = "transform_features"     # CsvExampleGen's examples -> features
 EXAMPLES_INPUT = "examples"
 PREDICTION_KEY = "predicted_rating"            # float in [1, 5]
+# How likely the target movie is the user's next one: a logit, log P(movie | user, history)
+# up to a constant per request; compare it between movies for one user and time.
+NEXT_MOVIE_KEY = "next_movie_score"
+# The same prediction for TF Serving's Regress API (REST `:regress`, JSON examples): the
+# names and the method TF Serving requires of a regression signature.
+REGRESS_SIGNATURE = "regress"
+REGRESS_METHOD = "tensorflow/serving/regress"
+REGRESS_INPUT = "inputs"    # serialized tf.Examples, as for serving_default
+REGRESS_OUTPUT = "outputs"  # the predicted rating
 
 # Field -> (Python type of each value, whether it is a list), in the contract's order.
 FIELDS: Dict[str, tuple] = {
@@ -160,12 +169,20 @@ def encode(request: Mapping[str, Any]) -> bytes:
   return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
+def score_all(signature: Callable, examples: Sequence[bytes],
+              batch_size: int = SCORING_BATCH) -> Dict[str, np.ndarray]:
+  """Every output of one of the model's signatures for serialized examples, in batches:
+  {PREDICTION_KEY: ..., NEXT_MOVIE_KEY: ...}."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  outputs = [signature(**{EXAMPLES_INPUT: tf.constant(examples[i:i + batch_size])})
+             for i in range(0, len(examples), batch_size)]
+  if not outputs:
+    return {PREDICTION_KEY: np.zeros([0], np.float32), NEXT_MOVIE_KEY: np.zeros([0], np.float32)}
+  return {key: np.concatenate([batch[key].numpy().ravel() for batch in outputs])
+          for key in outputs[0]}
+
+
 def score(signature: Callable, examples: Sequence[bytes],
           batch_size: int = SCORING_BATCH) -> np.ndarray:
-  """Predictions of one of the model's signatures for serialized examples, in batches."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  if not len(examples):
-    return np.zeros([0], np.float32)
-  return np.concatenate([
-      signature(**{EXAMPLES_INPUT: tf.constant(examples[i:i + batch_size])})[PREDICTION_KEY]
-      .numpy().ravel() for i in range(0, len(examples), batch_size)])
+  """The predicted ratings of one of the model's signatures for serialized examples."""
+  return score_all(signature, examples, batch_size)[PREDICTION_KEY]

@@ -31,6 +31,8 @@ Runs on any Beam runner: pass the usual pipeline options (`--runner=DataflowRunn
 the default is DirectRunner. users.dat and movies.dat are small catalogs and are parsed at
 launch, which also fails fast on a bad line; ratings.dat is read and processed in Beam.
 """
+from pipeline import environment  # noqa: F401  (first: this module is a command too)
+
 import argparse
 import contextlib
 import csv
@@ -599,10 +601,15 @@ def main(argv: Sequence[str]) -> None:
   print(json.dumps({k: summary[k] for k in ("rows", "users", "movies", "skipped")}, indent=2))
 
 
-if __name__ == "__main__":
+def command() -> None:
+  """The command, as `python -m movielens.convert` and as setup.py's installed script."""
+  from pipeline import cli  # pylint: disable=g-import-not-at-top
   logging.basicConfig(level=logging.WARNING)  # the summary goes to stdout
-  # Call main through the imported module: Beam workers unpickle this module's functions
-  # by reference, and a function of __main__ would lose its globals on the way.
+  cli.run(main)
+
+
+if __name__ == "__main__":
+  # Through the imported module: Beam workers unpickle this module's functions by
+  # reference, and a function of __main__ would lose its globals on the way.
   from movielens import convert
-  from pipeline import cli
-  cli.run(convert.main)
+  convert.command()

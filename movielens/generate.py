@@ -66,6 +66,11 @@ class GeneratorConfig:
   popularity_log_std: float = 1.5
   selection_taste_weight: float = 1.0  # users rate movies they like more often (MNAR)
   order_noise: float = 0.2             # 0: movies met in a strict walk through taste space
+  # How much a user's choices follow the user: scales the taste in which movies they pick
+  # and the walk through taste space (so through genres) that orders them. 1: the
+  # defaults above; 0: movies drawn by popularity alone, in random order, where nothing
+  # predicts the next movie better than popularity.
+  choice_strength: float = 1.0
 
   @classmethod
   def scaled(cls, fraction: float, **overrides) -> "GeneratorConfig":
@@ -80,6 +85,8 @@ class GeneratorConfig:
         **overrides)
 
   def validate(self) -> None:
+    if not (math.isfinite(self.choice_strength) and self.choice_strength >= 0):
+      raise ValueError(f"choice strength must be 0 or more, got {self.choice_strength:g}")
     if self.num_users < 1 or self.num_movies < 1:
       raise ValueError("the generator needs at least one user and one movie")
     if self.num_ratings < c.MIN_RATINGS_PER_USER * self.num_users:
@@ -195,18 +202,20 @@ def choose_movies(rng: np.random.Generator, counts: np.ndarray, log_popularity: 
 
   Sampling without replacement by the Gumbel top-k trick, weighted by popularity and by
   the user's taste; then ordered along a noisy walk in latent space, so consecutive movies
-  resemble each other.
+  resemble each other. `choice_strength` scales both the taste and the walk.
   """
+  strength = config.choice_strength
   chosen: List[np.ndarray] = []
   chunk = 256
   for start in range(0, len(counts), chunk):
     users = np.arange(start, min(start + chunk, len(counts)))
-    keys = (log_popularity[None, :] + config.selection_taste_weight * affinity_fn(users)
+    keys = (log_popularity[None, :]
+            + strength * config.selection_taste_weight * affinity_fn(users)
             + rng.gumbel(size=(len(users), len(log_popularity))))
     ranked = np.argsort(-keys, axis=1, kind="stable")
     for row, user in enumerate(users):
       movies = ranked[row, :counts[user]]
-      position = movie_latent[movies] @ user_direction[user]
+      position = strength * (movie_latent[movies] @ user_direction[user])
       position += config.order_noise * rng.standard_normal(len(movies))
       chosen.append(movies[np.argsort(position, kind="stable")])
   return chosen
@@ -481,6 +490,13 @@ def generate_movielens(output_dir: str, config: GeneratorConfig = GeneratorConfi
   return output_dir
 
 
+def add_choice_flag(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument("--choice-strength", type=float,
+                      default=GeneratorConfig.choice_strength,
+                      help="how much users' choices of movies follow their taste and their "
+                      "recent movies (default 1; 0: popularity alone, in random order)")
+
+
 def main(argv: Sequence[str]) -> None:
   from pipeline import cli  # pylint: disable=g-import-not-at-top  (the command only)
   parser = argparse.ArgumentParser(
@@ -493,9 +509,11 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument("--num-movies", type=int, help="override the scaled number of movies")
   parser.add_argument("--num-ratings", type=int, help="override the scaled number of ratings")
   parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+  add_choice_flag(parser)
   cli.add_debug_flag(parser)
   args = parser.parse_args(argv)
-  config = GeneratorConfig.scaled(args.scale, seed=args.seed)
+  config = GeneratorConfig.scaled(args.scale, seed=args.seed,
+                                  choice_strength=args.choice_strength)
   overrides = {k: v for k, v in (("num_users", args.num_users), ("num_movies", args.num_movies),
                                  ("num_ratings", args.num_ratings)) if v is not None}
   config = dataclasses.replace(config, **overrides)
@@ -507,6 +525,11 @@ def main(argv: Sequence[str]) -> None:
         f"(oracle MAE {info['oracle_mae']:.4f})")
 
 
-if __name__ == "__main__":
+def command() -> None:
+  """The command, as `python -m movielens.generate` and as setup.py's installed script."""
   from pipeline import cli  # pylint: disable=g-import-not-at-top
   cli.run(main)
+
+
+if __name__ == "__main__":
+  command()

@@ -9,6 +9,7 @@ else is a bug and keeps its traceback.
 """
 import argparse
 import logging
+import os
 import sys
 from typing import Callable, List, Optional, Sequence, Tuple, Type
 
@@ -22,11 +23,21 @@ def add_debug_flag(parser: argparse.ArgumentParser) -> None:
                       "line")
 
 
+def command_name() -> str:
+  """How this command was started, for usage lines: `python -m serving.predict` (argparse
+  would say `predict.py`), or the installed script's or the file's name."""
+  spec = getattr(sys.modules["__main__"], "__spec__", None)
+  return f"python -m {spec.name}" if spec else os.path.basename(sys.argv[0])
+
+
 def run(main: Callable[[List[str]], None], argv: Optional[Sequence[str]] = None,
         expected: Tuple[Type[BaseException], ...] = ()) -> None:
   """Calls main(argv) (default: the command line); `expected` adds the command's own
-  error types to EXPECTED_ERRORS."""
-  argv = list(sys.argv[1:] if argv is None else argv)
+  error types to EXPECTED_ERRORS. Usage lines name the command as it was started."""
+  if argv is None:  # the process's own command line
+    sys.argv[0] = command_name()  # argparse's default prog
+    argv = sys.argv[1:]
+  argv = list(argv)
   if DEBUG_FLAG in argv:
     main(argv)
     return

@@ -119,6 +119,10 @@ class LocalLayout:
   def serving_dir(self) -> str:    # blessed models, one version folder each
     return os.path.join(self.output_dir, "serving")
 
+  @property
+  def logs_dir(self) -> str:       # each run's full log (pipeline.console)
+    return os.path.join(self.output_dir, "logs")
+
 
 DEFAULT_LAYOUT = LocalLayout()
 

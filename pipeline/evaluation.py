@@ -4,6 +4,8 @@ TFMA scores CsvExampleGen's eval split through the model's `predict_pipeline_exa
 signature and runs `transform_features` beside it, so slices can use the Transform's
 slicing features (history length, target popularity) as well as raw ones.
 """
+import json
+
 import tensorflow_model_analysis as tfma
 
 from movielens import constants as c
@@ -23,8 +25,10 @@ METRICS = (
     ("MeanLabel", "", "mean_label"),
     ("MeanPrediction", "", "mean_prediction"),
 )
-# Overall, then each slicing feature alone. Slicing by the label gives the calibration:
-# mean prediction per true rating.
+# TFMA's calibration plot: per bucket of predicted rating, half a star wide, the examples'
+# mean prediction and mean true rating (a calibrated model's are equal).
+CALIBRATION_BUCKETS = int(2 * (c.MAX_RATING - c.MIN_RATING))
+# Overall, then each slicing feature alone (the label too: the error per true rating).
 OVERALL = tfma.SlicingSpec()
 SLICE_FEATURES = (c.SEX, c.AGE_GROUP, c.OCCUPATION, f.HISTORY_LENGTH_BUCKET,
                   f.TARGET_POPULARITY_BUCKET, c.RATING)
@@ -45,6 +49,9 @@ def gate_threshold(gate: GateConfig) -> tfma.MetricThreshold:
 def eval_config(gate: GateConfig) -> tfma.EvalConfig:
   configs = [tfma.MetricConfig(class_name=class_name, module=module)
              for class_name, module, _ in METRICS]
+  configs.append(tfma.MetricConfig(class_name="CalibrationPlot", config=json.dumps({
+      "num_buckets": CALIBRATION_BUCKETS,
+      "left": float(c.MIN_RATING), "right": float(c.MAX_RATING)})))
   for metric, (_, _, name) in zip(configs, METRICS):
     if name == GATED_METRIC:  # on the overall slice only: slices inform, they do not gate
       metric.per_slice_thresholds.append(tfma.PerSliceMetricThreshold(

@@ -23,6 +23,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files, no display
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+from matplotlib import ticker  # pylint: disable=g-import-not-at-top
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
@@ -36,7 +37,6 @@ from pipeline.config import DEFAULT_LAYOUT, DEFAULT_OUTPUT_DIR, LocalLayout
 from transform import features as f
 
 REPORT_DIR = "reports"  # under the pipeline root: reports/<run id>.html
-SLICE_METRICS = (error_metrics.MAE, error_metrics.RMSE)
 OVERALL_METRICS = tuple(name for _, _, name in evaluation.METRICS)
 TRAINING_CURVES = ("epoch_mae", "epoch_loss")  # Keras's TensorBoard tags
 
@@ -95,18 +95,18 @@ def overall_section(by_slice, outcome: runs.Outcome, eval_config) -> str:
           + _table(["metric", "threshold", "value"], thresholds) + note + decision)
 
 
-def _slice_chart(feature: str, slices: List[Tuple[object, Dict[str, float]]]) -> str:
-  labels = [str(value) for value, _ in slices]
-  counts = [int(m["example_count"]) for _, m in slices]
-  figure, axes = plt.subplots(figsize=(max(5, 0.45 * len(slices) + 2), 3))
-  width = 0.4
-  for i, name in enumerate(SLICE_METRICS):
-    positions = [x + (i - 0.5) * width for x in range(len(slices))]
-    axes.bar(positions, [m[name] for _, m in slices], width, label=name)
-  axes.set_xticks(range(len(slices)))
-  axes.set_xticklabels([f"{l}\nn={n:,}" for l, n in zip(labels, counts)], fontsize=7)
-  axes.set_title(f"by {feature}")
-  axes.legend(fontsize=7)
+def _bar_chart(title: str, labels: Sequence[str], bars: Dict[str, Sequence[float]]) -> str:
+  """Grouped bars, one group per label: the report's one chart style."""
+  figure, axes = plt.subplots(figsize=(min(9, max(4, 0.4 * len(labels) * len(bars) + 2)), 2.8))
+  width = 0.8 / len(bars)
+  for i, (name, values) in enumerate(bars.items()):
+    axes.bar([x + (i - (len(bars) - 1) / 2) * width for x in range(len(labels))], values,
+             width, label=name)
+  axes.set_xticks(range(len(labels)))
+  axes.set_xticklabels(labels, fontsize=8)
+  axes.set_title(title, fontsize=10)
+  axes.set_ylabel("MAE")
+  axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
   return _png(figure)
 
 
@@ -116,6 +116,8 @@ BUCKET_ORDER = {
     f.TARGET_POPULARITY_BUCKET: [name for _, name in f.POPULARITY_RANK_BUCKETS]
                                 + [f.UNSEEN_MOVIE_BUCKET],
 }
+FEATURE_TITLES = {c.RATING: "true rating", f.HISTORY_LENGTH_BUCKET: "history length",
+                  f.TARGET_POPULARITY_BUCKET: "target movie's popularity rank"}
 
 
 def slice_label(value) -> str:
@@ -123,46 +125,73 @@ def slice_label(value) -> str:
   return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def feature_slices(by_slice, feature: str) -> List[Tuple[str, Dict[str, float]]]:
-  """(label, the candidate's metrics) of each slice of one feature, in natural order:
+def feature_slices(by_slice, feature: str) -> List[Tuple[str, Dict[str, Dict[str, float]]]]:
+  """(label, {model name: metrics}) of each slice of one feature, in natural order:
   buckets as defined, numbers by value."""
-  slices = [(key[0][1], runs.candidate(by_model)) for key, by_model in by_slice.items()
+  slices = [(key[0][1], by_model) for key, by_model in by_slice.items()
             if len(key) == 1 and key[0][0] == feature]
   order = BUCKET_ORDER.get(feature)
   position = ((lambda value: order.index(slice_label(value))) if order
               else (lambda value: (isinstance(value, bytes), value)))
-  return [(slice_label(value), metrics)
-          for value, metrics in sorted(slices, key=lambda s: position(s[0]))]
+  return [(slice_label(value), by_model)
+          for value, by_model in sorted(slices, key=lambda s: position(s[0]))]
+
+
+def feature_section(by_slice, feature: str) -> str:
+  """One feature's slices: a chart and a table, or why there is nothing to compare."""
+  title = FEATURE_TITLES.get(feature, feature.replace("_", " "))
+  slices = feature_slices(by_slice, feature)
+  empty = [name for name in BUCKET_ORDER.get(feature, ())
+           if name not in {label for label, _ in slices}]
+  empty_note = (f"<p>No eval row in {', '.join(html.escape(n) for n in empty)}.</p>"
+                if empty and slices else "")
+  if len(slices) <= 1:
+    what = (f"every eval row is in one slice, {html.escape(slices[0][0])}: nothing to compare"
+            if slices else "no eval rows")
+    return f"<h3>By {html.escape(title)}</h3><p>Not drawn: {what}.</p>" + empty_note
+  labels = [label for label, _ in slices]
+  candidate = [runs.candidate(by_model) for _, by_model in slices]
+  baseline = [by_model.get("baseline") for _, by_model in slices]
+  has_baseline = all(baseline)
+  bars = {"candidate": [m[error_metrics.MAE] for m in candidate]}
+  header = ["slice", "examples", "MAE", "RMSE"]
+  rows = [[label, m["example_count"], m[error_metrics.MAE], m[error_metrics.RMSE]]
+          for label, m in zip(labels, candidate)]
+  if has_baseline:
+    bars["baseline (last blessed)"] = [m[error_metrics.MAE] for m in baseline]
+    header += ["baseline MAE", "change"]
+    for row, m, b in zip(rows, candidate, baseline):
+      row += [b[error_metrics.MAE], f"{m[error_metrics.MAE] - b[error_metrics.MAE]:+.4f}"]
+  return (f"<h3>By {html.escape(title)}</h3>" + empty_note
+          + _bar_chart(f"MAE by {title}", labels, bars) + _table(header, rows))
 
 
 def slices_section(by_slice) -> str:
-  parts = ["<h2>Slices</h2><p>MAE and RMSE per slice, with example counts.</p>"]
-  for feature in evaluation.SLICE_FEATURES:
-    if feature == c.RATING:
-      continue  # the calibration section shows it
-    slices = feature_slices(by_slice, feature)
-    if slices:
-      parts.append(_slice_chart(feature, slices))
-  return "".join(parts)
+  return ("<h2>Slices</h2><p>Eval MAE per slice, with example counts; beside the last "
+          "blessed model's when there is one. Slices inform; only the overall MAE gates.</p>"
+          + "".join(feature_section(by_slice, feature)
+                    for feature in evaluation.SLICE_FEATURES))
 
 
-def calibration_section(by_slice) -> str:
-  slices = feature_slices(by_slice, c.RATING)
-  if not slices:
-    return ""
+def calibration_section(buckets: Sequence[runs.CalibrationBucket]) -> str:
+  """TFMA's calibration plot: mean true rating per bucket of predicted rating."""
+  if not buckets:
+    return "<h2>Calibration</h2><p>No calibration plot in this evaluation.</p>"
   figure, axes = plt.subplots(figsize=(4.5, 3.5))
-  labels = [m["mean_label"] for _, m in slices]
-  predictions = [m["mean_prediction"] for _, m in slices]
   axes.plot([c.MIN_RATING, c.MAX_RATING], [c.MIN_RATING, c.MAX_RATING], "--", color="grey",
-            label="perfect")
-  axes.plot(labels, predictions, "o-", label="model")
-  axes.set_xlabel("true rating")
-  axes.set_ylabel("mean prediction")
+            label="calibrated")
+  axes.plot([b.mean_prediction for b in buckets], [b.mean_label for b in buckets], "o-",
+            label="model")
+  axes.set_xlabel("mean predicted rating")
+  axes.set_ylabel("mean true rating")
   axes.legend(fontsize=7)
-  rows = [[int(float(value)), int(m["example_count"]), m["mean_prediction"], m[error_metrics.MAE]]
-          for value, m in slices]
-  return ("<h2>Calibration</h2><p>Mean prediction per true rating.</p>" + _png(figure)
-          + _table(["true rating", "examples", "mean prediction", "MAE"], rows))
+  rows = [[f"{b.low:g}-{b.high:g}", b.examples, f"{b.mean_prediction:.4f}",
+           f"{b.mean_label:.4f}", f"{b.mean_label - b.mean_prediction:+.4f}"] for b in buckets]
+  return ("<h2>Calibration</h2><p>Eval rows grouped by predicted rating (TFMA's "
+          "calibration plot, buckets half a star wide, empty ones left out): where the "
+          "model predicts r, do users rate r on average?</p>" + _png(figure)
+          + _table(["predicted", "examples", "mean prediction", "mean true rating",
+                    "true - predicted"], rows))
 
 
 def training_curves(model_run_uri: str) -> Dict[Tuple[str, str], List[Tuple[int, float]]]:
@@ -191,6 +220,7 @@ def training_section(model_run_uri: str, kept_epoch: int) -> str:
     axes.axvline(kept_epoch, color="grey", linestyle=":", label=f"kept (epoch {kept_epoch})")
     axes.set_title(tag)
     axes.set_xlabel("epoch")
+    axes.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     axes.legend(fontsize=7)
   return (f"<h2>Training</h2><p>Train and validation curves; the weights of the epoch with "
           f"the best validation MAE were kept. TensorBoard logs: {html.escape(model_run_uri)}"
@@ -203,7 +233,7 @@ def ranking_section(result: Optional[dict]) -> str:
   k = result["k"]
   chance = ranking_evaluator.chance(result["negatives"], k)
   rows = [[scorer, result[scorer][f"hr@{k}"], result[scorer][f"ndcg@{k}"],
-           result[scorer]["mean_rank"]] for scorer in ("model", "popularity")]
+           result[scorer]["mean_rank"]] for scorer in ranking_evaluator.SCORERS]
   rows.append(["chance (a random order)", chance[f"hr@{k}"], chance[f"ndcg@{k}"],
                chance["mean_rank"]])
   return (f"<h2>Ranking</h2><p>Each user's first eval event: the true movie among "
@@ -233,7 +263,7 @@ def render(components: Dict[str, runs.ComponentRun], run_id: str) -> str:
           f"<p>Evaluation: {html.escape(outcome.evaluation_uri)}</p>"
           + overall_section(by_slice, outcome, eval_config)
           + ranking_section(outcome.ranking) + slices_section(by_slice)
-          + calibration_section(by_slice)
+          + calibration_section(runs.calibration(outcome.evaluation_uri))
           + training_section(outcome.model_run_uri, outcome.training["kept_epoch"])
           + "<h2>Components</h2>" + timings + "</body></html>")
 
@@ -275,5 +305,10 @@ def main(argv: Sequence[str]) -> None:
   print(write_report(args.metadata, args.run, args.output))
 
 
-if __name__ == "__main__":
+def command() -> None:
+  """The command, as `python -m pipeline.report` and as setup.py's installed script."""
   cli.run(main)
+
+
+if __name__ == "__main__":
+  command()

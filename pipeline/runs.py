@@ -127,6 +127,36 @@ def metrics_by_slice(evaluation_uri: str) -> Dict[SliceKey, Dict[str, Dict[str, 
   return metrics
 
 
+@dataclasses.dataclass(frozen=True)
+class CalibrationBucket:
+  """One bucket of TFMA's calibration plot: examples whose prediction is in [low, high)."""
+  low: float
+  high: float
+  examples: float
+  mean_prediction: float
+  mean_label: float
+
+
+def calibration(evaluation_uri: str, model_name: str = "candidate") -> List[CalibrationBucket]:
+  """The overall slice's calibration plot (pipeline.evaluation's only plot), its non-empty
+  buckets in order; `model_name` as in metrics_by_slice ("" is used when there was no baseline)."""
+  for per_slice in tfma.load_plots(evaluation_uri):
+    if _slice_key(per_slice):
+      continue
+    for entry in per_slice.plot_keys_and_values:  # TFMA leaves plot keys' names empty
+      if (entry.value.HasField("calibration_histogram_buckets")
+          and entry.key.model_name in (model_name, "")):
+        return [CalibrationBucket(
+                    bucket.lower_threshold_inclusive, bucket.upper_threshold_exclusive,
+                    bucket.num_weighted_examples.value,
+                    bucket.total_weighted_refined_prediction.value
+                    / bucket.num_weighted_examples.value,
+                    bucket.total_weighted_label.value / bucket.num_weighted_examples.value)
+                for bucket in entry.value.calibration_histogram_buckets.buckets
+                if bucket.num_weighted_examples.value > 0]
+  return []
+
+
 def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
   """{model name: {metric name: value}} on the overall slice."""
   return metrics_by_slice(evaluation_uri)[()]

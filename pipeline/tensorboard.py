@@ -76,5 +76,10 @@ def main(argv: Sequence[str]) -> None:
                             ",".join(named), "--host", args.host, "--port", str(args.port)])
 
 
-if __name__ == "__main__":
+def command() -> None:
+  """The command, as `python -m pipeline.tensorboard` and as setup.py's installed script."""
   cli.run(main)
+
+
+if __name__ == "__main__":
+  command()

@@ -43,7 +43,8 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
 
 
 class RatingModel:
-  """The serving_default signature, fed serving-contract requests in batches."""
+  """The serving_default signature, fed serving-contract requests in batches: the
+  predicted rating, and how likely each target is the user's next movie."""
 
   def __init__(self, path: str):
     # TensorFlow loads here, not at import: the commands answer --help and refuse a bad
@@ -58,4 +59,9 @@ class RatingModel:
         f.HISTORY_MOVIE_INDEX].shape[1]
 
   def predict(self, requests: List[Dict[str, Any]]) -> np.ndarray:
-    return contract.score(self._serve, [contract.encode(request) for request in requests])
+    """The predicted ratings."""
+    return self.score_all(requests)[contract.PREDICTION_KEY]
+
+  def score_all(self, requests: List[Dict[str, Any]]) -> Dict[str, np.ndarray]:
+    """{contract.PREDICTION_KEY: ratings, contract.NEXT_MOVIE_KEY: next-movie scores}."""
+    return contract.score_all(self._serve, [contract.encode(request) for request in requests])

@@ -17,6 +17,7 @@ import sys
 from typing import Sequence
 
 from movielens import constants as c
+from movielens import contract
 from pipeline import cli
 from serving import model as serving_model
 from serving import requests
@@ -43,13 +44,19 @@ def main(argv: Sequence[str]) -> None:
   else:
     with open(args.input, newline="") as text:
       batch = requests.read_requests(text, source, form)
-  predictions = serving_model.RatingModel(path).predict(batch)
-  for record, (request, prediction) in enumerate(zip(batch, predictions), start=1):
-    line = {"record": record, "predicted_rating": round(float(prediction), 4)}
+  scores = serving_model.RatingModel(path).score_all(batch)
+  for record, request in enumerate(batch, start=1):
+    line = {"record": record, **{key: round(float(scores[key][record - 1]), 4)
+                                 for key in (contract.PREDICTION_KEY, contract.NEXT_MOVIE_KEY)}}
     if c.RATING in request:
       line[c.RATING] = int(request[c.RATING])
     print(json.dumps(line))
 
 
-if __name__ == "__main__":
+def command() -> None:
+  """The command, as `python -m serving.predict` and as setup.py's installed script."""
   cli.run(main)
+
+
+if __name__ == "__main__":
+  command()

@@ -2,9 +2,17 @@
 
     python -m serving.recommend --data-dir outputs/raw/synthetic-scale1-seed0 --user-id 42
     python -m serving.recommend --data-dir DIR --request user.json   # a user not in DIR
+    python -m serving.recommend --data-dir DIR --user-id 42 --by rating
 
-With --user-id the user's demographics and ratings come from the MovieLens folder; with
---request they come from one serving-contract JSON object (its target fields ignored).
+By default movies are ranked by the model's next-movie score, how likely the user is to
+pick each one next: what "what should I watch next" asks. `--by rating` ranks by the
+predicted rating instead: movies the user would rate highly if they watched them, which
+favours obscure movies that few would pick (the README's ranking table measures both).
+
+With --user-id the user's demographics come from users.dat and their ratings from a
+history index of ratings.dat, built on first use and kept (serving/history.py: no
+reparsing per call); with --request they come from one serving-contract JSON object (its
+target fields ignored).
 All candidates go to the model in large batches, as the same event at the same time
 (by default just after the user's last rating), differing only in the target movie.
 """
@@ -22,24 +30,27 @@ from movielens import constants as c
 from movielens import contract
 from movielens import parse
 from pipeline import cli
+from serving import history
 from serving import model as serving_model
 
-def user_request(data: parse.MovieLens, user_id: int, history_length: int) -> Dict[str, Any]:
+
+def user_request(users: Dict[int, parse.User], index: history.HistoryIndex, user_id: int,
+                 history_length: int) -> Dict[str, Any]:
   """The user's features and latest `history_length` ratings (the model's window: it
-  reads no more), as a serving-contract request without a target."""
-  if user_id not in data.users:
+  reads no more), as a serving-contract request without a target; "rated" holds every
+  movie they rated."""
+  if user_id not in users:
     raise LookupError(f"user {user_id} is not in {c.USERS_FILE}")
-  user = data.users[user_id]
-  ratings = data.ratings[data.ratings.user_id == user_id].sort_values(
-      ["timestamp", "line_number"])
-  recent = ratings.tail(history_length)
+  user = users[user_id]
+  movie_ids, ratings, timestamps = index.history(user_id)
+  recent = slice(max(0, len(movie_ids) - history_length), None)
   return {
       c.USER_ID: user_id, c.SEX: user.sex, c.AGE_GROUP: user.age_group,
       c.OCCUPATION: user.occupation,
-      c.HISTORY_MOVIE_IDS: recent.movie_id.tolist(),
-      c.HISTORY_RATINGS: recent.rating.astype(float).tolist(),
-      c.HISTORY_TIMESTAMPS: recent.timestamp.tolist(),
-      "rated": set(ratings.movie_id.tolist()),
+      c.HISTORY_MOVIE_IDS: movie_ids[recent].tolist(),
+      c.HISTORY_RATINGS: ratings[recent].astype(float).tolist(),
+      c.HISTORY_TIMESTAMPS: timestamps[recent].tolist(),
+      "rated": set(movie_ids.tolist()),
   }
 
 
@@ -58,10 +69,13 @@ def request_from_file(path: str) -> Dict[str, Any]:
   return contract.request_from_row(values, path, 1)
 
 
+ORDERS = {"next": contract.NEXT_MOVIE_KEY, "rating": contract.PREDICTION_KEY}  # --by
+
+
 def recommend(rating_model: serving_model.RatingModel, user: Dict[str, Any],
-              movies: Dict[int, parse.Movie], top: int, at: Optional[int] = None
-              ) -> Tuple[List[Dict[str, Any]], int]:
-  """The `top` unrated catalog movies by predicted rating, best first; how many were scored."""
+              movies: Dict[int, parse.Movie], top: int, at: Optional[int] = None,
+              by: str = "next") -> Tuple[List[Dict[str, Any]], int]:
+  """The `top` unrated catalog movies, best first by ORDERS[by]; how many were scored."""
   rated = user.get("rated", set(user[c.HISTORY_MOVIE_IDS]))
   candidates = sorted(set(movies) - rated)
   timestamps = user[c.HISTORY_TIMESTAMPS]
@@ -70,12 +84,14 @@ def recommend(rating_model: serving_model.RatingModel, user: Dict[str, Any],
     raise ValueError(f"--at {at} is before the user's last rating ({max(timestamps)}): "
                      "the model scores what comes after the history")
   base = {k: v for k, v in user.items() if k != "rated"}
-  scores = rating_model.predict([{**base, c.TARGET_MOVIE_ID: movie, c.TARGET_TIMESTAMP: at}
-                                 for movie in candidates])
-  best = np.argsort(-scores, kind="stable")[:top]
+  scores = rating_model.score_all([{**base, c.TARGET_MOVIE_ID: movie, c.TARGET_TIMESTAMP: at}
+                                   for movie in candidates])
+  best = np.argsort(-scores[ORDERS[by]], kind="stable")[:top]
   return [{"movie_id": candidates[i], "title": movies[candidates[i]].title,
            "genres": c.GENRE_SEPARATOR.join(movies[candidates[i]].genres),
-           "predicted_rating": round(float(scores[i]), 4)} for i in best], len(candidates)
+           contract.PREDICTION_KEY: round(float(scores[contract.PREDICTION_KEY][i]), 4),
+           contract.NEXT_MOVIE_KEY: round(float(scores[contract.NEXT_MOVIE_KEY][i]), 4)}
+          for i in best], len(candidates)
 
 
 def parse_args(argv: Sequence[str]):
@@ -88,8 +104,14 @@ def parse_args(argv: Sequence[str]):
   who.add_argument("--user-id", type=int, help="a user of --data-dir")
   who.add_argument("--request", help="a JSON file: one serving-contract object for the user")
   parser.add_argument("--top", type=int, default=10, help="how many movies (default 10)")
+  parser.add_argument("--by", choices=sorted(ORDERS), default="next",
+                      help="rank by the next-movie score (default: what the user likely "
+                      "picks next) or by the predicted rating")
   parser.add_argument("--at", type=int,
                       help="Unix time of the imagined ratings (default: after the last one)")
+  parser.add_argument("--index-dir", default=history.DEFAULT_INDEX_DIR,
+                      help="where --user-id's history index is kept, built on first use "
+                      f"(serving/history.py; default {history.DEFAULT_INDEX_DIR})")
   serving_model.add_model_flags(parser)
   cli.add_debug_flag(parser)
   args = parser.parse_args(argv)
@@ -109,16 +131,25 @@ def main(argv: Sequence[str]) -> None:
   rating_model = serving_model.RatingModel(path)
   loaded = time.monotonic()
   if user is None:
-    user = user_request(parse.load_movielens(args.data_dir), args.user_id, rating_model.window)
-  ready = time.monotonic()
-  ranked, num_candidates = recommend(rating_model, user, movies, args.top, args.at)
-  scored = time.monotonic()
-  print(f"model {path}: {num_candidates:,} unrated movies scored in {scored - ready:.2f} s "
-        f"(model loaded in {loaded - started:.1f} s)")
+    users = parse.load_users(os.path.join(args.data_dir, c.USERS_FILE))
+    user = user_request(users, history.load(args.data_dir, args.index_dir), args.user_id,
+                        rating_model.window)
+  ranked, num_candidates = recommend(rating_model, user, movies, args.top, args.at, args.by)
+  answered = time.monotonic()
+  print(f"model {path} (loaded in {loaded - started:.1f} s): {num_candidates:,} unrated "
+        f"movies scored, answered in {answered - loaded:.2f} s; ranked by "
+        f"{ORDERS[args.by]}")
+  print(f"  #  {'next':>6}  rating  title")
   for rank, movie in enumerate(ranked, start=1):
-    print(f"{rank:3d}. {movie['predicted_rating']:.2f}  {movie['title']}  [{movie['genres']}]"
+    print(f"{rank:3d}. {movie[contract.NEXT_MOVIE_KEY]:6.2f}  "
+          f"{movie[contract.PREDICTION_KEY]:6.2f}  {movie['title']}  [{movie['genres']}]"
           f"  (movie {movie['movie_id']})")
 
 
-if __name__ == "__main__":
+def command() -> None:
+  """The command, as `python -m serving.recommend` and as setup.py's installed script."""
   cli.run(main)
+
+
+if __name__ == "__main__":
+  command()

@@ -81,3 +81,28 @@ def test_the_image_installs_the_lock_and_nothing_else():
               for command in line[4:].split("&&") if "pip install" in command]
   assert installs == ["pip install --no-cache-dir --no-deps -r requirements.lock",
                       "pip install --no-cache-dir --no-deps ."]
+
+
+def console_scripts():
+  """setup.py's installed commands: (name, module, function)."""
+  text = open(os.path.join(REPO, "setup.py")).read()
+  return re.findall(r'"([\w-]+)=([\w.]+):(\w+)"', text)
+
+
+@pytest.mark.parametrize("name,module,function", console_scripts())
+def test_each_installed_command_starts_and_names_itself(name, module, function):
+  """As pip's script calls it: the function with no arguments, the script's name as
+  argv[0]; --help answers with a usage line naming the command."""
+  script = (f"import sys; sys.argv = [{name!r}, '--help']; "
+            f"from {module} import {function}; {function}()")
+  result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.startswith(f"usage: {name} ")
+  assert result.stderr == ""  # a quiet start
+
+
+def test_module_commands_name_themselves_as_run():
+  result = subprocess.run([sys.executable, "-m", "serving.predict", "--help"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+  assert result.stdout.startswith("usage: python -m serving.predict ")

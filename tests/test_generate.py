@@ -156,3 +156,47 @@ def test_impossible_sizes_are_refused():
     generate.generate(generate.GeneratorConfig(num_users=100, num_movies=500, num_ratings=1000))
   with pytest.raises(ValueError, match="too few"):
     generate.generate(generate.GeneratorConfig(num_users=1, num_movies=30, num_ratings=20))
+
+
+def _consecutive_genre_overlap(data, rng) -> tuple:
+  """(mean Jaccard overlap of the genres of each user's consecutive movies, the same for
+  the user's movies in a shuffled order)."""
+  genres = data["movies"]["genres"].astype(bool)  # [movies, genres] multi-hot
+  index = {movie_id: i for i, movie_id in enumerate(data["movies"]["movie_id"])}
+  jaccard = lambda a, b: (a & b).sum(1) / np.maximum((a | b).sum(1), 1)
+  ordered, shuffled = [], []
+  start = 0
+  for count in data["counts"]:
+    movies = genres[[index[m] for m in data["movie_id"][start:start + count]]]
+    start += count
+    ordered.append(jaccard(movies[1:], movies[:-1]).mean())
+    mixed = movies[rng.permutation(len(movies))]
+    shuffled.append(jaccard(mixed[1:], mixed[:-1]).mean())
+  return float(np.mean(ordered)), float(np.mean(shuffled))
+
+
+def test_choices_follow_the_user_unless_the_strength_is_zero():
+  """On: consecutive movies share genres more than the user's movies in random order;
+  off: no more than chance (choice by popularity alone, in random order)."""
+  config = generate.GeneratorConfig.scaled(0.02, seed=5)
+  rng = np.random.default_rng(0)
+  on = generate.generate(config)
+  off = generate.generate(dataclasses.replace(config, choice_strength=0.0))
+  ordered, shuffled = _consecutive_genre_overlap(on, rng)
+  assert ordered > 1.1 * shuffled  # 0.160 against 0.140 here
+  ordered, shuffled = _consecutive_genre_overlap(off, rng)
+  assert abs(ordered - shuffled) < 0.02 * shuffled
+  # The rating mix stays ml-1m's either way: the cut points are calibrated to it.
+  for data in (on, off):
+    shares = np.bincount(data["rating"], minlength=6)[1:] / len(data["rating"])
+    assert np.abs(shares - [c.ML1M_RATING_SHARES[k] for k in range(1, 6)]).max() < 0.02
+
+
+def test_the_default_strength_is_todays_generator():
+  config = generate.GeneratorConfig.scaled(0.01, seed=2)
+  default, explicit = (generate.generate(config),
+                       generate.generate(dataclasses.replace(config, choice_strength=1.0)))
+  assert (default["movie_id"] == explicit["movie_id"]).all()
+  assert (default["rating"] == explicit["rating"]).all()
+  with pytest.raises(ValueError, match="choice strength must be 0 or more"):
+    generate.generate(dataclasses.replace(config, choice_strength=-1.0))

@@ -47,12 +47,36 @@ def test_synthetic_run_prepares_data_runs_the_pipeline_then_reuses_everything(tm
                    r"the bound 0.1", first.stdout)
   assert not (tmp_path / "serving").exists()
   assert (tmp_path / "tfx" / "metadata.sqlite").is_file()
+  assert_quiet(first, tmp_path)
 
-  second = run(*args, timeout=600)
+  second = run(*args, "--verbose", timeout=600)
   assert second.returncode == 0, second.stderr
   assert "reusing" in second.stdout and "up to date" in second.stdout
+  assert "Component Trainer is running." in second.stderr  # TFX's own log, on the terminal
   assert re.search(r"^  Trainer +CACHED", second.stdout, re.M)
   assert re.search(r"^  Evaluator +CACHED", second.stdout, re.M)  # still no baseline
+
+
+# What a person sees of a tiny run: the stage lines, heartbeats and the summary.
+CONSOLE_LINE = re.compile(
+    r"(\[\d\d:\d\d\] |    done in |    \.\.\. |  \w+ +(COMPLETE|CACHED|[\d.]+ s$|HR@)|"
+    r"log: |note: |CSV for |TFX pipeline |component |validation MAE |eval MAE |"
+    r"evaluation: |ranking, |report: |NOT BLESSED|BLESSED|  mean_absolute_error|$)")
+CONSOLE_LINE_BUDGET = 60  # heartbeats aside
+
+
+def assert_quiet(result, output_dir):
+  """Only our own lines on the terminal; TFX's, Beam's, TensorFlow's in the log named."""
+  assert result.stderr == ""
+  lines = result.stdout.splitlines()
+  heartbeats = [line for line in lines if line.startswith("    ... ")]  # 1 per 30 s
+  assert len(lines) - len(heartbeats) <= CONSOLE_LINE_BUDGET, result.stdout
+  assert [line for line in lines if not CONSOLE_LINE.match(line)] == []
+  log = re.search(r"^log: (\S+) ", result.stdout, re.M).group(1)
+  assert os.path.dirname(log) == str(output_dir / "logs")
+  text = open(log).read()
+  assert "Component Trainer is running." in text
+  assert "val_mae: " in text  # Keras's own progress line
 
 
 def test_bad_data_stops_with_file_and_line(tmp_path):
@@ -76,7 +100,7 @@ def test_help_explains_the_flags():
   assert result.returncode == 0
   for flag in ("--synthetic", "--data-dir", "--output-dir", "--history-length", "--lenient",
                "--serving-dir", "--epochs", "--set", "--train-steps", "--mae-bound",
-               "--mae-max-increase", "--no-cache", "--prepare-only"):
+               "--mae-max-increase", "--no-cache", "--prepare-only", "--verbose"):
     assert flag in result.stdout
 
 

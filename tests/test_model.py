@@ -155,7 +155,8 @@ def test_the_inference_model_drops_training_state_and_predicts_the_same(tmp_path
   features, label, _ = batch()
   model.fit(features, label, epochs=1, verbose=0)
   servable = task.inference_model(model)
-  np.testing.assert_allclose(servable(features).numpy(), model(features).numpy(), atol=1e-6)
+  np.testing.assert_allclose(servable(features)[bst.RATING_OUTPUT].numpy(),
+                             model(features).numpy(), atol=1e-6)
   tf.saved_model.save(model, str(tmp_path / "trained"))
   tf.saved_model.save(servable, str(tmp_path / "servable"))
   children, slot_variables = training_state(str(tmp_path / "trained"))
@@ -165,5 +166,61 @@ def test_the_inference_model_drops_training_state_and_predicts_the_same(tmp_path
   # Loaded back, both are called alike and the slim one predicts what the full one does.
   reloaded = {name: tf.saved_model.load(str(tmp_path / name)) for name in ("trained",
                                                                            "servable")}
-  np.testing.assert_allclose(reloaded["servable"](features).numpy(),
+  np.testing.assert_allclose(reloaded["servable"](features)[bst.RATING_OUTPUT].numpy(),
                              reloaded["trained"](features).numpy(), atol=1e-6)
+
+
+def test_sampled_softmax_loss_on_a_hand_checked_batch():
+  """Three rows; rows 0 and 2 share a movie, so neither is the other's negative."""
+  query = tf.constant([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+  item = tf.constant([[2.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+  movies = tf.constant([7, 8, 7])
+  log_q = tf.math.log(tf.constant([0.5, 0.25, 0.5]))
+  loss = bst.sampled_softmax_loss(query, item, movies, log_q).numpy()
+  # logits = query @ item.T - log q: row 0 [2, 0, 1] + [ln 2, ln 4, ln 2], row 2 left out.
+  row0 = np.array([2 + np.log(2), 0 + np.log(4)])
+  row1 = np.array([0 + np.log(2), 1 + np.log(4), 0 + np.log(2)])
+  row2 = np.array([1 + np.log(4), 1 + np.log(2)])  # its own (movie 7) is last
+  expected = [-row0[0] + np.log(np.exp(row0).sum()), -row1[1] + np.log(np.exp(row1).sum()),
+              -row2[1] + np.log(np.exp(row2).sum())]
+  np.testing.assert_allclose(loss, expected, rtol=1e-5)
+
+
+def test_the_next_movie_query_does_not_see_the_target():
+  model = bst.build_bst(CONFIG, DATA)
+  features, _, _ = batch()
+  other = dict(features, **{f.TARGET_MOVIE_INDEX: (features[f.TARGET_MOVIE_INDEX] % 20) + 1})
+  _, _, query, item = model.with_heads(features, training=False)
+  _, _, other_query, other_item = model.with_heads(other, training=False)
+  np.testing.assert_allclose(query.numpy(), other_query.numpy(), atol=1e-6)
+  assert not np.allclose(item.numpy(), other_item.numpy())
+  scores = model.scorer(features)[bst.NEXT_MOVIE_OUTPUT].numpy()
+  np.testing.assert_allclose(scores, (query.numpy() * item.numpy()).sum(-1), rtol=1e-5,
+                             atol=1e-5)
+
+
+def test_the_exported_next_movie_score_ranks_a_planted_next_movie_first(tmp_path):
+  """Toy data where the next movie always follows the last one (m -> m + 1): after
+  training on the joint loss, the saved scorer ranks that movie first among all."""
+  keras.utils.set_random_seed(1)
+  features, _, _ = batch(size=2048, seed=3)
+  last = features[f.HISTORY_MOVIE_INDEX].numpy()[:, -1]
+  has_history = last > 0
+  features = {k: tf.boolean_mask(v, has_history) for k, v in features.items()}
+  planted = last[has_history] % 21 + 1  # 1..21, the movie vocabulary's real indexes
+  features[f.TARGET_MOVIE_INDEX] = tf.constant(planted)
+  label = tf.constant(np.full(len(planted), 4.0), tf.float32)
+  counts = tuple(np.bincount(planted, minlength=SIZES[f.MOVIE_VOCAB]).tolist())
+  config = dataclasses.replace(CONFIG, next_movie_weight=1.0, batch_size=256)
+  model = bst.build_bst(config, dataclasses.replace(DATA, movie_counts=counts))
+  model.fit(features, label, batch_size=256, epochs=30, verbose=0)
+  tf.saved_model.save(task.inference_model(model), str(tmp_path / "scorer"))
+  scorer = tf.saved_model.load(str(tmp_path / "scorer"))
+  movies = np.arange(1, SIZES[f.MOVIE_VOCAB] - 1)  # every real movie index
+  hits = 0
+  for row in range(20):
+    one = {k: tf.repeat(v[row:row + 1], len(movies), axis=0) for k, v in features.items()}
+    one[f.TARGET_MOVIE_INDEX] = tf.constant(movies)
+    scores = scorer(one)[bst.NEXT_MOVIE_OUTPUT].numpy()
+    hits += movies[np.argmax(scores)] == planted[row]
+  assert hits >= 18, f"the planted movie came first for {hits} of 20 users"

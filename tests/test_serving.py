@@ -2,12 +2,14 @@
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
+from matplotlib import image as matplotlib_image
 import numpy as np
 import pytest
 
@@ -15,6 +17,8 @@ from movielens import constants as c
 from movielens import contract
 from movielens import parse
 from pipeline import report
+from pipeline import runs
+from serving import history
 from serving import model as serving_model
 from serving import recommend
 from tests.conftest import eval_examples, serving_values
@@ -51,6 +55,7 @@ def test_predict_scores_json_lines(tmp_path, served):
   assert result.returncode == 0, result.stderr[-2000:]
   lines = [json.loads(line) for line in result.stdout.splitlines()]
   assert [line["record"] for line in lines] == list(range(1, 21))
+  assert all(isinstance(line[contract.NEXT_MOVIE_KEY], float) for line in lines)
   expected = served["model"].predict(
       [contract.request_from_row(r, "test", 1) for r in served["requests"]])
   np.testing.assert_allclose([line["predicted_rating"] for line in lines], expected, atol=1e-4)
@@ -99,28 +104,58 @@ def test_requests_reject_missing_fields_and_misaligned_histories(served):
     contract.request_from_row(misaligned, "src", 4)
 
 
-def test_recommend_ranks_unrated_movies(pipeline_raw, served):
+def test_the_history_index_gives_each_user_the_parsed_history(tmp_path, pipeline_raw):
+  """Built once, then read back: the same histories, oldest first, as parsing ratings.dat
+  (ties in time in file order)."""
+  data = parse.load_movielens(pipeline_raw)
+  built = history.load(pipeline_raw, str(tmp_path))
+  path = history.index_path(pipeline_raw, str(tmp_path))
+  assert os.listdir(tmp_path) == [os.path.basename(path)]
+  read_back = history.load(pipeline_raw, str(tmp_path))
+  for user_id, ratings in data.ratings.groupby("user_id"):
+    expected = ratings.sort_values(["timestamp", "line_number"])
+    for index in (built, read_back):
+      movie_ids, stars, times = index.history(user_id)
+      assert movie_ids.tolist() == expected.movie_id.tolist()
+      assert stars.tolist() == expected.rating.tolist()
+      assert times.tolist() == expected.timestamp.tolist()
+  with pytest.raises(LookupError, match="user 999999 has no ratings"):
+    built.history(999999)
+
+
+def test_recommend_ranks_unrated_movies(tmp_path, pipeline_raw, served):
   data = parse.load_movielens(pipeline_raw)
   user_id = int(data.ratings.user_id.iloc[0])
   assert served["model"].window == TransformConfig().window  # read back from the model
-  user = recommend.user_request(data, user_id, served["model"].window)
-  top, scored = recommend.recommend(served["model"], user, data.movies, top=5)
-  assert scored == len(data.movies) - len(user["rated"])
-  assert len(top) == 5 and not {m["movie_id"] for m in top} & user["rated"]
-  scores = [m["predicted_rating"] for m in top]
-  assert scores == sorted(scores, reverse=True)
-  assert top[0]["title"] == data.movies[top[0]["movie_id"]].title
-  # The best candidate's score is what predict gives that very request.
+  index = history.load(pipeline_raw, str(tmp_path / "index"))
+  user = recommend.user_request(data.users, index, user_id, served["model"].window)
+  assert user["rated"] == set(data.ratings[data.ratings.user_id == user_id].movie_id)
+  assert len(user[c.HISTORY_MOVIE_IDS]) == min(len(user["rated"]), served["model"].window)
   at = max(user[c.HISTORY_TIMESTAMPS]) + 1
-  alone = served["model"].predict([{**user, c.TARGET_MOVIE_ID: top[0]["movie_id"],
-                                    c.TARGET_TIMESTAMP: at}])
-  assert alone[0] == pytest.approx(scores[0], abs=1e-4)
+  for by, key in recommend.ORDERS.items():
+    top, scored = recommend.recommend(served["model"], user, data.movies, top=5, by=by)
+    assert scored == len(data.movies) - len(user["rated"])
+    assert len(top) == 5 and not {m["movie_id"] for m in top} & user["rated"]
+    scores = [m[key] for m in top]
+    assert scores == sorted(scores, reverse=True)
+    assert top[0]["title"] == data.movies[top[0]["movie_id"]].title
+    # The best candidate's scores are what the model gives that very request.
+    alone = served["model"].score_all([{**user, c.TARGET_MOVIE_ID: top[0]["movie_id"],
+                                        c.TARGET_TIMESTAMP: at}])
+    for output in recommend.ORDERS.values():
+      assert alone[output][0] == pytest.approx(top[0][output], abs=1e-4)
 
   result = run_module("serving.recommend", "--data-dir", pipeline_raw, "--user-id",
-                      str(user_id), "--top", "3", "--serving-dir", served["serving_dir"])
+                      str(user_id), "--top", "3", "--serving-dir", served["serving_dir"],
+                      "--index-dir", str(tmp_path / "index"))
   assert result.returncode == 0, result.stderr[-2000:]
   assert f"{scored:,} unrated movies scored" in result.stdout
-  assert re.search(r"^  1\. \d\.\d\d  .+\(movie \d+\)$", result.stdout, re.M)
+  assert f"ranked by {contract.NEXT_MOVIE_KEY}" in result.stdout  # the default
+  assert re.search(r"^  1\. +-?\d+\.\d\d +\d\.\d\d  .+\(movie \d+\)$", result.stdout, re.M)
+  by_rating = run_module("serving.recommend", "--data-dir", pipeline_raw, "--user-id",
+                         str(user_id), "--by", "rating", "--serving-dir", served["serving_dir"],
+                         "--index-dir", str(tmp_path / "index"))
+  assert f"ranked by {contract.PREDICTION_KEY}" in by_rating.stdout
 
 
 def test_report_renders_the_runs_own_numbers(tmp_path, pipeline_runs):
@@ -136,13 +171,64 @@ def test_report_renders_the_runs_own_numbers(tmp_path, pipeline_runs):
           f"<td>{training['validation_rmse']:.4f}</td><td>chose the model: the Trainer kept "
           f"epoch {training['kept_epoch']} of {training['epochs_run']}</td>") in page
   assert f"<td>eval</td><td>{good['outcome'].mae:.4f}</td>" in page
-  assert "BLESSED: pushed to" in page and page.count("<img") >= 7
+  assert "BLESSED: pushed to" in page
   assert "chance (a random order)" in page and "times chance" in page
   assert "b&#x27;" not in page and "b'" not in page  # values as text, not Python bytes
+  # Popularity buckets in their order, not as text ("1001+" sorts before "top 100").
+  buckets = [name for _, name in f.POPULARITY_RANK_BUCKETS]
+  shown = [b for b in buckets if f"<td>{b}</td>" in page]
+  assert len(shown) >= 2 and sorted(shown, key=page.index) == shown
+  # A slice holding every eval row is said, not drawn (no eval row has a short history here).
+  history = report.feature_slices(runs.metrics_by_slice(good["outcome"].evaluation_uri),
+                                  f.HISTORY_LENGTH_BUCKET)
+  if len(history) == 1:
+    assert (f"Not drawn: every eval row is in one slice, {history[0][0]}: nothing to "
+            "compare.") in page
   worse_page = open(report.write_report(worse["config"].metadata_path, worse["run_id"],
                                         str(tmp_path / "worse.html"))).read()
   assert "baseline (last blessed)" in worse_page and "NOT BLESSED" in worse_page
   assert f"<td>{worse['outcome'].mae:.4f}</td><td>{good['outcome'].mae:.4f}</td>" in worse_page
+  assert "<th>baseline MAE</th><th>change</th>" in worse_page  # per slice too
+
+
+def test_calibration_groups_eval_rows_by_predicted_rating(pipeline_runs):
+  """As TFMA's calibration plot: each bucket holds the rows whose prediction is in it, so
+  its mean prediction lies inside; all eval rows are in some bucket."""
+  outcome = pipeline_runs["good"]["outcome"]
+  buckets = runs.calibration(outcome.evaluation_uri)
+  assert len(buckets) >= 2
+  for bucket in buckets:
+    assert bucket.low <= bucket.mean_prediction < bucket.high
+    assert c.MIN_RATING <= bucket.mean_label <= c.MAX_RATING
+  overall = runs.candidate(runs.metrics_by_slice(outcome.evaluation_uri)[()])
+  assert sum(b.examples for b in buckets) == overall["example_count"]
+  assert sum(b.examples * b.mean_label for b in buckets) / overall["example_count"] == (
+      pytest.approx(overall["mean_label"], abs=1e-6))
+
+
+CHROMIUM = shutil.which("chromium")
+CHART_BLUE = (0x1f, 0x77, 0xb4)  # matplotlib's first colour: the candidate's bars
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (bin/test installs it)")
+def test_report_renders_in_a_headless_browser(tmp_path, pipeline_runs):
+  """The page as a browser draws it: a screenshot with the charts' colours in it."""
+  good = pipeline_runs["good"]
+  page = report.write_report(good["config"].metadata_path, good["run_id"],
+                             str(tmp_path / "report.html"))
+  screenshot = tmp_path / "report.png"
+  subprocess.run([CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync",
+                  f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+                  "--window-size=1100,5000", f"--screenshot={screenshot}",
+                  f"file://{page}"], capture_output=True, timeout=120, check=True)
+  pixels = (matplotlib_image.imread(screenshot)[..., :3] * 255).round().astype(int)
+  assert pixels.shape[:2] == (5000, 1100)
+  is_blue = (abs(pixels - np.array(CHART_BLUE)) <= 2).all(axis=-1)
+  assert is_blue.sum() > 1000  # the bar charts were drawn
+  assert (pixels < 128).all(axis=-1).sum() > 10_000  # and the text
 
 
 def test_report_command_lists_runs_and_writes_the_latest(tmp_path, pipeline_runs):

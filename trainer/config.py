@@ -26,6 +26,7 @@ class TrainerConfig:
   factorization_l2: float = 0.05   # per-example L2 on the factor and bias lookups
   factor_scale: float = 4.0        # the factors' speed relative to the rest (model.py)
   median_temperature: float = 0.02  # width of the steps of the predicted median (model.py)
+  next_movie_weight: float = 1.0   # the next-movie head's loss beside the rating's (model.py)
   optimizer: str = "adam"
   learning_rate: float = 0.002
   batch_size: int = 1024

@@ -13,12 +13,21 @@ Benchmarks): matrix-factorization terms added to the score (`_collaborative_term
 an ordinal head: the score and four learned cut points give a distribution over the five
 stars, trained on its likelihood, and the predicted rating is that distribution's median
 (smoothed, so it still ranks), MAE's best answer.
+
+And BST's own objective beside the rating: which movie the user picks next. The same
+transformer encodes the history with a query token in the target's slot (as BERT4Rec's
+mask), the user's embeddings join it, and the result is a query vector; the target movie's
+token gives an item vector; their dot product is the next-movie score. It is trained with
+in-batch sampled softmax, the batch's other targets as negatives, each logit corrected by
+the log of how often its movie is sampled (its training frequency: Yi et al. 2019,
+"Sampling-Bias-Corrected Neural Modeling"), jointly with the rating's likelihood.
 """
 import dataclasses
 import itertools
 import math
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
+import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
@@ -27,13 +36,26 @@ from trainer.config import TrainerConfig
 from transform import features as f
 
 TARGET_RATING = c.MAX_RATING + 1  # the target's rating is unknown: its own embedding row
+RATING_OUTPUT = "rating"              # the scorer's outputs (trainer.task names them for
+NEXT_MOVIE_OUTPUT = "next_movie"      # serving: movielens.contract)
 
 
 @dataclasses.dataclass(frozen=True)
 class DataShape:
-  """What the model's sizes depend on, read from the Transform's output (trainer.task)."""
+  """What the model is built from, read from the Transform's output (trainer.task)."""
   vocabulary_sizes: Dict[str, int]  # embedding rows (padding and OOV included) by vocabulary
   window: int                       # history events per row (transform.config)
+  # Training rows per movie index (padding and OOV rows 0): how often the next-movie
+  # head's in-batch sampling draws each movie. None: uniform.
+  movie_counts: Optional[Tuple[int, ...]] = None
+
+  def movie_log_sampling_probability(self) -> np.ndarray:
+    """log q(movie) per movie index, for the sampled softmax's correction; movies never
+    seen in training count as seen once."""
+    size = self.vocabulary_sizes[f.MOVIE_VOCAB]
+    counts = np.ones(size) if self.movie_counts is None else np.maximum(
+        np.asarray(self.movie_counts, dtype=np.float64), 1.0)
+    return np.log(counts / counts.sum()).astype(np.float32)
 
 
 def _input_specs(window: int) -> Dict[str, Tuple[Tuple[int, ...], tf.DType]]:
@@ -61,19 +83,24 @@ def model_inputs(window: int) -> Dict[str, keras.Input]:
           for name, (shape, dtype) in _input_specs(window).items()}
 
 
-def _transformer_block(x, mask, config: TrainerConfig, index: int):
-  """Self-attention over valid tokens, residual + LayerNorm, feed-forward, residual + LN."""
+def _transformer_block(config: TrainerConfig, index: int) -> Callable:
+  """Self-attention over valid tokens, residual + LayerNorm, feed-forward, residual + LN:
+  its layers, as a function of (tokens, mask) that can encode more than one sequence."""
   d = config.movie_embedding_dim
   attention = keras.layers.MultiHeadAttention(
       num_heads=config.num_heads, key_dim=d // config.num_heads, dropout=config.dropout,
-      name=f"attention_{index}")(x, x, attention_mask=mask[:, None, :])
-  x = keras.layers.LayerNormalization(name=f"attention_norm_{index}")(
-      x + keras.layers.Dropout(config.dropout)(attention))
-  hidden = keras.layers.Dense(config.feed_forward_dim, name=f"feed_forward_{index}")(x)
-  hidden = keras.layers.LeakyReLU()(hidden)
-  hidden = keras.layers.Dense(d, name=f"feed_forward_out_{index}")(hidden)
-  return keras.layers.LayerNormalization(name=f"feed_forward_norm_{index}")(
-      x + keras.layers.Dropout(config.dropout)(hidden))
+      name=f"attention_{index}")
+  attention_norm = keras.layers.LayerNormalization(name=f"attention_norm_{index}")
+  feed_forward = keras.layers.Dense(config.feed_forward_dim, name=f"feed_forward_{index}")
+  feed_forward_out = keras.layers.Dense(d, name=f"feed_forward_out_{index}")
+  feed_forward_norm = keras.layers.LayerNormalization(name=f"feed_forward_norm_{index}")
+  dropout = keras.layers.Dropout(config.dropout)
+
+  def encode(x, mask):
+    x = attention_norm(x + dropout(attention(x, x, attention_mask=mask[:, None, :])))
+    hidden = feed_forward_out(keras.layers.LeakyReLU()(feed_forward(x)))
+    return feed_forward_norm(x + dropout(hidden))
+  return encode
 
 
 def _collaborative_terms(inputs, config: TrainerConfig, sizes: Dict[str, int]) -> tf.Tensor:
@@ -175,6 +202,23 @@ def soft_median(score: tf.Tensor, thresholds: tf.Tensor, temperature: float) -> 
           + ORDER_KEEPING_WIDTH / 2 * order)
 
 
+def sampled_softmax_loss(query: tf.Tensor, item: tf.Tensor, item_index: tf.Tensor,
+                         log_sampling_probability: tf.Tensor) -> tf.Tensor:
+  """[batch] in-batch sampled softmax loss of each row's own item (its next movie).
+
+  Row i's candidates are every row's item; logit_ij = <query_i, item_j> - log q_j, the
+  correction for the batch drawing popular movies more often, so that <query, item>
+  learns log P(movie | user) itself. A batch's other rows with row i's very movie are not
+  negatives for it, and leave its softmax.
+  """
+  logits = tf.matmul(query, item, transpose_b=True) - log_sampling_probability[None, :]
+  same_movie = tf.equal(item_index[:, None], item_index[None, :])
+  own = tf.eye(tf.shape(logits)[0], dtype=tf.bool)
+  logits = tf.where(same_movie & ~own, tf.constant(-1e9, logits.dtype), logits)
+  return tf.nn.softmax_cross_entropy_with_logits(labels=tf.cast(own, logits.dtype),
+                                                 logits=logits)
+
+
 def ordinal_log_loss(rating: tf.Tensor, distribution: tf.Tensor) -> tf.Tensor:
   """-log P(observed rating): the ordinal model's likelihood."""
   star = tf.cast(tf.round(tf.reshape(rating, [-1])), tf.int32) - c.MIN_RATING
@@ -182,8 +226,10 @@ def ordinal_log_loss(rating: tf.Tensor, distribution: tf.Tensor) -> tf.Tensor:
 
 
 class OrdinalRatingModel(keras.Model):
-  """Outputs the predicted rating (what serving, TFMA and the metrics see); trains on the
-  log-likelihood of the observed star under the rating distribution.
+  """Outputs the predicted rating (what TFMA and the metrics see); trains on the
+  log-likelihood of the observed star under the rating distribution, plus
+  `next_movie_weight` times the next-movie head's sampled softmax loss. `scorer` is the
+  model to serve: both outputs, nothing of training.
 
   A point loss fits the ordinal truth poorly: MSE aims at the mean, whose MAE floor on the
   generated data is 9 % above the median's, and MAE's gradient only moves a prediction
@@ -192,29 +238,44 @@ class OrdinalRatingModel(keras.Model):
   MAE's answer.
   """
 
-  def __init__(self, inputs, rating, distribution, **kwargs):
+  def __init__(self, inputs, rating, distribution, query, item, next_movie_score,
+               log_sampling_probability: np.ndarray, next_movie_weight: float, **kwargs):
     super().__init__(inputs=inputs, outputs=rating, **kwargs)
-    self.with_distribution = keras.Model(inputs=inputs, outputs=[rating, distribution])
+    self.with_heads = keras.Model(inputs=inputs, outputs=[rating, distribution, query, item])
+    self.scorer = keras.Model(inputs=inputs, outputs={RATING_OUTPUT: rating,
+                                                      NEXT_MOVIE_OUTPUT: next_movie_score},
+                              name="bst_scorer")
+    self._log_q = tf.constant(log_sampling_probability)
+    self._next_movie_weight = next_movie_weight
+    self.next_movie_loss = keras.metrics.Mean(name="next_movie_loss")
 
   def _step(self, data, training: bool):
     """The loss, and rating and label as [batch, 1]: Keras's MAE and RMSE reduce the last
     axis, so on [batch] they would average per-batch means instead of examples."""
     features, label = data
-    rating, distribution = self.with_distribution(features, training=training)
+    rating, distribution, query, item = self.with_heads(features, training=training)
     loss = self.compiled_loss(label, distribution, regularization_losses=self.losses)
+    movie = features[f.TARGET_MOVIE_INDEX]
+    next_movie_loss = tf.reduce_mean(sampled_softmax_loss(
+        query, item, movie, tf.gather(self._log_q, movie)))
+    self.next_movie_loss.update_state(next_movie_loss)
+    if self._next_movie_weight:
+      loss += self._next_movie_weight * next_movie_loss
     return tf.reshape(rating, [-1, 1]), tf.reshape(label, [-1, 1]), loss
+
+  def _results(self, rating, label):
+    self.compiled_metrics.update_state(label, rating)
+    return {metric.name: metric.result() for metric in self.metrics}
 
   def train_step(self, data):
     with tf.GradientTape() as tape:
       rating, label, loss = self._step(data, training=True)
     self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
-    self.compiled_metrics.update_state(label, rating)
-    return {metric.name: metric.result() for metric in self.metrics}
+    return self._results(rating, label)
 
   def test_step(self, data):
     rating, label, _ = self._step(data, training=False)
-    self.compiled_metrics.update_state(label, rating)
-    return {metric.name: metric.result() for metric in self.metrics}
+    return self._results(rating, label)
 
 
 def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
@@ -237,16 +298,23 @@ def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
   # The target: its own "unknown rating", "no gap" and "position 0" rows.
   target_marker = lambda table, row: table(tf.fill(tf.shape(inputs[f.TARGET_MOVIE_INDEX]),
                                                    tf.constant(row, tf.int64)))
-  target = (movie_token(inputs[f.TARGET_MOVIE_INDEX], inputs[f.TARGET_GENRES])
-            + target_marker(rating_embedding, TARGET_RATING)
-            + target_marker(gap_embedding, f.NUM_TIME_GAP_BUCKETS)
-            + target_marker(position_embedding, window + 1))
-  sequence = tf.concat([history, target[:, None, :]], axis=1)
+  target_slot = (target_marker(rating_embedding, TARGET_RATING)
+                 + target_marker(gap_embedding, f.NUM_TIME_GAP_BUCKETS)
+                 + target_marker(position_embedding, window + 1))
+  target_movie = movie_token(inputs[f.TARGET_MOVIE_INDEX], inputs[f.TARGET_GENRES])
+  sequence = tf.concat([history, (target_movie + target_slot)[:, None, :]], axis=1)
   is_real = tf.concat([inputs[f.HISTORY_MOVIE_INDEX] != f.PAD_INDEX,
                        tf.ones_like(inputs[f.TARGET_MOVIE_INDEX], tf.bool)[:, None]], axis=1)
+  # The next-movie head's query: the same history, and in the target's slot a learned
+  # query token in place of the movie: it must not see the movie it scores.
+  query_token = keras.layers.Embedding(1, d, name="query_token")(
+      tf.zeros_like(inputs[f.TARGET_MOVIE_INDEX]))
+  query_sequence = tf.concat([history, (query_token + target_slot)[:, None, :]], axis=1)
 
-  for index in range(config.num_transformer_blocks):
-    sequence = _transformer_block(sequence, is_real, config, index)
+  blocks = [_transformer_block(config, index) for index in range(config.num_transformer_blocks)]
+  for block in blocks:
+    sequence = block(sequence, is_real)
+    query_sequence = block(query_sequence, is_real)
   sequence = sequence * tf.cast(is_real, sequence.dtype)[:, :, None]  # padding: exactly 0
   sequence = keras.layers.Flatten(name="sequence")(sequence)
 
@@ -256,6 +324,12 @@ def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
                          (f.OCCUPATION_INDEX, f.OCCUPATION_VOCAB)):
     user.append(keras.layers.Embedding(sizes[vocab], config.feature_embedding_dim,
                                        name=f"{vocab}_embedding")(inputs[feature]))
+
+  query = keras.layers.Dense(d, name="next_movie_query")(
+      tf.concat([query_sequence[:, -1, :]] + user, axis=-1))
+  item = keras.layers.Dense(d, name="next_movie_item")(target_movie)
+  next_movie_score = keras.layers.Lambda(lambda qi: tf.reduce_sum(qi[0] * qi[1], axis=-1),
+                                         name="next_movie_score")([query, item])
 
   x = tf.concat([sequence] + user, axis=-1)
   for units in config.hidden_units:
@@ -271,8 +345,11 @@ def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
       [score, thresholds])
   rating = keras.layers.Lambda(lambda st: soft_median(*st, config.median_temperature),
                                name="predicted_rating")([score, thresholds])
-  model = OrdinalRatingModel(inputs=inputs, rating=rating, distribution=distribution,
-                             name="bst")
+  model = OrdinalRatingModel(
+      inputs=inputs, rating=rating, distribution=distribution, query=query, item=item,
+      next_movie_score=next_movie_score,
+      log_sampling_probability=data.movie_log_sampling_probability(),
+      next_movie_weight=config.next_movie_weight, name="bst")
   optimizer = keras.optimizers.get({"class_name": config.optimizer,
                                     "config": {"learning_rate": config.learning_rate}})
   model.compile(optimizer=optimizer, loss=ordinal_log_loss,

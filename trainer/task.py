@@ -1,22 +1,31 @@
 """TFX Trainer entry point: `run_fn` trains the BST on transformed examples and exports it.
 
-The exported SavedModel has three signatures (names and keys: movielens.contract):
+The exported SavedModel has four signatures (names and keys: movielens.contract):
   serving_default     serialized tf.Examples in the public serving contract (README) ->
-                      {"predicted_rating": float in [1, 5]}. It runs the Transform graph
-                      itself, so serving and training share one preprocessing.
+                      {"predicted_rating": float in [1, 5], "next_movie_score": how
+                      likely the target is the user's next movie}. It runs the Transform
+                      graph itself, so serving and training share one preprocessing.
   predict_pipeline_examples
                       serialized tf.Examples as CsvExampleGen writes them (histories as
-                      space-separated strings) -> {"predicted_rating"}: what TFMA scores.
+                      space-separated strings) -> the same two outputs: what TFMA and the
+                      RankingEvaluator score.
   transform_features  the same examples -> transformed features, label and slicing
                       features included: TFMA's preprocessing function.
+  regress             serving_default for TF Serving's Regress API (REST `:regress` with
+                      JSON examples): {"inputs": serialized contract examples} ->
+                      {"outputs": the predicted rating}, method tensorflow/serving/regress.
 """
 import logging
+import os
 from typing import Dict, List
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 from tfx import v1 as tfx
+from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow.python.saved_model import fingerprinting_utils
 from tfx_bsl.public import tfxio
 
 from movielens import contract
@@ -26,15 +35,35 @@ from trainer.config import TrainerConfig
 from transform import features as f
 from transform import preprocessing
 
+# Each epoch's end is logged here; the local runner's console shows the latest line as the
+# Trainer's heartbeat (pipeline.console).
+EPOCH_LOG = logging.getLogger(__name__)
 
 
-def data_shape(tf_transform_output: tft.TFTransformOutput) -> bst.DataShape:
-  """The vocabularies' sizes and the window, as the Transform wrote them."""
+def data_shape(tf_transform_output: tft.TFTransformOutput,
+               train_files: List[str]) -> bst.DataShape:
+  """The vocabularies' sizes and the window, as the Transform wrote them, and how often
+  each movie is a training row's target."""
+  sizes = {name: f.vocabulary_size(tf_transform_output, name)
+           for name in (f.MOVIE_VOCAB, f.USER_VOCAB, f.SEX_VOCAB, f.AGE_GROUP_VOCAB,
+                        f.OCCUPATION_VOCAB)}
   return bst.DataShape(
-      vocabulary_sizes={name: f.vocabulary_size(tf_transform_output, name)
-                        for name in (f.MOVIE_VOCAB, f.USER_VOCAB, f.SEX_VOCAB,
-                                     f.AGE_GROUP_VOCAB, f.OCCUPATION_VOCAB)},
-      window=f.window(tf_transform_output.transformed_feature_spec()))
+      vocabulary_sizes=sizes, window=f.window(tf_transform_output.transformed_feature_spec()),
+      movie_counts=movie_counts(train_files, tf_transform_output, sizes[f.MOVIE_VOCAB]))
+
+
+def movie_counts(file_patterns: List[str], tf_transform_output: tft.TFTransformOutput,
+                 num_indexes: int) -> tuple:
+  """Rows per target movie index in the transformed examples (gzipped TFRecords)."""
+  files = [path for pattern in file_patterns for path in tf.io.gfile.glob(pattern)]
+  spec = {f.TARGET_MOVIE_INDEX: tf_transform_output.transformed_feature_spec()[
+      f.TARGET_MOVIE_INDEX]}
+  batches = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(16384).map(
+      lambda batch: tf.io.parse_example(batch, spec)[f.TARGET_MOVIE_INDEX])
+  counts = np.zeros(num_indexes, np.int64)
+  for movies in batches:
+    counts += np.bincount(movies.numpy().ravel(), minlength=num_indexes)[:num_indexes]
+  return tuple(int(count) for count in counts)
 
 
 def make_dataset(file_pattern: List[str], data_accessor: tfx.components.DataAccessor,
@@ -53,16 +82,22 @@ def model_features(features: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
   return {name: features[name] for name in bst.INPUT_FEATURES}
 
 
-def inference_model(model: keras.Model) -> keras.Model:
-  """The trained layers as a new functional Model that was never compiled.
+def inference_model(model: bst.OrdinalRatingModel) -> keras.Model:
+  """The trained layers as a functional Model that was never compiled: the model's
+  `scorer`, {"rating", "next_movie"} from the dict of named features.
 
   A SavedModel of the trained model itself carries its optimizer (Adam's slot variables,
   two thirds of the weights file), which serving never reads and which only the Keras that
-  wrote it can revive: `tf.saved_model.load` in newer TensorFlow fails on it. This Model
-  shares the trained layers, and so their weights, but has no optimizer, loss or metrics;
-  it takes the same dict of named features (`model.input`, not the flat `model.inputs`).
+  wrote it can revive: `tf.saved_model.load` in newer TensorFlow fails on it. The scorer
+  shares the trained layers, and so their weights, but has no optimizer, loss or metrics.
   """
-  return keras.Model(inputs=model.input, outputs=model.output, name=model.name)
+  return model.scorer
+
+
+def _outputs(scored: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+  """The scorer's outputs under the serving contract's names."""
+  return {contract.PREDICTION_KEY: scored[bst.RATING_OUTPUT],
+          contract.NEXT_MOVIE_KEY: scored[bst.NEXT_MOVIE_OUTPUT]}
 
 
 def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransformOutput):
@@ -76,7 +111,12 @@ def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransform
     parsed = tf.io.parse_example(serialized, serving_feature_spec)
     raw = preprocessing.serving_to_raw(parsed, raw_feature_spec)
     transformed = model.tft_layer(raw)
-    return {contract.PREDICTION_KEY: model(model_features(transformed))}
+    return _outputs(model(model_features(transformed)))
+
+  @tf.function(input_signature=[
+      tf.TensorSpec(shape=[None], dtype=tf.string, name=contract.REGRESS_INPUT)])
+  def regress(inputs):
+    return {contract.REGRESS_OUTPUT: serve(inputs)[contract.PREDICTION_KEY]}
 
   @tf.function(input_signature=[examples])
   def transform_features(serialized):
@@ -85,19 +125,38 @@ def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransform
   @tf.function(input_signature=[examples])
   def predict_pipeline_examples(serialized):
     transformed = model.tft_layer(tf.io.parse_example(serialized, raw_feature_spec))
-    return {contract.PREDICTION_KEY: model(model_features(transformed))}
+    return _outputs(model(model_features(transformed)))
 
   return {contract.SERVING_SIGNATURE: serve, contract.EVAL_SIGNATURE: predict_pipeline_examples,
-          contract.TRANSFORM_SIGNATURE: transform_features}
+          contract.TRANSFORM_SIGNATURE: transform_features, contract.REGRESS_SIGNATURE: regress}
+
+
+def set_method_name(export_dir: str, signature: str, method_name: str) -> None:
+  """Rewrites one SignatureDef's method name in a written SavedModel.
+
+  tf.saved_model.save marks every signature tensorflow/serving/predict and takes no
+  argument to change it (tensorflow/tensorflow#38081), while TF Serving serves a signature
+  through its Regress API only under tensorflow/serving/regress. The method name is read
+  by TF Serving alone; the fingerprint is rewritten as tf.saved_model.save writes it.
+  """
+  path = os.path.join(export_dir, "saved_model.pb")
+  with tf.io.gfile.GFile(path, "rb") as saved:
+    saved_model = saved_model_pb2.SavedModel.FromString(saved.read())
+  for meta_graph in saved_model.meta_graphs:
+    meta_graph.signature_def[signature].method_name = method_name
+  with tf.io.gfile.GFile(path, "wb") as saved:
+    saved.write(saved_model.SerializeToString())
+  fingerprinting_utils.write_fingerprint(export_dir)
 
 
 def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput,
            serving_model_dir: str) -> None:
-  """Writes the serving SavedModel: the inference model, the Transform layer and the three
+  """Writes the serving SavedModel: the inference model, the Transform layer and the four
   signatures, and no training state."""
   servable = inference_model(model)
   tf.saved_model.save(servable, serving_model_dir,
                       signatures=_serving_signatures(servable, tf_transform_output))
+  set_method_name(serving_model_dir, contract.REGRESS_SIGNATURE, contract.REGRESS_METHOD)
 
 
 def training_inputs(fn_args, config: TrainerConfig, tf_transform_output: tft.TFTransformOutput):
@@ -129,11 +188,20 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
   tf.config.experimental.enable_op_determinism()
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
   train, validation, steps_per_epoch = training_inputs(fn_args, config, tf_transform_output)
-  model, summary = train_model(config, data_shape(tf_transform_output), train,
+  model, summary = train_model(config, data_shape(tf_transform_output, fn_args.train_files),
+                               train,
                                validation, steps_per_epoch, fn_args.model_run_dir)
   summary["config"] = config.to_custom_config()  # what was trained, tuned values included
   training_summary.write(summary, fn_args.model_run_dir)
   export(model, tf_transform_output, fn_args.serving_model_dir)
+
+
+class LogEpochs(keras.callbacks.Callback):
+  """One line per epoch on EPOCH_LOG: which epoch of how many, and its validation MAE."""
+
+  def on_epoch_end(self, epoch, logs=None):
+    EPOCH_LOG.info("epoch %d of %d: validation MAE %.4f", epoch + 1, self.params["epochs"],
+                   (logs or {}).get("val_mae", float("nan")))
 
 
 def train_model(config: TrainerConfig, data: bst.DataShape, train: tf.data.Dataset,
@@ -145,7 +213,7 @@ def train_model(config: TrainerConfig, data: bst.DataShape, train: tf.data.Datas
   model = bst.build_bst(config, data)
   early_stopping = keras.callbacks.EarlyStopping(
       monitor="val_mae", patience=config.early_stopping_patience, restore_best_weights=True)
-  callbacks = [early_stopping] + ([keras.callbacks.TensorBoard(log_dir=log_dir,
+  callbacks = [early_stopping, LogEpochs()] + ([keras.callbacks.TensorBoard(log_dir=log_dir,
                                                                update_freq="epoch")]
                                   if log_dir else [])
   history = model.fit(train.map(lambda x, y: (model_features(x), y)),

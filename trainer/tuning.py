@@ -71,7 +71,7 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
   train, validation, steps_per_epoch = task.training_inputs(fn_args, config,
                                                             tf_transform_output)
-  tuner = BstTuner(config, task.data_shape(tf_transform_output),
+  tuner = BstTuner(config, task.data_shape(tf_transform_output, fn_args.train_files),
                    max_trials=fn_args.custom_config[MAX_TRIALS_KEY],
                    directory=fn_args.working_dir, project_name="bst")
   return tfx.components.TunerFnResult(
