@@ -95,9 +95,7 @@ def recommend_latency(model_dir: str, raw_dir: str, work: str):
   latencies = []
   for user_id in range(1, RECOMMEND_USERS + 1):
     start = time.perf_counter()
-    users = parse.load_users(os.path.join(raw_dir, c.USERS_FILE))
-    user = recommend.user_request(users, history.load(raw_dir, index_dir), user_id,
-                                  rating_model.window)
+    user = recommend.user_from_data_dir(raw_dir, user_id, rating_model.window, index_dir)
     recommend.recommend(rating_model, user, movies, top=10)
     latencies.append((time.perf_counter() - start) * 1000)
   return built, np.percentile(latencies, 50), np.percentile(latencies, 99)

@@ -28,10 +28,10 @@ from transform import features as f
 RESULT_FILE = "ranking.json"
 RANKING_KEY = "ranking"  # the component's output: the `ranking` parameter below
 SCORING_BATCH = 8192
-# The scorers compared, in the order results list them: the model's two outputs
-# (movielens.contract) and the popularity baseline.
-NEXT_MOVIE, RATING, POPULARITY = "next_movie_score", "predicted_rating", "popularity"
-SCORERS = (NEXT_MOVIE, RATING, POPULARITY)
+# The scorers compared, in the order results list them: the model's two outputs (named
+# as the serving contract names them) and the popularity baseline.
+NEXT_MOVIE, POPULARITY = contract.NEXT_MOVIE_KEY, "popularity"
+SCORERS = (NEXT_MOVIE, contract.PREDICTION_KEY, POPULARITY)
 
 
 class RankingMetrics(artifact.Artifact):

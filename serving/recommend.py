@@ -54,6 +54,13 @@ def user_request(users: Dict[int, parse.User], index: history.HistoryIndex, user
   }
 
 
+def user_from_data_dir(data_dir: str, user_id: int, history_length: int,
+                       index_dir: str = history.DEFAULT_INDEX_DIR) -> Dict[str, Any]:
+  """--user-id's request, as one call makes it: users.dat, and the kept history index."""
+  users = parse.load_users(os.path.join(data_dir, c.USERS_FILE))
+  return user_request(users, history.load(data_dir, index_dir), user_id, history_length)
+
+
 def request_from_file(path: str) -> Dict[str, Any]:
   """A user given as one serving-contract JSON object; its target fields are not needed."""
   with open(path) as text:
@@ -131,9 +138,8 @@ def main(argv: Sequence[str]) -> None:
   rating_model = serving_model.RatingModel(path)
   loaded = time.monotonic()
   if user is None:
-    users = parse.load_users(os.path.join(args.data_dir, c.USERS_FILE))
-    user = user_request(users, history.load(args.data_dir, args.index_dir), args.user_id,
-                        rating_model.window)
+    user = user_from_data_dir(args.data_dir, args.user_id, rating_model.window,
+                              args.index_dir)
   ranked, num_candidates = recommend(rating_model, user, movies, args.top, args.at, args.by)
   answered = time.monotonic()
   print(f"model {path} (loaded in {loaded - started:.1f} s): {num_candidates:,} unrated "

@@ -7,6 +7,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from movielens import constants as c
+from movielens import contract
 from tests.test_trainer_export import training_state
 from trainer import model as bst
 from trainer import task
@@ -155,7 +156,7 @@ def test_the_inference_model_drops_training_state_and_predicts_the_same(tmp_path
   features, label, _ = batch()
   model.fit(features, label, epochs=1, verbose=0)
   servable = task.inference_model(model)
-  np.testing.assert_allclose(servable(features)[bst.RATING_OUTPUT].numpy(),
+  np.testing.assert_allclose(servable(features)[contract.PREDICTION_KEY].numpy(),
                              model(features).numpy(), atol=1e-6)
   tf.saved_model.save(model, str(tmp_path / "trained"))
   tf.saved_model.save(servable, str(tmp_path / "servable"))
@@ -166,7 +167,7 @@ def test_the_inference_model_drops_training_state_and_predicts_the_same(tmp_path
   # Loaded back, both are called alike and the slim one predicts what the full one does.
   reloaded = {name: tf.saved_model.load(str(tmp_path / name)) for name in ("trained",
                                                                            "servable")}
-  np.testing.assert_allclose(reloaded["servable"](features)[bst.RATING_OUTPUT].numpy(),
+  np.testing.assert_allclose(reloaded["servable"](features)[contract.PREDICTION_KEY].numpy(),
                              reloaded["trained"](features).numpy(), atol=1e-6)
 
 
@@ -194,7 +195,7 @@ def test_the_next_movie_query_does_not_see_the_target():
   _, _, other_query, other_item = model.with_heads(other, training=False)
   np.testing.assert_allclose(query.numpy(), other_query.numpy(), atol=1e-6)
   assert not np.allclose(item.numpy(), other_item.numpy())
-  scores = model.scorer(features)[bst.NEXT_MOVIE_OUTPUT].numpy()
+  scores = model.scorer(features)[contract.NEXT_MOVIE_KEY].numpy()
   np.testing.assert_allclose(scores, (query.numpy() * item.numpy()).sum(-1), rtol=1e-5,
                              atol=1e-5)
 
@@ -221,6 +222,6 @@ def test_the_exported_next_movie_score_ranks_a_planted_next_movie_first(tmp_path
   for row in range(20):
     one = {k: tf.repeat(v[row:row + 1], len(movies), axis=0) for k, v in features.items()}
     one[f.TARGET_MOVIE_INDEX] = tf.constant(movies)
-    scores = scorer(one)[bst.NEXT_MOVIE_OUTPUT].numpy()
+    scores = scorer(one)[contract.NEXT_MOVIE_KEY].numpy()
     hits += movies[np.argmax(scores)] == planted[row]
   assert hits >= 18, f"the planted movie came first for {hits} of 20 users"

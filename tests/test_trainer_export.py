@@ -15,7 +15,6 @@ from movielens import constants as c
 from movielens import contract
 from pipeline import nodes
 from tests.conftest import eval_examples, serving_values
-from trainer import model as bst
 from trainer import task
 from trainer.config import TrainerConfig
 
@@ -71,7 +70,7 @@ def test_serving_and_transform_paths_agree(run):
   model = run["model"]
   transformed = model.signatures[contract.TRANSFORM_SIGNATURE](examples=tf.constant(run["raw"]))
   assert c.RATING in transformed  # TFMA reads the label from here
-  via_transform = model(task.model_features(transformed))[bst.RATING_OUTPUT].numpy()
+  via_transform = model(task.model_features(transformed))[contract.PREDICTION_KEY].numpy()
   via_serving = serve(model, [serving_example(r) for r in run["raw"]])
   np.testing.assert_allclose(via_serving, via_transform, rtol=1e-6, atol=PATHS_TOLERANCE)
   via_eval = model.signatures[contract.EVAL_SIGNATURE](examples=tf.constant(run["raw"]))[

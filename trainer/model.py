@@ -32,12 +32,11 @@ import tensorflow as tf
 import tf_keras as keras
 
 from movielens import constants as c
+from movielens import contract
 from trainer.config import TrainerConfig
 from transform import features as f
 
 TARGET_RATING = c.MAX_RATING + 1  # the target's rating is unknown: its own embedding row
-RATING_OUTPUT = "rating"              # the scorer's outputs (trainer.task names them for
-NEXT_MOVIE_OUTPUT = "next_movie"      # serving: movielens.contract)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,9 +241,9 @@ class OrdinalRatingModel(keras.Model):
                log_sampling_probability: np.ndarray, next_movie_weight: float, **kwargs):
     super().__init__(inputs=inputs, outputs=rating, **kwargs)
     self.with_heads = keras.Model(inputs=inputs, outputs=[rating, distribution, query, item])
-    self.scorer = keras.Model(inputs=inputs, outputs={RATING_OUTPUT: rating,
-                                                      NEXT_MOVIE_OUTPUT: next_movie_score},
-                              name="bst_scorer")
+    self.scorer = keras.Model(  # named as the serving contract names its outputs
+        inputs=inputs, outputs={contract.PREDICTION_KEY: rating,
+                                contract.NEXT_MOVIE_KEY: next_movie_score}, name="bst_scorer")
     self._log_q = tf.constant(log_sampling_probability)
     self._next_movie_weight = next_movie_weight
     self.next_movie_loss = keras.metrics.Mean(name="next_movie_loss")

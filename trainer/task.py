@@ -84,7 +84,7 @@ def model_features(features: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
 
 def inference_model(model: bst.OrdinalRatingModel) -> keras.Model:
   """The trained layers as a functional Model that was never compiled: the model's
-  `scorer`, {"rating", "next_movie"} from the dict of named features.
+  `scorer`, the serving contract's two outputs from the dict of named features.
 
   A SavedModel of the trained model itself carries its optimizer (Adam's slot variables,
   two thirds of the weights file), which serving never reads and which only the Keras that
@@ -92,12 +92,6 @@ def inference_model(model: bst.OrdinalRatingModel) -> keras.Model:
   shares the trained layers, and so their weights, but has no optimizer, loss or metrics.
   """
   return model.scorer
-
-
-def _outputs(scored: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
-  """The scorer's outputs under the serving contract's names."""
-  return {contract.PREDICTION_KEY: scored[bst.RATING_OUTPUT],
-          contract.NEXT_MOVIE_KEY: scored[bst.NEXT_MOVIE_OUTPUT]}
 
 
 def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransformOutput):
@@ -111,7 +105,7 @@ def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransform
     parsed = tf.io.parse_example(serialized, serving_feature_spec)
     raw = preprocessing.serving_to_raw(parsed, raw_feature_spec)
     transformed = model.tft_layer(raw)
-    return _outputs(model(model_features(transformed)))
+    return model(model_features(transformed))
 
   @tf.function(input_signature=[
       tf.TensorSpec(shape=[None], dtype=tf.string, name=contract.REGRESS_INPUT)])
@@ -125,7 +119,7 @@ def _serving_signatures(model: keras.Model, tf_transform_output: tft.TFTransform
   @tf.function(input_signature=[examples])
   def predict_pipeline_examples(serialized):
     transformed = model.tft_layer(tf.io.parse_example(serialized, raw_feature_spec))
-    return _outputs(model(model_features(transformed)))
+    return model(model_features(transformed))
 
   return {contract.SERVING_SIGNATURE: serve, contract.EVAL_SIGNATURE: predict_pipeline_examples,
           contract.TRANSFORM_SIGNATURE: transform_features, contract.REGRESS_SIGNATURE: regress}
