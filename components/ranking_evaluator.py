@@ -127,17 +127,6 @@ def sample_negatives(known_movies: np.ndarray, rated: set, count: int,
   return rng.choice(allowed, size=count, replace=False) if len(allowed) >= count else None
 
 
-def with_target(example: bytes, movie_ids: np.ndarray) -> List[bytes]:
-  """The same event with each movie as its target."""
-  parsed = tf.train.Example.FromString(example)
-  target = parsed.features.feature[c.TARGET_MOVIE_ID].int64_list
-  candidates = []
-  for movie in movie_ids:
-    target.value[:] = [int(movie)]
-    candidates.append(parsed.SerializeToString())
-  return candidates
-
-
 def evaluate(model, events: Dict[int, bytes], rated: Dict[int, set],
              movies_by_popularity: np.ndarray, negatives: int, k: int,
              seed: int) -> Dict[str, object]:
@@ -155,7 +144,7 @@ def evaluate(model, events: Dict[int, bytes], rated: Dict[int, set],
   candidates = np.array([np.concatenate([[true_movie(user)], sampled[user]]) for user in users],
                         dtype=np.int64).reshape(len(users), 1 + negatives)
   examples = [example for user, movies in zip(users, candidates)
-              for example in with_target(events[user], movies)]
+              for example in contract.with_targets(events[user], movies)]
   scores = contract.score_all(model.signatures[contract.EVAL_SIGNATURE], examples,
                               SCORING_BATCH)
   unseen = len(movies_by_popularity)  # never rated in training: least popular of all

@@ -10,7 +10,7 @@ the benchmarks and the tests (the one batched scorer).
 It imports TensorFlow only inside the functions that need it, so checking requests costs
 no TensorFlow start-up.
 """
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -167,6 +167,20 @@ def encode(request: Mapping[str, Any]) -> bytes:
     else:
       feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=value))
   return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def with_targets(example: bytes, movie_ids: Sequence[int]) -> List[bytes]:
+  """The same serialized event (a contract example, or the pipeline's: both hold the
+  target as an int64 `target_movie_id`) with each movie as its target: one parse, then a
+  field set and a serialization per movie, several times faster than encoding each."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  parsed = tf.train.Example.FromString(example)
+  target = parsed.features.feature[c.TARGET_MOVIE_ID].int64_list
+  candidates = []
+  for movie in movie_ids:
+    target.value[:] = [int(movie)]
+    candidates.append(parsed.SerializeToString())
+  return candidates
 
 
 def score_all(signature: Callable, examples: Sequence[bytes],

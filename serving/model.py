@@ -64,4 +64,8 @@ class RatingModel:
 
   def score_all(self, requests: List[Dict[str, Any]]) -> Dict[str, np.ndarray]:
     """{contract.PREDICTION_KEY: ratings, contract.NEXT_MOVIE_KEY: next-movie scores}."""
-    return contract.score_all(self._serve, [contract.encode(request) for request in requests])
+    return self.score_examples([contract.encode(request) for request in requests])
+
+  def score_examples(self, examples: List[bytes]) -> Dict[str, np.ndarray]:
+    """score_all for requests already serialized (contract.encode, contract.with_targets)."""
+    return contract.score_all(self._serve, examples)

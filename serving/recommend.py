@@ -90,9 +90,11 @@ def recommend(rating_model: serving_model.RatingModel, user: Dict[str, Any],
   if timestamps and at < max(timestamps):
     raise ValueError(f"--at {at} is before the user's last rating ({max(timestamps)}): "
                      "the model scores what comes after the history")
-  base = {k: v for k, v in user.items() if k != "rated"}
-  scores = rating_model.score_all([{**base, c.TARGET_MOVIE_ID: movie, c.TARGET_TIMESTAMP: at}
-                                   for movie in candidates])
+  if not candidates:
+    return [], 0
+  event = contract.encode({**{k: v for k, v in user.items() if k != "rated"},
+                           c.TARGET_MOVIE_ID: candidates[0], c.TARGET_TIMESTAMP: at})
+  scores = rating_model.score_examples(contract.with_targets(event, candidates))
   best = np.argsort(-scores[ORDERS[by]], kind="stable")[:top]
   return [{"movie_id": candidates[i], "title": movies[candidates[i]].title,
            "genres": c.GENRE_SEPARATOR.join(movies[candidates[i]].genres),
