@@ -106,15 +106,19 @@ def rated_movies(files: List[str]) -> Dict[int, set]:
 
 
 def first_events(files: List[str]) -> Dict[int, bytes]:
-  """user id -> the serialized example of the user's earliest event in these files."""
-  first: Dict[int, Tuple[int, bytes]] = {}
+  """user id -> the serialized example of the user's earliest event in these files; of
+  events at the same second, the one with the smallest movie id, so that the choice does
+  not depend on the order in which Beam wrote the examples (ml-1m has such ties)."""
+  first: Dict[int, Tuple[Tuple[int, int], bytes]] = {}
   for batch in _records(files):
     keys = tf.io.parse_example(batch, _KEYS)
-    for user, timestamp, record in zip(keys[c.USER_ID].numpy().ravel(),
-                                       keys[c.TARGET_TIMESTAMP].numpy().ravel(),
-                                       batch.numpy()):
-      if int(user) not in first or timestamp < first[int(user)][0]:
-        first[int(user)] = (int(timestamp), record)
+    for user, timestamp, movie, record in zip(keys[c.USER_ID].numpy().ravel(),
+                                              keys[c.TARGET_TIMESTAMP].numpy().ravel(),
+                                              keys[c.TARGET_MOVIE_ID].numpy().ravel(),
+                                              batch.numpy()):
+      order = (int(timestamp), int(movie))
+      if int(user) not in first or order < first[int(user)][0]:
+        first[int(user)] = (order, record)
   return {user: record for user, (_, record) in first.items()}
 
 
