@@ -8,7 +8,9 @@ Every model choice is made here, on the validation split: each variant (comma-se
 KEY=VALUE overrides of the default TrainerConfig; "" is the default itself) is trained
 through the Trainer's own code (trainer.task.train_model) on the train split of the
 latest Transform in that metadata store, early-stopped on its validation split, and
-printed with its validation MAE per epoch, the kept epoch and the time it took. The eval
+printed with its validation MAE per epoch, the kept epoch, the next-movie head's
+validation loss (in-batch sampled softmax: the lower, the better it picks each row's
+movie out of the batch's) and the time it took. The eval
 split is never read: it belongs to the gate and the final numbers (quality_benchmark.py).
 """
 from benchmarks import common  # noqa: F401  (first: the process environment)
@@ -93,15 +95,19 @@ def main() -> None:
       print(f"RESULT {variant or 'default'} readout: " + ", ".join(
           f"temperature {t:g}: {mae:.4f}" for t, mae in maes.items()), flush=True)
     per_epoch = " ".join(f"{v:.4f}" for v in summary["per_epoch"]["val_mae"])
-    results.append((variant or "default", summary, seconds))
+    next_movie = summary["per_epoch"]["val_next_movie_loss"]
+    results.append((variant or "default", summary, next_movie[summary["kept_epoch"] - 1],
+                    seconds))
     print(f"RESULT {variant or 'default'}: validation MAE {summary['validation_mae']:.4f} "
           f"RMSE {summary['validation_rmse']:.4f}, kept epoch {summary['kept_epoch']} of "
-          f"{summary['epochs_run']} ({per_epoch}); {seconds:.0f} s", flush=True)
+          f"{summary['epochs_run']} ({per_epoch}); validation next-movie loss "
+          f"{' '.join(f'{v:.4f}' for v in next_movie)}; {seconds:.0f} s", flush=True)
 
-  print(f"\n{'variant':<60}{'val MAE':>9}{'val RMSE':>9}{'epoch':>7}{'seconds':>9}")
-  for name, summary, seconds in results:
+  print(f"\n{'variant':<60}{'val MAE':>9}{'val RMSE':>9}{'val next':>9}{'epoch':>7}"
+        f"{'seconds':>9}")
+  for name, summary, next_movie_loss, seconds in results:
     print(f"{name:<60}{summary['validation_mae']:>9.4f}{summary['validation_rmse']:>9.4f}"
-          f"{summary['kept_epoch']:>7}{seconds:>9.0f}")
+          f"{next_movie_loss:>9.4f}{summary['kept_epoch']:>7}{seconds:>9.0f}")
 
 
 if __name__ == "__main__":

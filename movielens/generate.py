@@ -33,7 +33,7 @@ import dataclasses
 import json
 import math
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 from scipy import special
@@ -67,10 +67,13 @@ class GeneratorConfig:
   selection_taste_weight: float = 1.0  # users rate movies they like more often (MNAR)
   order_noise: float = 0.2             # 0: movies met in a strict walk through taste space
   # How much a user's choices follow the user: scales the taste in which movies they pick
-  # and the walk through taste space (so through genres) that orders them. 1: the
-  # defaults above; 0: movies drawn by popularity alone, in random order, where nothing
-  # predicts the next movie better than popularity.
-  choice_strength: float = 1.0
+  # and the walk through taste space (so through genres) that orders them. 0: movies
+  # drawn by popularity alone, in random order, where nothing predicts the next movie
+  # better than popularity; 1: the generator before this flag. The default 4 imitates
+  # real ml-1m: it is the smallest whole strength at which the generator's own rankers
+  # lead popularity by at least as much as published models do on ml-1m (README,
+  # "Synthetic data"; benchmarks/choice_oracle.py prints them).
+  choice_strength: float = 4.0
 
   @classmethod
   def scaled(cls, fraction: float, **overrides) -> "GeneratorConfig":
@@ -195,28 +198,45 @@ def ratings_per_user(rng: np.random.Generator, config: GeneratorConfig) -> np.nd
   return counts + c.MIN_RATINGS_PER_USER
 
 
-def choose_movies(rng: np.random.Generator, counts: np.ndarray, log_popularity: np.ndarray,
-                  affinity_fn, user_direction: np.ndarray, movie_latent: np.ndarray,
-                  config: GeneratorConfig) -> List[np.ndarray]:
+@dataclasses.dataclass(frozen=True)
+class ChoiceProcess:
+  """What decides which movies a user rates and in what order (choose_movies): kept, so
+  the best possible ranker of the next movie can be computed (benchmarks/choice_oracle.py)."""
+  log_popularity: np.ndarray   # per movie
+  affinity: Callable[[np.ndarray], np.ndarray]  # user indices -> taste, (users, movies)
+  user_direction: np.ndarray   # per user, the unit direction of their walk in taste space
+  movie_latent: np.ndarray     # per movie, its taste vector
+  strength: float              # GeneratorConfig.choice_strength
+  taste_weight: float          # GeneratorConfig.selection_taste_weight
+  order_noise: float           # GeneratorConfig.order_noise
+
+  def propensity(self, users: np.ndarray) -> np.ndarray:
+    """(users, movies) log-weight of each movie in the users' draw of movies to rate."""
+    return self.log_popularity[None, :] + self.strength * self.taste_weight * self.affinity(users)
+
+  def walk_position(self, user: int, movies: np.ndarray) -> np.ndarray:
+    """Where `movies` lie on `user`'s walk, noise aside: they are rated in this order."""
+    return self.strength * (self.movie_latent[movies] @ self.user_direction[user])
+
+
+def choose_movies(rng: np.random.Generator, counts: np.ndarray,
+                  choice: ChoiceProcess) -> List[np.ndarray]:
   """Per user, which distinct movies they rate, in the order they rate them.
 
   Sampling without replacement by the Gumbel top-k trick, weighted by popularity and by
   the user's taste; then ordered along a noisy walk in latent space, so consecutive movies
   resemble each other. `choice_strength` scales both the taste and the walk.
   """
-  strength = config.choice_strength
   chosen: List[np.ndarray] = []
   chunk = 256
   for start in range(0, len(counts), chunk):
     users = np.arange(start, min(start + chunk, len(counts)))
-    keys = (log_popularity[None, :]
-            + strength * config.selection_taste_weight * affinity_fn(users)
-            + rng.gumbel(size=(len(users), len(log_popularity))))
+    keys = choice.propensity(users) + rng.gumbel(size=(len(users), len(choice.log_popularity)))
     ranked = np.argsort(-keys, axis=1, kind="stable")
     for row, user in enumerate(users):
       movies = ranked[row, :counts[user]]
-      position = strength * (movie_latent[movies] @ user_direction[user])
-      position += config.order_noise * rng.standard_normal(len(movies))
+      position = choice.walk_position(user, movies)
+      position += choice.order_noise * rng.standard_normal(len(movies))
       chosen.append(movies[np.argsort(position, kind="stable")])
   return chosen
 
@@ -368,8 +388,10 @@ def generate(config: GeneratorConfig) -> Dict[str, object]:
   counts = ratings_per_user(rng, config)
   user_direction = rng.standard_normal((config.num_users, config.latent_dim))
   user_direction /= np.linalg.norm(user_direction, axis=1, keepdims=True)
-  chosen = choose_movies(rng, counts, log_popularity, process.affinity, user_direction,
-                         process.movie_latent, config)
+  choice = ChoiceProcess(log_popularity, process.affinity, user_direction,
+                         process.movie_latent, config.choice_strength,
+                         config.selection_taste_weight, config.order_noise)
+  chosen = choose_movies(rng, counts, choice)
   user_index = np.repeat(np.arange(config.num_users), counts)
   movie_index = np.concatenate(chosen)
   position = np.arange(len(movie_index)) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -392,7 +414,7 @@ def generate(config: GeneratorConfig) -> Dict[str, object]:
   return {
       "users": users, "movies": movies, "counts": counts,
       "user_id": users["user_id"][user_index], "movie_id": movies["movie_id"][movie_index],
-      "rating": ratings, "timestamp": timestamps, "oracle": oracle,
+      "rating": ratings, "timestamp": timestamps, "oracle": oracle, "choice": choice,
       "score_std": {  # how much each part of the process moves the latent score
           "user_bias": float(process.user_bias[user_index].std()),
           "movie_bias": float(process.movie_bias[movie_index].std()),
@@ -494,7 +516,8 @@ def add_choice_flag(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--choice-strength", type=float,
                       default=GeneratorConfig.choice_strength,
                       help="how much users' choices of movies follow their taste and their "
-                      "recent movies (default 1; 0: popularity alone, in random order)")
+                      "recent movies (default %(default)g, imitating ml-1m; 0: popularity "
+                      "alone, in random order; 1: the generator before this flag)")
 
 
 def main(argv: Sequence[str]) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import choice_oracle
 from movielens import constants as c
 from movielens import generate
 from movielens import parse
@@ -39,7 +40,9 @@ def test_activity_and_popularity_are_heavy_tailed(medium):
   assert per_user.max() > 5 * np.median(per_user)
   per_movie = np.sort(np.bincount(medium["movie_id"]))[::-1]
   top_tenth = per_movie[:MEDIUM.num_movies // 10].sum() / MEDIUM.num_ratings
-  assert top_tenth > 0.3  # ml-1m: the top 10% of movies get about 36% of ratings
+  # ml-1m: the top 10% of movies get about 36% of ratings; the generator's default gives
+  # 40% at ml-1m scale, 30% at this one (a catalog shrunk by sqrt(0.1) is less skewed).
+  assert top_tenth > 0.25
 
 
 def test_demographics_follow_ml1m(medium):
@@ -183,7 +186,7 @@ def test_choices_follow_the_user_unless_the_strength_is_zero():
   on = generate.generate(config)
   off = generate.generate(dataclasses.replace(config, choice_strength=0.0))
   ordered, shuffled = _consecutive_genre_overlap(on, rng)
-  assert ordered > 1.1 * shuffled  # 0.160 against 0.140 here
+  assert ordered > 1.1 * shuffled
   ordered, shuffled = _consecutive_genre_overlap(off, rng)
   assert abs(ordered - shuffled) < 0.02 * shuffled
   # The rating mix stays ml-1m's either way: the cut points are calibrated to it.
@@ -192,11 +195,19 @@ def test_choices_follow_the_user_unless_the_strength_is_zero():
     assert np.abs(shares - [c.ML1M_RATING_SHARES[k] for k in range(1, 6)]).max() < 0.02
 
 
-def test_the_default_strength_is_todays_generator():
-  config = generate.GeneratorConfig.scaled(0.01, seed=2)
-  default, explicit = (generate.generate(config),
-                       generate.generate(dataclasses.replace(config, choice_strength=1.0)))
-  assert (default["movie_id"] == explicit["movie_id"]).all()
-  assert (default["rating"] == explicit["rating"]).all()
+def test_choice_strength_ranks_the_next_movie_as_the_oracle_benchmark_shows():
+  """The generator's own rankers (benchmarks/choice_oracle.py) on the ranking protocol:
+  at strength 0 nothing ranks better than popularity; at the default the movies drawn
+  follow the user's taste (the taste oracle beats popularity) and their order follows the
+  walk (knowing the walk beats taste alone)."""
+  config = generate.GeneratorConfig.scaled(0.02, seed=2)
+  off = choice_oracle.rank_next_movies(
+      generate.generate(dataclasses.replace(config, choice_strength=0.0)))
+  assert abs(off["taste oracle"]["hr@10"] - off["popularity"]["hr@10"]) < 0.05
+  assert off["taste and walk"] == off["taste oracle"]  # no walk: the same order
+  on = choice_oracle.rank_next_movies(generate.generate(config))
+  assert on["taste oracle"]["hr@10"] > 1.2 * on["popularity"]["hr@10"]
+  assert on["taste and walk"]["hr@10"] > 1.2 * on["taste oracle"]["hr@10"]
+  assert on["taste and walk"]["mean_rank"] < on["taste oracle"]["mean_rank"]
   with pytest.raises(ValueError, match="choice strength must be 0 or more"):
     generate.generate(dataclasses.replace(config, choice_strength=-1.0))

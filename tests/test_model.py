@@ -168,7 +168,7 @@ def test_the_inference_model_drops_training_state_and_predicts_the_same(tmp_path
   reloaded = {name: tf.saved_model.load(str(tmp_path / name)) for name in ("trained",
                                                                            "servable")}
   np.testing.assert_allclose(reloaded["servable"](features)[contract.PREDICTION_KEY].numpy(),
-                             reloaded["trained"](features).numpy(), atol=1e-6)
+                             reloaded["trained"](features).numpy(), rtol=1e-6, atol=1e-6)
 
 
 def test_sampled_softmax_loss_on_a_hand_checked_batch():
