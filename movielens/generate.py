@@ -70,9 +70,9 @@ class GeneratorConfig:
   # and the walk through taste space (so through genres) that orders them. 0: movies
   # drawn by popularity alone, in random order, where nothing predicts the next movie
   # better than popularity; 1: the generator before this flag. The default 4 imitates
-  # real ml-1m: it is the smallest whole strength at which the generator's own rankers
-  # lead popularity by at least as much as published models do on ml-1m (README,
-  # "Synthetic data"; benchmarks/choice_oracle.py prints them).
+  # real ml-1m: the smallest whole strength whose taste oracle leads popularity at
+  # ranking the next movie by at least what BPR-MF, a taste-only model, does on ml-1m
+  # (README, "The synthetic data"; benchmarks/choice_oracle.py prints both).
   choice_strength: float = 4.0
 
   @classmethod
