@@ -201,9 +201,10 @@ class LogEpochs(keras.callbacks.Callback):
 def train_model(config: TrainerConfig, data: bst.DataShape, train: tf.data.Dataset,
                 validation: tf.data.Dataset, steps_per_epoch=None, log_dir=None):
   """Builds the BST and fits it on (transformed features, label) batches, the learning
-  rate shrinking each epoch, early-stopped on the validation batches' MAE; returns the
-  model with the kept epoch's weights and the training summary. run_fn, the Tuner's
-  trials (trainer.tuning) and benchmarks/model_ablation.py all train through here."""
+  rate multiplied by `learning_rate_decay` each epoch (1: constant), early-stopped on the
+  validation batches' MAE; returns the model with the kept epoch's weights and the
+  training summary. run_fn, the Tuner's trials (trainer.tuning) and
+  benchmarks/model_ablation.py all train through here."""
   model = bst.build_bst(config, data)
   early_stopping = keras.callbacks.EarlyStopping(
       monitor="val_mae", patience=config.early_stopping_patience, restore_best_weights=True)
