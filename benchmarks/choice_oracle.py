@@ -39,8 +39,8 @@ NEGATIVES, K = 100, 10
 def first_eval_positions(counts: np.ndarray, timestamps: np.ndarray, movie_ids: np.ndarray
                          ) -> Dict[int, Tuple[int, int]]:
   """user -> (train events, index of the first eval event) in the user's own sequence,
-  split as the conversion's defaults split it, the first eval event chosen by the
-  RankingEvaluator's rule: earliest second, then smallest movie id."""
+  split as the conversion's defaults split it, the first eval event chosen as the
+  RankingEvaluator chooses it (ranking_evaluator.event_order)."""
   starts = np.cumsum(counts) - counts
   positions = {}
   for user, (start, count) in enumerate(zip(starts, counts)):
@@ -49,9 +49,8 @@ def first_eval_positions(counts: np.ndarray, timestamps: np.ndarray, movie_ids: 
         convert.ConversionConfig.validation_fraction)
     if not num_eval:
       continue
-    eval_rows = np.arange(num_train + num_validation, count)
-    times, movies = timestamps[start + eval_rows], movie_ids[start + eval_rows]
-    first = eval_rows[np.lexsort((movies, times))[0]]
+    first = min(range(num_train + num_validation, count), key=lambda row: ranking.event_order(
+        timestamps[start + row], movie_ids[start + row]))
     positions[user] = (num_train, first)
   return positions
 

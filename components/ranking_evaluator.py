@@ -105,10 +105,16 @@ def rated_movies(files: List[str]) -> Dict[int, set]:
   return rated
 
 
+def event_order(timestamp: int, movie_id: int) -> Tuple[int, int]:
+  """Sorts a user's events: by second, and of events at the same second by movie id, so
+  that which comes first does not depend on the order in which Beam wrote the examples
+  (ml-1m has such ties)."""
+  return int(timestamp), int(movie_id)
+
+
 def first_events(files: List[str]) -> Dict[int, bytes]:
-  """user id -> the serialized example of the user's earliest event in these files; of
-  events at the same second, the one with the smallest movie id, so that the choice does
-  not depend on the order in which Beam wrote the examples (ml-1m has such ties)."""
+  """user id -> the serialized example of the user's first event in these files, by
+  event_order."""
   first: Dict[int, Tuple[Tuple[int, int], bytes]] = {}
   for batch in _records(files):
     keys = tf.io.parse_example(batch, _KEYS)
@@ -116,7 +122,7 @@ def first_events(files: List[str]) -> Dict[int, bytes]:
                                               keys[c.TARGET_TIMESTAMP].numpy().ravel(),
                                               keys[c.TARGET_MOVIE_ID].numpy().ravel(),
                                               batch.numpy()):
-      order = (int(timestamp), int(movie))
+      order = event_order(timestamp, movie)
       if int(user) not in first or order < first[int(user)][0]:
         first[int(user)] = (order, record)
   return {user: record for user, (_, record) in first.items()}
