@@ -21,6 +21,12 @@ token gives an item vector; their dot product is the next-movie score. It is tra
 in-batch sampled softmax, the batch's other targets as negatives, each logit corrected by
 the log of how often its movie is sampled (its training frequency: Yi et al. 2019,
 "Sampling-Bias-Corrected Neural Modeling"), jointly with the rating's likelihood.
+With `next_movie_taste` the score also holds the rating's taste term, <user factors,
+movie factors>: users rate what they chose to see, and choose what they expect to like
+(ratings are missing not at random: Marlin and Zemel 2009), so which movies a user picks
+says much about their taste; sharing the factors lets every choice train them, as SVD++'s
+implicit feedback does (Koren 2008). On ml-1m-scale generated data it took validation MAE
+from 0.6032 to 0.5862 (README, Benchmarks).
 """
 import dataclasses
 import itertools
@@ -37,6 +43,9 @@ from trainer.config import TrainerConfig
 from transform import features as f
 
 TARGET_RATING = c.MAX_RATING + 1  # the target's rating is unknown: its own embedding row
+# The user's demographic features, each with its vocabulary.
+DEMOGRAPHICS = ((f.SEX_INDEX, f.SEX_VOCAB), (f.AGE_GROUP_INDEX, f.AGE_GROUP_VOCAB),
+                (f.OCCUPATION_INDEX, f.OCCUPATION_VOCAB))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,8 +111,10 @@ def _transformer_block(config: TrainerConfig, index: int) -> Callable:
   return encode
 
 
-def _collaborative_terms(inputs, config: TrainerConfig, sizes: Dict[str, int]) -> tf.Tensor:
-  """Matrix factorization's terms, per example, added to the MLP's score (as in Wide & Deep).
+def _collaborative_terms(inputs, config: TrainerConfig, sizes: Dict[str, int]
+                         ) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+  """Matrix factorization's terms, per example, added to the MLP's score (as in Wide & Deep);
+  and the (scaled) user and target-movie vectors of its taste term, <user, movie>.
 
   An MLP over concatenated embeddings learns a dot product poorly (Rendle et al. 2020,
   "Neural Collaborative Filtering vs. Matrix Factorization Revisited"), yet a user's taste
@@ -112,20 +123,44 @@ def _collaborative_terms(inputs, config: TrainerConfig, sizes: Dict[str, int]) -
   history rating (a learned value per star) times the similarity of its movie to the
   target times a learned weight of its time gap.
 
+  With `side_factors`, a user's vector is their own factors plus those of their sex, age
+  group and occupation, and a movie's its own plus the mean of its genres' (a
+  factorization machine's fields, Rendle 2010; SVDFeature): what users of a kind share
+  and movies of a genre share is learned from all their ratings at once, where a single
+  user's or movie's factors see only their own.
+
   The factors are multiplied by `factor_scale`: under Adam, whose steps are about the
   learning rate whatever the gradient, that makes them move that much faster than the
   rest, so users and movies line up within the few epochs the sequence part needs before
   it overfits. Their L2 penalty is on the unscaled lookups, per example.
   """
+  regularizer = keras.regularizers.l2(config.factorization_l2)
   embed = lambda vocab, width, name: keras.layers.Embedding(
-      sizes[vocab], width, activity_regularizer=keras.regularizers.l2(config.factorization_l2),
-      name=name)
-  movie_factors = embed(f.MOVIE_VOCAB, config.factorization_dim, "movie_factors")
-  user_factors = embed(f.USER_VOCAB, config.factorization_dim, "user_factors")
+      sizes[vocab], width, activity_regularizer=regularizer, name=name)
+  dim = config.factorization_dim
+  movie_factors = embed(f.MOVIE_VOCAB, dim, "movie_factors")
   user, movie = inputs[f.USER_INDEX], inputs[f.TARGET_MOVIE_INDEX]
-  target = config.factor_scale * movie_factors(movie)                             # [B, D]
-  history = config.factor_scale * movie_factors(inputs[f.HISTORY_MOVIE_INDEX])    # [B, W, D]
-  taste = tf.reduce_sum(config.factor_scale * user_factors(user) * target, axis=-1)
+  user_vector = embed(f.USER_VOCAB, dim, "user_factors")(user)
+  if config.side_factors:
+    for feature, vocab in DEMOGRAPHICS:
+      user_vector += embed(vocab, dim, f"{vocab}_factors")(inputs[feature])
+    genre_factors = keras.layers.Dense(dim, use_bias=False, activity_regularizer=regularizer,
+                                       name="genre_factors")
+
+  def movie_vector(index, genres):
+    """The movie's factors, plus the mean of its genres' with side factors."""
+    if not config.side_factors:
+      return movie_factors(index)
+    genre_count = tf.maximum(tf.reduce_sum(genres, axis=-1, keepdims=True), 1.0)
+    return movie_factors(index) + genre_factors(genres / genre_count)
+
+  history_genres = tf.reshape(inputs[f.HISTORY_GENRES],
+                              [-1, inputs[f.HISTORY_MOVIE_INDEX].shape[1], f.NUM_GENRES])
+  target = config.factor_scale * movie_vector(movie, inputs[f.TARGET_GENRES])       # [B, D]
+  history = config.factor_scale * movie_vector(inputs[f.HISTORY_MOVIE_INDEX],
+                                               history_genres)                      # [B, W, D]
+  user_vector = config.factor_scale * user_vector
+  taste = tf.reduce_sum(user_vector * target, axis=-1)
   biases = embed(f.USER_VOCAB, 1, "user_bias")(user) + embed(f.MOVIE_VOCAB, 1, "movie_bias")(movie)
 
   similarity = tf.reduce_sum(history * target[:, None, :], axis=-1)               # [B, W]
@@ -136,7 +171,7 @@ def _collaborative_terms(inputs, config: TrainerConfig, sizes: Dict[str, int]) -
   is_real = tf.cast(inputs[f.HISTORY_MOVIE_INDEX] != f.PAD_INDEX, similarity.dtype)
   neighborhood = tf.reduce_sum(is_real * similarity * star_value[..., 0] * gap_weight[..., 0],
                                axis=-1)
-  return taste + biases[:, 0] + neighborhood
+  return taste + biases[:, 0] + neighborhood, user_vector, target
 
 
 # --- The ordinal head: ratings are ordered categories, not a continuous quantity ----------
@@ -277,6 +312,16 @@ class OrdinalRatingModel(keras.Model):
     return self._results(rating, label)
 
 
+def learning_rate(config: TrainerConfig):
+  """The optimizer's learning rate: constant, or halving every `learning_rate_half_life`
+  steps (smoothly). Annealing lets the weights settle into the minimum the full rate
+  circles: at ml-1m scale, validation MAE 0.6082 against 0.6133 (README, Benchmarks)."""
+  if not config.learning_rate_half_life:
+    return config.learning_rate
+  return keras.optimizers.schedules.ExponentialDecay(
+      config.learning_rate, decay_steps=config.learning_rate_half_life, decay_rate=0.5)
+
+
 def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
   window, sizes, d = data.window, data.vocabulary_sizes, config.movie_embedding_dim
   inputs = model_inputs(window)
@@ -319,16 +364,13 @@ def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
 
   user = [keras.layers.Embedding(sizes[f.USER_VOCAB], config.user_embedding_dim,
                                  name="user_embedding")(inputs[f.USER_INDEX])]
-  for feature, vocab in ((f.SEX_INDEX, f.SEX_VOCAB), (f.AGE_GROUP_INDEX, f.AGE_GROUP_VOCAB),
-                         (f.OCCUPATION_INDEX, f.OCCUPATION_VOCAB)):
+  for feature, vocab in DEMOGRAPHICS:
     user.append(keras.layers.Embedding(sizes[vocab], config.feature_embedding_dim,
                                        name=f"{vocab}_embedding")(inputs[feature]))
 
   query = keras.layers.Dense(d, name="next_movie_query")(
       tf.concat([query_sequence[:, -1, :]] + user, axis=-1))
   item = keras.layers.Dense(d, name="next_movie_item")(target_movie)
-  next_movie_score = keras.layers.Lambda(lambda qi: tf.reduce_sum(qi[0] * qi[1], axis=-1),
-                                         name="next_movie_score")([query, item])
 
   x = tf.concat([sequence] + user, axis=-1)
   for units in config.hidden_units:
@@ -338,7 +380,13 @@ def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
     x = keras.layers.Dropout(config.dropout)(x)
   score = keras.layers.Dense(1, name="mlp_score")(x)[:, 0]
   if config.factorization_dim:
-    score += _collaborative_terms(inputs, config, sizes)
+    terms, user_taste, movie_taste = _collaborative_terms(inputs, config, sizes)
+    score += terms
+    if config.next_movie_taste:
+      query = tf.concat([query, user_taste], axis=-1)
+      item = tf.concat([item, movie_taste], axis=-1)
+  next_movie_score = keras.layers.Lambda(lambda qi: tf.reduce_sum(qi[0] * qi[1], axis=-1),
+                                         name="next_movie_score")([query, item])
   thresholds = OrdinalThresholds(name="rating_thresholds")(score)
   distribution = keras.layers.Lambda(rating_distribution, name="rating_distribution")(
       [score, thresholds])
@@ -350,7 +398,7 @@ def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
       log_sampling_probability=data.movie_log_sampling_probability(),
       next_movie_weight=config.next_movie_weight, name="bst")
   optimizer = keras.optimizers.get({"class_name": config.optimizer,
-                                    "config": {"learning_rate": config.learning_rate}})
+                                    "config": {"learning_rate": learning_rate(config)}})
   model.compile(optimizer=optimizer, loss=ordinal_log_loss,
                 metrics=[keras.metrics.MeanAbsoluteError(name="mae"),
                          keras.metrics.RootMeanSquaredError(name="rmse")])

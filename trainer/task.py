@@ -200,17 +200,15 @@ class LogEpochs(keras.callbacks.Callback):
 
 def train_model(config: TrainerConfig, data: bst.DataShape, train: tf.data.Dataset,
                 validation: tf.data.Dataset, steps_per_epoch=None, log_dir=None):
-  """Builds the BST and fits it on (transformed features, label) batches, the learning
-  rate multiplied by `learning_rate_decay` each epoch (1: constant), early-stopped on the
-  validation batches' MAE; returns the model with the kept epoch's weights and the
+  """Builds the BST and fits it on (transformed features, label) batches, early-stopped on
+  the validation batches' MAE; returns the model with the kept epoch's weights and the
   training summary. run_fn, the Tuner's trials (trainer.tuning) and
   benchmarks/model_ablation.py all train through here."""
   model = bst.build_bst(config, data)
   early_stopping = keras.callbacks.EarlyStopping(
-      monitor="val_mae", patience=config.early_stopping_patience, restore_best_weights=True)
-  decay = keras.callbacks.LearningRateScheduler(
-      lambda epoch, _: config.learning_rate * config.learning_rate_decay ** epoch)
-  callbacks = [early_stopping, decay, LogEpochs()]
+      monitor="val_mae", patience=config.early_stopping_patience,
+      min_delta=config.early_stopping_min_delta, restore_best_weights=True)
+  callbacks = [early_stopping, LogEpochs()]
   if log_dir:
     callbacks.append(keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch"))
   history = model.fit(train.map(lambda x, y: (model_features(x), y)),
