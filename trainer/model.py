@@ -111,10 +111,11 @@ def _transformer_block(config: TrainerConfig, index: int) -> Callable:
   return encode
 
 
-def _collaborative_terms(inputs, config: TrainerConfig, sizes: Dict[str, int]
-                         ) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+def _collaborative_terms(inputs, history_genres: tf.Tensor, config: TrainerConfig,
+                         sizes: Dict[str, int]) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
   """Matrix factorization's terms, per example, added to the MLP's score (as in Wide & Deep);
   and the (scaled) user and target-movie vectors of its taste term, <user, movie>.
+  `history_genres` is [batch, window, genres], as the history's tokens read them.
 
   An MLP over concatenated embeddings learns a dot product poorly (Rendle et al. 2020,
   "Neural Collaborative Filtering vs. Matrix Factorization Revisited"), yet a user's taste
@@ -154,8 +155,6 @@ def _collaborative_terms(inputs, config: TrainerConfig, sizes: Dict[str, int]
     genre_count = tf.maximum(tf.reduce_sum(genres, axis=-1, keepdims=True), 1.0)
     return movie_factors(index) + genre_factors(genres / genre_count)
 
-  history_genres = tf.reshape(inputs[f.HISTORY_GENRES],
-                              [-1, inputs[f.HISTORY_MOVIE_INDEX].shape[1], f.NUM_GENRES])
   target = config.factor_scale * movie_vector(movie, inputs[f.TARGET_GENRES])       # [B, D]
   history = config.factor_scale * movie_vector(inputs[f.HISTORY_MOVIE_INDEX],
                                                history_genres)                      # [B, W, D]
@@ -381,7 +380,7 @@ def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
     x = keras.layers.Dropout(config.dropout)(x)
   score = keras.layers.Dense(1, name="mlp_score")(x)[:, 0]
   if config.factorization_dim:
-    terms, user_taste, movie_taste = _collaborative_terms(inputs, config, sizes)
+    terms, user_taste, movie_taste = _collaborative_terms(inputs, history_genres, config, sizes)
     score += terms
     if config.next_movie_taste:
       query = tf.concat([query, user_taste], axis=-1)
