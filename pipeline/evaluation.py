@@ -4,7 +4,6 @@ TFMA scores CsvExampleGen's eval split through the model's `predict_pipeline_exa
 signature and runs `transform_features` beside it, so slices can use the Transform's
 slicing features (history length, target popularity) as well as raw ones.
 """
-import json
 
 import tensorflow_model_analysis as tfma
 
@@ -15,19 +14,20 @@ from pipeline.config import GateConfig
 from transform import features as f
 
 GATED_METRIC = metrics.MAE
-# (metric class, its module or "" for TFMA's, the name it reports). The errors come from
-# pipeline.metrics: TFMA's and Keras's MAE and MSE are not exact (see there).
+# (metric class, its module or "" for TFMA's, the name it reports). The rating metrics
+# and the plot come from pipeline.metrics: TFMA's and Keras's MAE and MSE are not exact,
+# and there all of them share one conversion per example (see there).
 METRICS = (
     ("ExactMeanAbsoluteError", metrics.__name__, metrics.MAE),
     ("ExactMeanSquaredError", metrics.__name__, metrics.MSE),
     ("ExactRootMeanSquaredError", metrics.__name__, metrics.RMSE),
     ("ExampleCount", "", "example_count"),
-    ("MeanLabel", "", "mean_label"),
-    ("MeanPrediction", "", "mean_prediction"),
+    ("MeanRating", metrics.__name__, metrics.MEAN_LABEL),
+    ("MeanPredictedRating", metrics.__name__, metrics.MEAN_PREDICTION),
+    # Per bucket of predicted rating, half a star wide, the examples' mean prediction and
+    # mean true rating (a calibrated model's are equal).
+    ("RatingCalibrationPlot", metrics.__name__, metrics.CALIBRATION_PLOT),
 )
-# TFMA's calibration plot: per bucket of predicted rating, half a star wide, the examples'
-# mean prediction and mean true rating (a calibrated model's are equal).
-CALIBRATION_BUCKETS = int(2 * (c.MAX_RATING - c.MIN_RATING))
 # Overall, then each slicing feature alone (the label too: the error per true rating).
 OVERALL = tfma.SlicingSpec()
 SLICE_FEATURES = (c.SEX, c.AGE_GROUP, c.OCCUPATION, f.HISTORY_LENGTH_BUCKET,
@@ -49,9 +49,6 @@ def gate_threshold(gate: GateConfig) -> tfma.MetricThreshold:
 def eval_config(gate: GateConfig) -> tfma.EvalConfig:
   configs = [tfma.MetricConfig(class_name=class_name, module=module)
              for class_name, module, _ in METRICS]
-  configs.append(tfma.MetricConfig(class_name="CalibrationPlot", config=json.dumps({
-      "num_buckets": CALIBRATION_BUCKETS,
-      "left": float(c.MIN_RATING), "right": float(c.MAX_RATING)})))
   for metric, (_, _, name) in zip(configs, METRICS):
     if name == GATED_METRIC:  # on the overall slice only: slices inform, they do not gate
       metric.per_slice_thresholds.append(tfma.PerSliceMetricThreshold(

@@ -174,7 +174,7 @@ def slices_section(by_slice) -> str:
 
 
 def calibration_section(buckets: Sequence[runs.CalibrationBucket]) -> str:
-  """TFMA's calibration plot: mean true rating per bucket of predicted rating."""
+  """The Evaluator's calibration plot: mean true rating per bucket of predicted rating."""
   if not buckets:
     return "<h2>Calibration</h2><p>No calibration plot in this evaluation.</p>"
   figure, axes = plt.subplots(figsize=(4.5, 3.5))
@@ -187,7 +187,7 @@ def calibration_section(buckets: Sequence[runs.CalibrationBucket]) -> str:
   axes.legend(fontsize=7)
   rows = [[f"{b.low:g}-{b.high:g}", b.examples, f"{b.mean_prediction:.4f}",
            f"{b.mean_label:.4f}", f"{b.mean_label - b.mean_prediction:+.4f}"] for b in buckets]
-  return ("<h2>Calibration</h2><p>Eval rows grouped by predicted rating (TFMA's "
+  return ("<h2>Calibration</h2><p>Eval rows grouped by predicted rating (the Evaluator's "
           "calibration plot, buckets half a star wide, empty ones left out): where the "
           "model predicts r, do users rate r on average?</p>" + _png(figure)
           + _table(["predicted", "examples", "mean prediction", "mean true rating",

@@ -129,7 +129,7 @@ def metrics_by_slice(evaluation_uri: str) -> Dict[SliceKey, Dict[str, Dict[str, 
 
 @dataclasses.dataclass(frozen=True)
 class CalibrationBucket:
-  """One bucket of TFMA's calibration plot: examples whose prediction is in [low, high)."""
+  """One bucket of the Evaluator's calibration plot: rows whose prediction is in [low, high)."""
   low: float
   high: float
   examples: float

@@ -86,14 +86,30 @@ def test_the_trainer_chose_on_validation_and_the_gate_judged_eval(pipeline_runs)
 
 
 def test_every_slice_is_evaluated(pipeline_runs):
+  """Each slice's count, MAE and mean rating are its own examples' (pipeline.metrics sums
+  each example once and TFMA copies the sums into every slice the example is in)."""
   import tensorflow_model_analysis as tfma
-  result = tfma.load_eval_result(pipeline_runs["good"]["outcome"].evaluation_uri)
+  good = pipeline_runs["good"]
+  result = tfma.load_eval_result(good["outcome"].evaluation_uri)
   sliced_by = {column for key, _ in result.slicing_metrics for column, _ in key}
   assert sliced_by == {c.SEX, c.AGE_GROUP, c.OCCUPATION, "history_length_bucket",
                        "target_popularity_bucket", c.RATING}
-  by_sex = {dict(key)[c.SEX]: m[""][""]["example_count"]["doubleValue"]
+  by_sex = {dict(key)[c.SEX]: {name: value["doubleValue"] for name, value in m[""][""].items()}
             for key, m in result.slicing_metrics if key and key[0][0] == c.SEX}
-  assert sum(by_sex.values()) == len(eval_examples(pipeline_runs["good"]["components"]))
+  examples = eval_examples(good["components"])
+  model = tf.saved_model.load(good["outcome"].pushed_to)
+  predictions = model.signatures[contract.EVAL_SIGNATURE](examples=tf.constant(examples))[
+      contract.PREDICTION_KEY].numpy().ravel()
+  parsed = [tf.train.Example.FromString(e).features.feature for e in examples]
+  sexes = np.array([feature[c.SEX].bytes_list.value[0].decode() for feature in parsed])
+  labels = np.array([feature[c.RATING].int64_list.value[0] for feature in parsed], float)
+  assert sorted(by_sex) == sorted(set(sexes))
+  for sex, metrics in by_sex.items():
+    rows = sexes == sex
+    assert metrics["example_count"] == rows.sum()
+    assert metrics[GATED_METRIC] == pytest.approx(
+        np.abs(predictions[rows] - labels[rows]).mean(), abs=1e-6)
+    assert metrics["mean_label"] == pytest.approx(labels[rows].mean(), abs=1e-9)
 
 
 def test_a_worse_model_is_not_blessed_nor_pushed(pipeline_runs):

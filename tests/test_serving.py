@@ -192,7 +192,7 @@ def test_report_renders_the_runs_own_numbers(tmp_path, pipeline_runs):
 
 
 def test_calibration_groups_eval_rows_by_predicted_rating(pipeline_runs):
-  """As TFMA's calibration plot: each bucket holds the rows whose prediction is in it, so
+  """As the Evaluator's calibration plot: each bucket holds the rows whose prediction is in it, so
   its mean prediction lies inside; all eval rows are in some bucket."""
   outcome = pipeline_runs["good"]["outcome"]
   buckets = runs.calibration(outcome.evaluation_uri)
