@@ -47,10 +47,7 @@ def test_tfma_metrics_match_the_models_own_predictions(pipeline_runs):
   good = pipeline_runs["good"]
   examples = eval_examples(good["components"])
   model = tf.saved_model.load(good["outcome"].pushed_to)
-  predictions = model.signatures[contract.EVAL_SIGNATURE](examples=tf.constant(examples))[
-      contract.PREDICTION_KEY].numpy().ravel()
-  labels = np.array([tf.train.Example.FromString(e).features.feature[c.RATING]
-                     .int64_list.value[0] for e in examples], dtype=float)
+  predictions, labels = _predictions_and_labels(model, examples)
   errors = predictions - labels
   metrics = runs.overall_metrics(good["outcome"].evaluation_uri)[""]
   assert metrics["example_count"] == len(examples)
@@ -60,11 +57,17 @@ def test_tfma_metrics_match_the_models_own_predictions(pipeline_runs):
   assert metrics["mean_prediction"] == pytest.approx(predictions.mean(), abs=1e-5)
 
 
-def _mae(model, examples) -> float:
+def _predictions_and_labels(model, examples):
+  """The loaded model's predicted ratings of pipeline examples, and their true ratings."""
   predictions = model.signatures[contract.EVAL_SIGNATURE](examples=tf.constant(examples))[
       contract.PREDICTION_KEY].numpy().ravel()
   labels = np.array([tf.train.Example.FromString(e).features.feature[c.RATING]
                      .int64_list.value[0] for e in examples], dtype=float)
+  return predictions, labels
+
+
+def _mae(model, examples) -> float:
+  predictions, labels = _predictions_and_labels(model, examples)
   return float(np.abs(predictions - labels).mean())
 
 
@@ -97,12 +100,10 @@ def test_every_slice_is_evaluated(pipeline_runs):
   by_sex = {dict(key)[c.SEX]: {name: value["doubleValue"] for name, value in m[""][""].items()}
             for key, m in result.slicing_metrics if key and key[0][0] == c.SEX}
   examples = eval_examples(good["components"])
-  model = tf.saved_model.load(good["outcome"].pushed_to)
-  predictions = model.signatures[contract.EVAL_SIGNATURE](examples=tf.constant(examples))[
-      contract.PREDICTION_KEY].numpy().ravel()
-  parsed = [tf.train.Example.FromString(e).features.feature for e in examples]
-  sexes = np.array([feature[c.SEX].bytes_list.value[0].decode() for feature in parsed])
-  labels = np.array([feature[c.RATING].int64_list.value[0] for feature in parsed], float)
+  predictions, labels = _predictions_and_labels(
+      tf.saved_model.load(good["outcome"].pushed_to), examples)
+  sexes = np.array([tf.train.Example.FromString(e).features.feature[c.SEX]
+                    .bytes_list.value[0].decode() for e in examples])
   assert sorted(by_sex) == sorted(set(sexes))
   for sex, metrics in by_sex.items():
     rows = sexes == sex
