@@ -101,16 +101,28 @@ def test_padding_changes_nothing_but_real_events_do():
   assert np.abs(model(moved, training=False).numpy() - base).max() > 1e-4
 
 
-def test_training_is_deterministic_for_a_seed():
-  def train_once():
+# Two trainings with one seed agree to within this; another seed moves predictions by more
+# than a star. Not bit for bit: in one CI run the two trainings below differed in some last
+# bit, which 12 Adam steps grew to 1.8e-3 in 33 of 128 predictions (a one-ulp nudge of a
+# single initial weight grows to 2e-3 to 4e-3 here). TensorFlow's op determinism did not
+# hold there, in a long test process; 29 repeats here, alone and after the same tests,
+# were bit-identical.
+SAME_SEED_TOLERANCE = 0.05
+
+
+def test_training_is_reproducible_for_a_seed():
+  def train_once(seed):
     keras.backend.clear_session()  # a fresh Keras state, as in the Trainer's own process
-    keras.utils.set_random_seed(3)
+    keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     model = bst.build_bst(CONFIG, DATA)
     features, label, _ = batch(128)
     model.fit(features, label, epochs=3, batch_size=32, verbose=0, shuffle=True)
     return model(features, training=False).numpy()
-  np.testing.assert_array_equal(train_once(), train_once())
+  first = train_once(3)
+  np.testing.assert_allclose(train_once(3), first, atol=SAME_SEED_TOLERANCE, rtol=0)
+  # The seed is what the agreement comes from: another one lands far outside the tolerance.
+  assert np.abs(train_once(4) - first).max() > 10 * SAME_SEED_TOLERANCE
 
 
 @pytest.mark.parametrize("next_movie_taste", [True, False])
