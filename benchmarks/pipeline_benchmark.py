@@ -144,7 +144,8 @@ def main():
     stages.append(("conversion (Beam)", converted - generated,
                    memory.peak_between(generated, converted), ""))
     config = local_pipeline_config(work, csv_dir, beam_args=beam_args, enable_cache=False)
-    with Console().quiet(os.path.join(work, "pipeline.log")):  # TFX's own log, not here
+    # TFX's own log goes to a file, not here.
+    with Console().quiet(os.path.join(work, "pipeline.log"), verbose_flag=None):
       tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
     finished = time.time()
 

@@ -11,11 +11,13 @@ not) and prints MAE / RMSE and fit time of the BST and of each baseline (benchma
 baselines.py: global mean, user + movie bias, scikit-surprise's SVD and SVD++, plain and
 rounded, all fitted on the same train rows), and the oracle, all on the same eval rows.
 The model was chosen on validation (its MAE there is printed too); eval is only reported.
+Beam's, TFX's and TensorFlow's own log goes to <work dir>/benchmark.log.
 Model choices themselves are compared with model_ablation.py, on validation.
 """
 from benchmarks import common  # first: the process environment
 
 import argparse
+import os
 import tempfile
 import time
 
@@ -31,6 +33,7 @@ from pipeline import nodes
 from pipeline import pipeline
 from pipeline import runs
 from pipeline.config import local_pipeline_config
+from pipeline.console import Console
 from trainer.config import TrainerConfig
 
 
@@ -58,25 +61,28 @@ def main():
   args = parser.parse_args()
   work = args.work_dir or tempfile.mkdtemp(prefix="quality_benchmark_")
 
-  start = time.monotonic()
-  # Data and CSV are reused when current, so a rerun in the same --work-dir hits the TFX
-  # cache up to the Trainer: comparing trainer settings costs only training.
-  generator_config = generate.GeneratorConfig.scaled(args.scale)
-  raw = common.generated_data(work, args.scale)
-  csv_dir, _ = common.converted_csv(raw, work)
-  prepared = time.monotonic()
-  config = local_pipeline_config(work, csv_dir,
-                                 trainer=TrainerConfig().with_overrides(args.set))
-  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
-  trained = time.monotonic()
+  # Beam's, TFX's and TensorFlow's own log goes to a file; the results come here.
+  with Console().quiet(os.path.join(work, "benchmark.log"), verbose_flag=None):
+    start = time.monotonic()
+    # Data and CSV are reused when current, so a rerun in the same --work-dir hits the TFX
+    # cache up to the Trainer: comparing trainer settings costs only training.
+    generator_config = generate.GeneratorConfig.scaled(args.scale)
+    raw = common.generated_data(work, args.scale)
+    csv_dir, _ = common.converted_csv(raw, work)
+    prepared = time.monotonic()
+    config = local_pipeline_config(work, csv_dir,
+                                   trainer=TrainerConfig().with_overrides(args.set))
+    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    trained = time.monotonic()
 
-  components = runs.component_runs(runs.connect(config.metadata_path))
-  outcome = runs.outcome(components)
-  trainer, training = components[nodes.TRAINER], outcome.training
-  train, evaluation = common.splits_with_oracle(raw, csv_dir)
-  label = evaluation[c.RATING].to_numpy(dtype=float)
-  oracle_mae = evaluation["best_expected_abs_error"].mean()
-  bst = predict(outcome.model_dir, evaluation)
+    components = runs.component_runs(runs.connect(config.metadata_path))
+    outcome = runs.outcome(components)
+    trainer, training = components[nodes.TRAINER], outcome.training
+    train, evaluation = common.splits_with_oracle(raw, csv_dir)
+    label = evaluation[c.RATING].to_numpy(dtype=float)
+    oracle_mae = evaluation["best_expected_abs_error"].mean()
+    bst = predict(outcome.model_dir, evaluation)
+  fitted = baselines.all_baselines(train, evaluation, svdpp=not args.no_svdpp)
 
   print(f"data: {generator_config.num_ratings:,} ratings (scale {args.scale}), "
         f"{len(train):,} train and {len(evaluation):,} eval rows; prepare "
@@ -86,7 +92,7 @@ def main():
         f"{training['kept_epoch']} of {training['epochs_run']}: the choice was made there)")
   print(f"{'eval split':<32}{'MAE':>8}{'RMSE':>8}{'MAE/oracle':>11}{'fit time':>12}")
   report("BST (exported model)", bst, label, oracle_mae, f"{trainer.seconds:.0f} s")
-  for baseline in baselines.all_baselines(train, evaluation, svdpp=not args.no_svdpp):
+  for baseline in fitted:
     report(baseline.name, baseline.prediction, label, oracle_mae,
            f"{baseline.fit_seconds:.0f} s")
   report("oracle median (realized)", evaluation["best_prediction"].to_numpy(), label,

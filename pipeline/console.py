@@ -96,10 +96,11 @@ class Console:
         self.say(f"    ... {_clock(elapsed)}{': ' + note if note else ''}")
 
   @contextlib.contextmanager
-  def quiet(self, log_path: Optional[str]):
+  def quiet(self, log_path: Optional[str], verbose_flag: Optional[str] = "--verbose"):
     """Everything but this console's lines goes to `log_path` (None: to the terminal, as
     with --verbose); Python logging at INFO either way. On an error the log's path is
-    said, since the details are there."""
+    said, since the details are there. `verbose_flag`: the program's flag that shows the
+    log on the terminal instead, named on the first line (None: it has none)."""
     _log_at_info()
     if log_path is None:
       yield
@@ -108,11 +109,12 @@ class Console:
     for stream in (sys.stdout, sys.stderr):
       stream.flush()
     saved = [os.dup(fd) for fd in (1, 2)]
-    self._terminal = os.fdopen(os.dup(saved[0]), "w", buffering=1)
+    terminal = self._set_terminal(os.fdopen(os.dup(saved[0]), "w", buffering=1))
     with open(log_path, "ab") as log:
       for fd in (1, 2):
         os.dup2(log.fileno(), fd)
-    self.say(f"log: {log_path} (everything but these lines; --verbose shows it here)")
+    shown_by = f"; {verbose_flag} shows it here" if verbose_flag else ""
+    self.say(f"log: {log_path} (everything but these lines{shown_by})")
     try:
       yield
     except BaseException:
@@ -124,6 +126,14 @@ class Console:
       for fd, copy in zip((1, 2), saved):
         os.dup2(copy, fd)
         os.close(copy)
+      self._set_terminal(terminal).close()  # the terminal's own stream again
+
+  def _set_terminal(self, terminal: IO[str]) -> IO[str]:
+    """Points this console's lines at `terminal` (the heartbeat may be writing);
+    returns the stream they went to."""
+    with self._lock:
+      previous, self._terminal = self._terminal, terminal
+    return previous
 
 
 def _log_at_info() -> None:

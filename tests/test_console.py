@@ -50,6 +50,7 @@ QUIET_RUN = textwrap.dedent("""
     import logging, os, sys, warnings
     from pipeline.console import Console
     console = Console()
+    descriptors = len(os.listdir("/proc/self/fd"))
     with console.quiet(sys.argv[1]):
       console.say("for people")
       print("print")
@@ -58,7 +59,7 @@ QUIET_RUN = textwrap.dedent("""
       warnings.warn("a warning")
       if len(sys.argv) > 2:
         raise ValueError("bad input")
-    print("after")
+    print("after; descriptors left open:", len(os.listdir("/proc/self/fd")) - descriptors)
 """)
 
 
@@ -68,7 +69,7 @@ def test_quiet_sends_everything_but_the_console_lines_to_the_log(tmp_path):
                        text=True, timeout=60)
   assert run.returncode == 0, run.stderr
   assert run.stdout == (f"log: {log} (everything but these lines; --verbose shows it here)\n"
-                        "for people\nafter\n")
+                        "for people\nafter; descriptors left open: 0\n")
   assert run.stderr == ""
   text = log.read_text()
   for line in ("print", "C++ on descriptor 2", "absl info", "a warning"):
