@@ -18,6 +18,7 @@ from benchmarks import common  # noqa: F401  (first: the process environment)
 import argparse
 import os
 import time
+from typing import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -34,13 +35,15 @@ from trainer.config import TrainerConfig
 from transform import features as f
 
 
-def transformed_split(examples_uri: str, split: str, transform_output: tft.TFTransformOutput,
-                      batch_size: int, shuffle_seed=None) -> tf.data.Dataset:
-  """(features, label) batches of one split of the Transform's output."""
-  files = tf.io.gfile.glob(os.path.join(examples_uri, f"Split-{split}", "*"))
+def transformed_splits(examples_uri: str, splits: Sequence[str],
+                       transform_output: tft.TFTransformOutput, batch_size: int,
+                       shuffle_seed=None, shuffle_buffer: int = 100_000) -> tf.data.Dataset:
+  """(features, label) batches of the Transform's output for `splits` (together)."""
+  files = [path for split in splits
+           for path in tf.io.gfile.glob(os.path.join(examples_uri, f"Split-{split}", "*"))]
   records = tf.data.TFRecordDataset(sorted(files), compression_type="GZIP")
   if shuffle_seed is not None:
-    records = records.shuffle(100_000, seed=shuffle_seed, reshuffle_each_iteration=True)
+    records = records.shuffle(shuffle_buffer, seed=shuffle_seed, reshuffle_each_iteration=True)
   spec = transform_output.transformed_feature_spec()
 
   def parse(serialized):
@@ -83,10 +86,10 @@ def main() -> None:
     config = TrainerConfig().with_overrides([o for o in variant.split(",") if o])
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
-    train = transformed_split(examples_uri, c.TRAIN_SPLIT, transform_output,
-                              config.batch_size, shuffle_seed=config.seed)
-    validation = transformed_split(examples_uri, c.VALIDATION_SPLIT, transform_output,
-                                   config.batch_size)
+    train = transformed_splits(examples_uri, [c.TRAIN_SPLIT], transform_output,
+                               config.batch_size, shuffle_seed=config.seed)
+    validation = transformed_splits(examples_uri, [c.VALIDATION_SPLIT], transform_output,
+                                    config.batch_size)
     start = time.monotonic()
     model, summary = task.train_model(config, data, train, validation)
     seconds = time.monotonic() - start
