@@ -42,8 +42,10 @@ SHUFFLE_BUFFER = 1_200_000
 
 def fit_and_export(splits: Sequence[str], epochs: int, examples_uri: str,
                    transform_output: tft.TFTransformOutput, model_dir: str) -> float:
-  """Trains the default model on `splits` for `epochs`, as run_fn does bar the early
-  stopping, exports it to `model_dir`; returns the seconds it took."""
+  """Trains the default model on `splits` for `epochs` with the Trainer's model code
+  (build_bst, model_features) but no early stopping, which trainer.task.train_model
+  requires a validation split for, and model_ablation's input; exports it as the Trainer
+  does, to `model_dir`. Returns the seconds it took."""
   config = TrainerConfig()
   keras.backend.clear_session()
   keras.utils.set_random_seed(config.seed)
