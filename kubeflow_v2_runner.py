@@ -13,7 +13,7 @@ The CSV comes from the same conversion (`python local_runner.py --prepare-only`,
 repository installed on TFX's own image (see Dockerfile). Flags this script does not know
 are Beam pipeline options for every Beam-based component.
 """
-from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import argparse
 import os
@@ -21,9 +21,9 @@ from typing import Sequence
 
 from tfx import v1 as tfx
 
-from pipeline import cli
-from pipeline import flags
-from pipeline import pipeline
+from cli import entry_point
+from pipeline import definition
+from pipeline import runner_flags
 from pipeline.config import PipelineConfig
 
 # Where the Dockerfile puts the repository, hence the curated schema, in the image.
@@ -47,14 +47,11 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--pipeline-name", default=PipelineConfig.pipeline_name,
                       help=f"the pipeline's name on the platform (default "
                       f"{PipelineConfig.pipeline_name})")
-  flags.add_model_flags(parser)
-  parser.add_argument("--tune-trials", type=int, default=0,
-                      help="> 0: add TFX's Tuner, trying this many hyperparameter points on "
-                      "validation before the Trainer (default 0: no Tuner)")
+  runner_flags.add_training_and_gate_flags(parser)
   parser.add_argument("--output", default="pipeline.json",
                       help="where to write the PipelineJob JSON (default pipeline.json)")
-  cli.add_debug_flag(parser)
-  return flags.parse_args_and_beam_args(parser, argv)
+  entry_point.add_debug_flag(parser)
+  return runner_flags.parse_runner_args(parser, argv)
 
 
 def pipeline_config(args, beam_args: Sequence[str]) -> PipelineConfig:
@@ -62,8 +59,8 @@ def pipeline_config(args, beam_args: Sequence[str]) -> PipelineConfig:
       csv_dir=args.csv_dir, pipeline_root=args.pipeline_root,
       serving_model_dir=args.serving_dir, metadata_path=None,  # the platform's MLMD
       pipeline_name=args.pipeline_name, schema_path=args.schema_path,
-      tuning_trials=args.tune_trials, beam_pipeline_args=list(beam_args),
-      **flags.model_settings(args))
+      beam_pipeline_args=list(beam_args),
+      **runner_flags.training_and_gate_settings(args))
 
 
 def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:
@@ -72,7 +69,7 @@ def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:
       config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image),
       output_dir=os.path.dirname(os.path.abspath(output)),
       output_filename=os.path.basename(output))
-  runner.run(pipeline.create_pipeline(config))
+  runner.run(definition.create_pipeline(config))
   return output
 
 
@@ -82,4 +79,4 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
-  cli.run(main)
+  entry_point.run(main)

@@ -19,7 +19,7 @@ Stages, each owning one folder under --output-dir:
 Flags this script does not know are passed to Beam, for the conversion and for every
 Beam-based TFX component (DirectRunner runs on all cores here by default).
 """
-from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import argparse
 import contextlib
@@ -32,22 +32,23 @@ from typing import List, Optional, Sequence, Tuple
 
 from tfx import v1 as tfx
 
+from cli import entry_point
+from cli.console import Console, FollowLog
 from components import ranking_evaluator
 from components.anomaly_gate import DataAnomalyError
 from movielens import constants as c
+from movielens import conversion
 from movielens import convert
 from movielens import download
 from movielens import generate
 from movielens import parse
-from pipeline import cli
-from pipeline import flags
+from pipeline import definition
 from pipeline import nodes
-from pipeline import pipeline
-from pipeline import report
-from pipeline import runs
-from pipeline.console import Console, FollowLog
+from pipeline import runner_flags
 from pipeline.config import (DEFAULT_OUTPUT_DIR, LOCAL_BEAM_ARGS, LocalLayout, PipelineConfig,
                              local_pipeline_config)
+from results import report
+from results import runs
 from trainer import task
 
 
@@ -72,31 +73,22 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--verbose", action="store_true",
                       help="show TFX's, Beam's and TensorFlow's own log here instead of in "
                       "<output-dir>/logs/")
-  cli.add_debug_flag(parser)
-  args, beam_args = flags.parse_args_and_beam_args(parser, argv)
+  entry_point.add_debug_flag(parser)
+  args, beam_args = runner_flags.parse_runner_args(parser, argv)
   if args.data_dir and args.synthetic:
     parser.error("--data-dir and --synthetic exclude each other")
   if not (math.isfinite(args.scale) and args.scale > 0):
     raise ValueError(f"--scale must be a positive number, got {args.scale:g}")
-  if args.tune and args.tune_trials < 1:
-    raise ValueError(f"--tune-trials must be at least 1, got {args.tune_trials}")
   if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
     raise ValueError(f"--output-dir {args.output_dir} is a file, not a folder")
   return args, beam_args
 
 
 def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
-  flags.add_model_flags(parser)
+  runner_flags.add_training_and_gate_flags(parser)
   group = parser.add_argument_group("pipeline")
   group.add_argument("--serving-dir",
                      help="where blessed models are pushed (default: <output-dir>/serving)")
-  group.add_argument("--tune", action="store_true",
-                      help="add TFX's Tuner before the Trainer: it tries --tune-trials points "
-                      "of trainer.tuning.SEARCH_SPACE, each judged on validation MAE, and the "
-                      "Trainer trains with the best")
-  group.add_argument("--tune-trials", type=int, default=8,
-                     help="with --tune: how many points to try, each a full training run "
-                     "(default 8)")
   group.add_argument("--train-steps", type=int,
                      help="train this many batches in all instead of full passes "
                      "(a quick run; default: full passes)")
@@ -109,8 +101,8 @@ def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
 def pipeline_config(args, csv_dir: str, beam_args: Sequence[str]) -> PipelineConfig:
   return local_pipeline_config(
       args.output_dir, csv_dir, serving_dir=args.serving_dir, beam_args=beam_args,
-      tuning_trials=args.tune_trials if args.tune else 0, train_steps=args.train_steps,
-      enable_cache=not args.no_cache, **flags.model_settings(args))
+      train_steps=args.train_steps,
+      enable_cache=not args.no_cache, **runner_flags.training_and_gate_settings(args))
 
 
 def prepare_raw_data(args, raw_root: str, console: Console) -> str:
@@ -144,12 +136,12 @@ def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
   """The CSV folder for this data and settings, converted unless up to date; its summary."""
   config = convert.config_from_flags(args, data_dir,
                                      os.path.join(csv_root, os.path.basename(data_dir)))
-  stale = convert.staleness(config)
+  stale = conversion.staleness(config)
   if stale is None:
     console.event("CSV conversion", f"up to date in {config.output_dir}")
-    return config.output_dir, convert.read_summary(config.output_dir)
+    return config.output_dir, conversion.read_summary(config.output_dir)
   console.stage("CSV conversion (Beam)", f"{data_dir} -> {config.output_dir} ({stale})")
-  summary = convert.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args, reuse=True)
+  summary = conversion.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args, reuse=True)
   console.done(", ".join(f"{summary['rows'][split]:,} {split}" for split in c.SPLITS)
                + f" rows, {summary['skipped_total']:,} lines skipped")
   return config.output_dir, summary
@@ -181,7 +173,7 @@ def run_pipeline(config: PipelineConfig, console: Console) -> None:
   as they happen."""
   follow = FollowLog(console, nodes.ROLES, notes_from=[task.EPOCH_LOG.name])
   with follow.attached(), only_run_on(config.pipeline_root):
-    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
 
 
 def print_summary(config: PipelineConfig, console: Console) -> None:
@@ -217,7 +209,7 @@ def log_path(args, layout: LocalLayout) -> Optional[str]:
 
 
 def main(argv: Sequence[str]) -> None:
-  """The run; bad input raises (pipeline.cli turns it into one line)."""
+  """The run; bad input raises (cli.entry_point turns it into one line)."""
   args, beam_args = parse_args(argv)
   layout = LocalLayout(args.output_dir)
   console = Console()
@@ -252,4 +244,4 @@ def run(args, beam_args: List[str], layout: LocalLayout, console: Console) -> No
 
 
 if __name__ == "__main__":
-  cli.run(main, expected=(DataAnomalyError, download.DatasetUnavailableError))
+  entry_point.run(main, expected=(DataAnomalyError, download.DatasetUnavailableError))

@@ -42,8 +42,8 @@ setuptools.setup(
             "movielens-convert=movielens.convert:command",
             "bst-predict=serving.predict:command",
             "bst-recommend=serving.recommend:command",
-            "bst-report=pipeline.report:command",
-            "bst-tensorboard=pipeline.tensorboard:command",
+            "bst-report=results.report:command",
+            "bst-tensorboard=results.tensorboard:command",
         ],
     },
 )

@@ -27,7 +27,7 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 
 from components import ranking_evaluator as ranking
-from movielens import convert
+from movielens import conversion
 from movielens import generate
 
 # HR@10, NDCG@10 on real ml-1m (Kang and McAuley 2018, Table 3).
@@ -44,9 +44,9 @@ def first_eval_positions(counts: np.ndarray, timestamps: np.ndarray, movie_ids: 
   starts = np.cumsum(counts) - counts
   positions = {}
   for user, (start, count) in enumerate(zip(starts, counts)):
-    num_train, num_validation, num_eval = convert.split_sizes(
-        int(count), convert.ConversionConfig.eval_fraction,
-        convert.ConversionConfig.validation_fraction)
+    num_train, num_validation, num_eval = conversion.split_sizes(
+        int(count), conversion.ConversionConfig.eval_fraction,
+        conversion.ConversionConfig.validation_fraction)
     if not num_eval:
       continue
     first = min(range(num_train + num_validation, count), key=lambda row: ranking.event_order(

@@ -1,9 +1,9 @@
 """What the benchmarks share: the process environment, generated data and its CSV, the
 eval rows with the generator's oracle, contract requests for rows, memory sampling.
 
-Every benchmark imports this module first (it imports pipeline.environment first).
+Every benchmark imports this module first (it imports cli.environment first).
 """
-from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import glob
 import os
@@ -16,7 +16,7 @@ import psutil
 
 from movielens import constants as c
 from movielens import contract
-from movielens import convert
+from movielens import conversion
 from movielens import generate
 from pipeline.config import LOCAL_BEAM_ARGS, LocalLayout
 
@@ -39,8 +39,8 @@ def converted_csv(raw_dir: str, work_dir: str, beam_args=(), reuse: bool = True
   """(CSV folder, conversion summary) of `raw_dir` under `work_dir` (LocalLayout); with
   `reuse`, a current conversion is kept, so a rerun in the same folder hits the TFX cache
   up to what changed."""
-  conversion = convert.ConversionConfig(raw_dir, LocalLayout(work_dir).csv_root)
-  return conversion.output_dir, convert.run_conversion(
+  conversion = conversion.ConversionConfig(raw_dir, LocalLayout(work_dir).csv_root)
+  return conversion.output_dir, conversion.run_conversion(
       conversion, list(LOCAL_BEAM_ARGS) + list(beam_args), reuse=reuse)
 
 

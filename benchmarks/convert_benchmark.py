@@ -19,9 +19,9 @@ import time
 
 import psutil
 
+from cli import beam_flags
 from movielens import constants as c
-from movielens import convert
-from pipeline import flags
+from movielens import conversion
 from pipeline.config import LOCAL_BEAM_ARGS, LocalLayout
 
 TARGET_SECONDS = 180
@@ -34,7 +34,7 @@ def main():
   parser.add_argument("--scale", type=float, default=1.0, help="generated data scale")
   parser.add_argument("--data-dir", help="convert this MovieLens folder instead")
   parser.add_argument("--work-dir", help="where data and CSV go (default: a temp dir)")
-  args, beam_args = flags.parse_args_and_beam_args(parser, sys.argv[1:])
+  args, beam_args = beam_flags.parse_args_and_beam_args(parser, sys.argv[1:])
   work_dir = args.work_dir or tempfile.mkdtemp(prefix="convert_benchmark_")
   data_dir = args.data_dir
   if not data_dir:
@@ -42,12 +42,12 @@ def main():
     data_dir = common.generated_data(work_dir, args.scale, reuse=False)
     print(f"generated scale {args.scale:g} in {time.monotonic() - start:.1f} s")
 
-  config = convert.ConversionConfig(input_dir=data_dir,
+  config = conversion.ConversionConfig(input_dir=data_dir,
                                     output_dir=LocalLayout(work_dir).csv_root)
   beam_args = list(LOCAL_BEAM_ARGS) + beam_args
   with common.PeakMemory() as memory:
     start = time.monotonic()
-    summary = convert.run_conversion(config, beam_args)
+    summary = conversion.run_conversion(config, beam_args)
     seconds = time.monotonic() - start
   rows = sum(summary["rows"].values())
   print(f"machine: {os.cpu_count()} cores, "

@@ -20,23 +20,25 @@ import json
 import os
 import subprocess
 import sys
-from typing import Dict
+from typing import Any, Dict
 
 import tensorflow as tf
 
-from movielens import constants as c
 from movielens import contract
+from serving import requests
 
 VENV = os.path.join(os.path.expanduser("~"), ".cache", "bst-movielens", "tf-latest-venv")
 PACKAGE = "tensorflow-cpu"  # plain TensorFlow: no tf_keras, no TFT
 TOLERANCE = 1e-5
-# The README's example request (Serving contract): one user's next rating.
-EXAMPLE_REQUEST = {
-    c.USER_ID: 42, c.SEX: "F", c.AGE_GROUP: 25, c.OCCUPATION: 4,
-    c.HISTORY_MOVIE_IDS: [1, 260, 1196], c.HISTORY_RATINGS: [4.0, 5.0, 5.0],
-    c.HISTORY_TIMESTAMPS: [978300760, 978302109, 978302368],
-    c.TARGET_MOVIE_ID: 1210, c.TARGET_TIMESTAMP: 978303000,
-}
+# The README's example request (Serving contract): one user's next rating, read and
+# checked as `serving.predict` reads it, so it follows contract.FIELDS.
+EXAMPLE_REQUESTS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))), "examples", "requests.jsonl")
+
+
+def example_request() -> Dict[str, Any]:
+  with open(EXAMPLE_REQUESTS_FILE) as lines:
+    return requests.read_requests(lines, EXAMPLE_REQUESTS_FILE, "jsonl")[0]
 
 # Runs inside the new virtualenv: argv = model dir, base64 example. Prints one JSON line.
 _LOADER = f"""
@@ -83,7 +85,7 @@ def newest_tensorflow_venv() -> str:
 
 def check(model_dir: str) -> Dict[str, object]:
   """Loads and scores `model_dir` in the newest TensorFlow; compares with this one's."""
-  example = contract.encode(EXAMPLE_REQUEST)
+  example = contract.encode(example_request())
   here = float(contract.score(
       tf.saved_model.load(model_dir).signatures[contract.SERVING_SIGNATURE], [example])[0])
   completed = subprocess.run(

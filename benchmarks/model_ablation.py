@@ -28,7 +28,7 @@ from tfx.types import standard_component_specs as keys
 
 from movielens import constants as c
 from pipeline import nodes
-from pipeline import runs
+from results import runs
 from trainer import model as bst
 from trainer import task
 from trainer.config import TrainerConfig

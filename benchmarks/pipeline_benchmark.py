@@ -34,17 +34,17 @@ from tfx import v1 as tfx
 
 from benchmarks import baselines
 from benchmarks import export_compatibility
+from cli import beam_flags
+from cli.console import Console
 from components import ranking_evaluator
 from movielens import constants as c
 from movielens import contract
 from movielens import generate
 from movielens import parse
-from pipeline import flags
+from pipeline import definition
 from pipeline import nodes
-from pipeline import pipeline
-from pipeline import runs
 from pipeline.config import local_pipeline_config
-from pipeline.console import Console
+from results import runs
 from serving import history
 from serving import model as serving_model
 from serving import recommend
@@ -117,7 +117,7 @@ def serving_start(serving_dir: str, work: str):
   request (a rating of 6 in the history): both before TensorFlow or the model loads."""
   bad = os.path.join(work, "bad_request.jsonl")
   with open(bad, "w") as out:
-    request = dict(export_compatibility.EXAMPLE_REQUEST)
+    request = export_compatibility.example_request()
     request[c.HISTORY_RATINGS] = [6.0] * len(request[c.HISTORY_RATINGS])
     out.write(json.dumps(request) + "\n")
   return command_seconds("--help"), command_seconds(bad, "--serving-dir", serving_dir)
@@ -128,7 +128,7 @@ def main():
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--scale", type=float, default=1.0, help="generated data scale")
   parser.add_argument("--work-dir", help="default: a new temp dir")
-  args, beam_args = flags.parse_args_and_beam_args(parser, sys.argv[1:])
+  args, beam_args = beam_flags.parse_args_and_beam_args(parser, sys.argv[1:])
   work = args.work_dir or tempfile.mkdtemp(prefix="pipeline_benchmark_")
   stages = []  # (name, seconds, peak bytes, note)
 
@@ -146,7 +146,7 @@ def main():
     config = local_pipeline_config(work, csv_dir, beam_args=beam_args, enable_cache=False)
     # TFX's own log goes to a file, not here.
     with Console().quiet(os.path.join(work, "pipeline.log"), verbose_flag=None):
-      tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+      tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
     finished = time.time()
 
   store = runs.connect(config.metadata_path)

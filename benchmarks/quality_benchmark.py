@@ -26,14 +26,14 @@ import tensorflow as tf
 from tfx import v1 as tfx
 
 from benchmarks import baselines
+from cli.console import Console
 from movielens import constants as c
 from movielens import contract
 from movielens import generate
+from pipeline import definition
 from pipeline import nodes
-from pipeline import pipeline
-from pipeline import runs
 from pipeline.config import local_pipeline_config
-from pipeline.console import Console
+from results import runs
 from trainer.config import TrainerConfig
 
 
@@ -72,7 +72,7 @@ def main():
     prepared = time.monotonic()
     config = local_pipeline_config(work, csv_dir,
                                    trainer=TrainerConfig().with_overrides(args.set))
-    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
     trained = time.monotonic()
 
     components = runs.component_runs(runs.connect(config.metadata_path))

@@ -27,10 +27,10 @@ from tfx.types import standard_component_specs as keys
 
 from benchmarks.model_ablation import transformed_splits
 from benchmarks.quality_benchmark import predict
+from cli.console import Console
 from movielens import constants as c
 from pipeline import nodes
-from pipeline import runs
-from pipeline.console import Console
+from results import runs
 from trainer import model as bst
 from trainer import task
 from trainer.config import TrainerConfig

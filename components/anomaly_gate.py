@@ -5,8 +5,8 @@ ExampleValidator records anomalies (and marks its artifact not blessed) but lets
 pipeline go on; TFX 1.16 has no switch to make it fail. This component reads its output
 and raises an error that names every anomaly, by split and feature. It also compares
 StatisticsGen's example count per split with the rows the conversion wrote (its
-summary.json): once, at ml-1m scale with 68 MB CSV shards, CsvExampleGen silently left out
-a 10 MB stretch of one shard, and a run went on with 6 % fewer training rows. The pipeline
+summary.json): CsvExampleGen once silently left out a stretch of one large shard
+(docs/decisions.md), and a run went on with fewer training rows. The pipeline
 runs the Transform after this gate, so no model is ever trained on data that breaks the
 schema or lost rows on the way.
 """
@@ -18,7 +18,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
-from movielens import convert
+from movielens import conversion
 
 ANOMALIES_FILE = "SchemaDiff.pb"  # what ExampleValidator writes per split
 STATISTICS_FILE = "FeatureStats.pb"  # what StatisticsGen writes per split
@@ -79,7 +79,7 @@ def AnomalyGate(  # pylint: disable=invalid-name  (TFX component naming)
     csv_dir: tfx.dsl.components.Parameter[str]):
   """Raises DataAnomalyError if ExampleValidator reported any anomaly, or if a split's
   example count differs from the conversion's row count in csv_dir/summary.json."""
-  summary = convert.read_summary(csv_dir)
+  summary = conversion.read_summary(csv_dir)
   if summary is None:
     raise DataAnomalyError(f"{csv_dir} has no conversion summary: convert it first")
   lost = lost_rows(example_counts(statistics), summary["rows"])

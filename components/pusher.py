@@ -29,14 +29,16 @@ from tfx.types import standard_component_specs as keys
 from tfx.utils import io_utils
 from tfx.utils import proto_utils
 
-SAVED_MODEL = "saved_model.pb"
+from movielens import contract
+
+SAVED_MODEL = contract.SAVED_MODEL_FILE
 
 
 def versions(serving_dir: str) -> List[int]:
+  """The pushed versions on any filesystem TFX reaches, oldest first."""
   if not fileio.exists(serving_dir):
     return []
-  return sorted(int(name.rstrip("/")) for name in fileio.listdir(serving_dir)
-                if name.rstrip("/").isdigit())
+  return contract.pushed_versions(fileio.listdir(serving_dir))
 
 
 def next_version(serving_dir: str, now: float) -> int:

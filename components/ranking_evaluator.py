@@ -27,7 +27,6 @@ from transform import features as f
 
 RESULT_FILE = "ranking.json"
 RANKING_KEY = "ranking"  # the component's output: the `ranking` parameter below
-SCORING_BATCH = 8192
 # The scorers compared, in the order results list them: the model's two outputs (named
 # as the serving contract names them) and the popularity baseline.
 NEXT_MOVIE, POPULARITY = contract.NEXT_MOVIE_KEY, "popularity"
@@ -87,7 +86,7 @@ def _split_files(examples, split: str) -> List[str]:
 
 
 def _records(files: List[str]) -> tf.data.Dataset:
-  return tf.data.TFRecordDataset(files, compression_type="GZIP").batch(SCORING_BATCH)
+  return tf.data.TFRecordDataset(files, compression_type="GZIP").batch(contract.SCORING_BATCH)
 
 
 _KEYS = {name: tf.io.FixedLenFeature([1], tf.int64)
@@ -155,8 +154,7 @@ def evaluate(model, events: Dict[int, bytes], rated: Dict[int, set],
                         dtype=np.int64).reshape(len(users), 1 + negatives)
   examples = [example for user, movies in zip(users, candidates)
               for example in contract.with_targets(events[user], movies)]
-  scores = contract.score_all(model.signatures[contract.EVAL_SIGNATURE], examples,
-                              SCORING_BATCH)
+  scores = contract.score_all(model.signatures[contract.EVAL_SIGNATURE], examples)
   unseen = len(movies_by_popularity)  # never rated in training: least popular of all
   scores[POPULARITY] = -np.vectorize(lambda m: popularity_rank.get(m, unseen))(candidates)
   return {

@@ -53,7 +53,6 @@ ML1M_GENRE_COUNTS = {  # movies per genre; a movie has one or more genres
 }
 ML1M_RATING_SHARES = {1: 0.0562, 2: 0.1075, 3: 0.2613, 4: 0.3489, 5: 0.2261}
 ML1M_MEDIAN_RATINGS_PER_USER = 96
-ML1M_MAX_RATINGS_PER_USER = 2314
 
 # --- CSV rows for CsvExampleGen: one row per rating event -------------------------------
 # These raw features, less the label, are also the serving contract (movielens/contract.py).

@@ -10,7 +10,7 @@ the benchmarks and the tests (the one batched scorer).
 It imports TensorFlow only inside the functions that need it, so checking requests costs
 no TensorFlow start-up.
 """
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -45,7 +45,9 @@ FIELDS: Dict[str, tuple] = {
     c.TARGET_TIMESTAMP: (int, False),
 }
 LISTS = tuple(name for name, (_, is_list) in FIELDS.items() if is_list)
-# Each value's domain, as the README's contract table gives it. Ids the model never saw
+# The fields that describe the user: attributes of the same names on movielens.parse.User.
+USER_FIELDS = (c.USER_ID, c.SEX, c.AGE_GROUP, c.OCCUPATION)
+# Each value's domain, as docs/serving.md's contract table gives it. Ids the model never saw
 # are served (its out-of-vocabulary rows); codes outside MovieLens's are refused, since
 # they mean the client sent something else than it thinks.
 MAX_ID = 2 ** 63 - 1  # an int64 tf.Example value
@@ -66,6 +68,16 @@ DOMAINS: Dict[str, Tuple[Callable[[Any], bool], str]] = {
 }
 PASSED_THROUGH = (c.RATING,)  # the label, when requests come from the pipeline's CSV
 SCORING_BATCH = 4096  # examples per signature call: large batches make scoring fast
+
+# The serving folder the Pusher writes and TF Serving, predict and recommend read: one
+# folder per pushed model, named by a whole number (its Unix time), holding a SavedModel.
+SAVED_MODEL_FILE = "saved_model.pb"
+
+
+def pushed_versions(folder_names: Iterable[str]) -> List[int]:
+  """The pushed versions among a serving folder's entries, oldest first."""
+  names = (name.rstrip("/") for name in folder_names)
+  return sorted(int(name) for name in names if name.isdigit())
 
 Request = Dict[str, Any]
 

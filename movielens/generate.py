@@ -69,10 +69,10 @@ class GeneratorConfig:
   # How much a user's choices follow the user: scales the taste in which movies they pick
   # and the walk through taste space (so through genres) that orders them. 0: movies
   # drawn by popularity alone, in random order, where nothing predicts the next movie
-  # better than popularity; 1: the generator before this flag. The default 4 imitates
-  # real ml-1m: the smallest whole strength whose taste oracle leads popularity at
-  # ranking the next movie by at least what BPR-MF, a taste-only model, does on ml-1m
-  # (README, "The synthetic data"; benchmarks/choice_oracle.py prints both).
+  # better than popularity. The default imitates real ml-1m: the smallest whole strength
+  # whose taste oracle leads popularity at ranking the next movie by at least what
+  # BPR-MF, a taste-only model, does on ml-1m (docs/synthetic_data.md;
+  # benchmarks/choice_oracle.py prints both).
   choice_strength: float = 4.0
 
   @classmethod
@@ -517,11 +517,11 @@ def add_choice_flag(parser: argparse.ArgumentParser) -> None:
                       default=GeneratorConfig.choice_strength,
                       help="how much users' choices of movies follow their taste and their "
                       "recent movies (default %(default)g, imitating ml-1m; 0: popularity "
-                      "alone, in random order; 1: the generator before this flag)")
+                      "alone, in random order)")
 
 
 def main(argv: Sequence[str]) -> None:
-  from pipeline import cli  # pylint: disable=g-import-not-at-top  (the command only)
+  from cli import entry_point  # pylint: disable=g-import-not-at-top  (the command only)
   parser = argparse.ArgumentParser(
       description="Write synthetic MovieLens-1M-format files (ratings.dat, users.dat, "
       "movies.dat) plus oracle.csv, the best achievable prediction per rating.")
@@ -533,7 +533,7 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument("--num-ratings", type=int, help="override the scaled number of ratings")
   parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
   add_choice_flag(parser)
-  cli.add_debug_flag(parser)
+  entry_point.add_debug_flag(parser)
   args = parser.parse_args(argv)
   config = GeneratorConfig.scaled(args.scale, seed=args.seed,
                                   choice_strength=args.choice_strength)
@@ -550,8 +550,8 @@ def main(argv: Sequence[str]) -> None:
 
 def command() -> None:
   """The command, as `python -m movielens.generate` and as setup.py's installed script."""
-  from pipeline import cli  # pylint: disable=g-import-not-at-top
-  cli.run(main)
+  from cli import entry_point  # pylint: disable=g-import-not-at-top
+  entry_point.run(main)
 
 
 if __name__ == "__main__":

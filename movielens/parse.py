@@ -12,7 +12,7 @@ is skipped, and the error is recorded in a `SkipReport` so that every skipped li
 counted and reported, never silently lost.
 
 The line parsers here are shared by `load_movielens` (pure Python, for tests, baselines and
-benchmarks) and by the Beam conversion in `convert.py`, so both accept exactly the same
+benchmarks) and by the Beam conversion (`conversion/`), so both accept exactly the same
 input.
 """
 import collections

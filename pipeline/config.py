@@ -84,7 +84,9 @@ class PipelineConfig:
     history_length = summary["settings"]["history_length"]
     if self.transform.window > history_length:
       raise ValueError(f"window {self.transform.window} is longer than the {history_length} "
-                       f"history events per row of {self.csv_dir} (its --history-length)")
+                       f"history events per row of {self.csv_dir} (its --history-length): "
+                       f"pass --window {history_length} or less, or convert with "
+                       f"--history-length {self.transform.window} or more")
 
 
 # --- A run on this machine ---------------------------------------------------------------
@@ -120,7 +122,7 @@ class LocalLayout:
     return os.path.join(self.output_dir, "serving")
 
   @property
-  def logs_dir(self) -> str:       # each run's full log (pipeline.console)
+  def logs_dir(self) -> str:       # each run's full log (cli.console)
     return os.path.join(self.output_dir, "logs")
 
 

@@ -5,16 +5,15 @@ Exact: TFMA 0.47's own MeanAbsoluteError and MeanSquaredError are wrong: their
 merge_accumulators adds the first accumulator twice whenever Beam passes a list, so the
 value depends on how the data happened to be bundled. The Keras metrics are no way out:
 fed TFMA's 1-D batches, MeanAbsoluteError and MeanSquaredError average per-batch means,
-which differ from the mean whenever batch sizes differ. On one 1,039-row eval split the
-true MAE was 0.9502; TFMA's gave 0.9445 and Keras's 0.9445 (tests/test_pipeline.py
-compares these metrics with MAE computed from the pushed model's own predictions).
-Here every metric is a ratio of sums that merge exactly in any order.
+which differ from the mean whenever batch sizes differ (tests/test_pipeline.py compares
+these metrics with MAE computed from the pushed model's own predictions). Here every
+metric is a ratio of sums that merge exactly in any order.
 
 One conversion per example: TFMA copies each example into every slice it belongs to (7
 with pipeline.evaluation's slices) and, for a metric without a preprocessor, converts
 TFMA's extracts to (label, prediction, weight) again in each slice and for each metric:
-at ml-1m scale that was most of the Evaluator's time (pipeline.evaluation's metrics and
-plot as TFMA's own: 182 s; as these: 59 s, the same numbers). Here a preprocessor, which
+at ml-1m scale that was most of the Evaluator's time (docs/decisions.md). Here a
+preprocessor, which
 TFMA runs once per example before the fan-out, turns each example into its row of sums;
 every metric and the plot then derive from one shared sum of those rows per slice
 (TFMA's derived metrics, as its own calibration metrics share their sums).
@@ -51,7 +50,7 @@ _ROW = _CALIBRATION + _BUCKET * len(_CALIBRATION_LOWS)
 
 
 def _calibration_buckets(sums: np.ndarray) -> metrics_for_slice_pb2.CalibrationHistogramBuckets:
-  """The plot as TFMA writes its CalibrationPlot's (pipeline.runs.calibration reads it)."""
+  """The plot as TFMA writes its CalibrationPlot's (results.runs.calibration reads it)."""
   plot = metrics_for_slice_pb2.CalibrationHistogramBuckets()
   buckets = zip(_CALIBRATION_LOWS, _CALIBRATION_HIGHS,
                 sums[_CALIBRATION:].reshape(-1, _BUCKET))

@@ -1,7 +1,7 @@
 """Every user's rating history from a MovieLens folder, indexed once for serving.recommend.
 
-Parsing ml-1m's 1,000,209-line ratings.dat takes about 27 s, most of a recommendation's
-time when done per call. The index holds the same ratings as NumPy arrays sorted by user,
+Parsing ml-1m's million-line ratings.dat would be most of a recommendation's time if done
+per call. The index holds the same ratings as NumPy arrays sorted by user,
 then time, then line (the order movielens.parse and the conversion give a history), and
 each user's offset; it loads in milliseconds. It is built on first use from the strictly
 parsed files and kept at `<index dir>/<key>.npz`, the key naming the folder and

@@ -18,7 +18,7 @@ def versions(serving_dir: str) -> List[int]:
   """The pushed versions (folder names are Unix times), oldest first."""
   if not os.path.isdir(serving_dir):
     return []
-  return sorted(int(name) for name in os.listdir(serving_dir) if name.isdigit())
+  return contract.pushed_versions(os.listdir(serving_dir))
 
 
 def version_dir(serving_dir: str, version: Optional[int] = None) -> str:
@@ -30,12 +30,13 @@ def version_dir(serving_dir: str, version: Optional[int] = None) -> str:
   if version is not None and version not in pushed:
     raise NoModelError(f"no version {version} in {serving_dir}; there are {pushed}")
   path = os.path.join(serving_dir, str(version if version is not None else pushed[-1]))
-  if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-    raise NoModelError(f"{path} has no saved_model.pb: not a model the Pusher wrote")
+  if not os.path.isfile(os.path.join(path, contract.SAVED_MODEL_FILE)):
+    raise NoModelError(f"{path} has no {contract.SAVED_MODEL_FILE}: not a model the "
+                       "Pusher wrote")
   return path
 
 
-def add_model_flags(parser: argparse.ArgumentParser) -> None:
+def add_served_model_flags(parser: argparse.ArgumentParser) -> None:
   """--serving-dir and --version: which pushed model a command uses."""
   parser.add_argument("--serving-dir", default=DEFAULT_LAYOUT.serving_dir,
                       help=f"the Pusher's folder (default {DEFAULT_LAYOUT.serving_dir})")

@@ -4,21 +4,21 @@
     python -m serving.predict --format csv outputs/csv/<data>/eval/part-00000-of-00004.csv
     cat requests.jsonl | python -m serving.predict -
 
-Requests are in the serving contract (README): JSON lines with lists as JSON lists, or
+Requests are in the serving contract (docs/serving.md): JSON lines with lists as JSON lists, or
 CSV with lists space-separated (the pipeline's own CSV; its `rating` column, if present,
 is echoed beside the prediction). An invalid request stops the run with an error naming
 the record and the field; nothing is scored until every request is valid.
 """
-from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import argparse
 import json
 import sys
 from typing import Sequence
 
+from cli import entry_point
 from movielens import constants as c
 from movielens import contract
-from pipeline import cli
 from serving import model as serving_model
 from serving import requests
 
@@ -29,8 +29,8 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("input", help="a file of requests, or - for stdin")
   parser.add_argument("--format", choices=("jsonl", "csv"),
                       help="default: from the file's extension (.csv or else JSON lines)")
-  serving_model.add_model_flags(parser)
-  cli.add_debug_flag(parser)
+  serving_model.add_served_model_flags(parser)
+  entry_point.add_debug_flag(parser)
   return parser.parse_args(argv)
 
 
@@ -55,7 +55,7 @@ def main(argv: Sequence[str]) -> None:
 
 def command() -> None:
   """The command, as `python -m serving.predict` and as setup.py's installed script."""
-  cli.run(main)
+  entry_point.run(main)
 
 
 if __name__ == "__main__":

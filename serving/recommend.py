@@ -7,7 +7,7 @@
 By default movies are ranked by the model's next-movie score, how likely the user is to
 pick each one next: what "what should I watch next" asks. `--by rating` ranks by the
 predicted rating instead: movies the user would rate highly if they watched them, which
-favours obscure movies that few would pick (the README's ranking table measures both).
+favours obscure movies that few would pick (the RankingEvaluator measures both).
 
 With --user-id the user's demographics come from users.dat and their ratings from a
 history index of ratings.dat, built on first use and kept (serving/history.py: no
@@ -16,7 +16,7 @@ target fields ignored).
 All candidates go to the model in large batches, as the same event at the same time
 (by default just after the user's last rating), differing only in the target movie.
 """
-from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import argparse
 import json
@@ -26,10 +26,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from cli import entry_point
 from movielens import constants as c
 from movielens import contract
 from movielens import parse
-from pipeline import cli
 from serving import history
 from serving import model as serving_model
 
@@ -45,8 +45,7 @@ def user_request(users: Dict[int, parse.User], index: history.HistoryIndex, user
   movie_ids, ratings, timestamps = index.history(user_id)
   recent = slice(max(0, len(movie_ids) - history_length), None)
   return {
-      c.USER_ID: user_id, c.SEX: user.sex, c.AGE_GROUP: user.age_group,
-      c.OCCUPATION: user.occupation,
+      **{field: getattr(user, field) for field in contract.USER_FIELDS},
       c.HISTORY_MOVIE_IDS: movie_ids[recent].tolist(),
       c.HISTORY_RATINGS: ratings[recent].astype(float).tolist(),
       c.HISTORY_TIMESTAMPS: timestamps[recent].tolist(),
@@ -121,8 +120,8 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--index-dir", default=history.DEFAULT_INDEX_DIR,
                       help="where --user-id's history index is kept, built on first use "
                       f"(serving/history.py; default {history.DEFAULT_INDEX_DIR})")
-  serving_model.add_model_flags(parser)
-  cli.add_debug_flag(parser)
+  serving_model.add_served_model_flags(parser)
+  entry_point.add_debug_flag(parser)
   args = parser.parse_args(argv)
   if args.top < 1:
     raise ValueError(f"--top must be at least 1, got {args.top}")
@@ -156,7 +155,7 @@ def main(argv: Sequence[str]) -> None:
 
 def command() -> None:
   """The command, as `python -m serving.recommend` and as setup.py's installed script."""
-  cli.run(main)
+  entry_point.run(main)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Requests in the serving contract (README), read from JSON lines or CSV and checked.
+"""Requests in the serving contract (docs/serving.md), read from JSON lines or CSV and checked.
 
 A JSON line holds each list as a JSON list (a scalar may also come as a one-element
 list, as tf.Example tools write it); a CSV row holds it space-separated, as the

@@ -1,5 +1,5 @@
 """Shared fixtures: small generated MovieLens data and hand-written .dat files."""
-from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import glob
 import os
@@ -45,7 +45,7 @@ def read_split(output_dir: str, split: str) -> pd.DataFrame:
 def eval_examples(components, limit: Optional[int] = None,
                   split: str = c.EVAL_SPLIT) -> List[bytes]:
   """Serialized tf.Examples of one split (eval by default) of a pipeline run's
-  CsvExampleGen (pipeline.runs)."""
+  CsvExampleGen (results.runs)."""
   from pipeline import nodes
   from tfx.types import standard_component_specs as keys
   uri = components[nodes.EXAMPLE_GEN].output(keys.EXAMPLES_KEY).uri
@@ -70,9 +70,9 @@ def serving_values(raw_example: bytes) -> Dict[str, list]:
 
 
 def run_small_conversion(input_dir: str, output_dir: str, **settings) -> Dict:
-  from movielens import convert
-  config = convert.ConversionConfig(input_dir=input_dir, output_dir=output_dir, **settings)
-  return convert.run_conversion(config)
+  from movielens import conversion
+  config = conversion.ConversionConfig(input_dir=input_dir, output_dir=output_dir, **settings)
+  return conversion.run_conversion(config)
 
 
 # --- The pipeline, run for real on LocalDagRunner, shared by the pipeline tests ---------
@@ -101,9 +101,9 @@ def pipeline_raw(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def pipeline_csv(tmp_path_factory, pipeline_raw) -> str:
-  from movielens import convert
+  from movielens import conversion
   csv_dir = str(tmp_path_factory.mktemp("pipeline_csv"))
-  convert.run_conversion(convert.ConversionConfig(pipeline_raw, csv_dir))
+  conversion.run_conversion(conversion.ConversionConfig(pipeline_raw, csv_dir))
   return csv_dir
 
 
@@ -111,15 +111,16 @@ def pipeline_csv(tmp_path_factory, pipeline_raw) -> str:
 def pipeline_runs(tmp_path_factory, pipeline_csv):
   """Two runs of the whole pipeline on one MLMD store: a trained model, then a worse one.
 
-  Returns the config, run id and MLMD's record (pipeline.runs) of each run.
+  Returns the config, run id and MLMD's record (results.runs) of each run.
   """
   from tfx import v1 as tfx
-  from pipeline import pipeline, runs
+  from pipeline import definition
+  from results import runs
   root = str(tmp_path_factory.mktemp("pipeline"))
   results = {}
   for name, trainer in (("good", GOOD_TRAINER), ("worse", WORSE_TRAINER)):
     config = pipeline_config(root, pipeline_csv, **trainer)
-    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
     store = runs.connect(config.metadata_path)
     run_id = runs.run_ids(store)[-1]
     components = runs.component_runs(store, run_id)

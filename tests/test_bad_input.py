@@ -11,9 +11,9 @@ import pytest
 import local_runner
 from movielens import constants as c
 from movielens import contract
-from movielens import convert
+from movielens import conversion
 from movielens import parse
-from pipeline import flags
+from pipeline import runner_flags
 from serving import model as serving_model
 from serving import recommend
 from tests.conftest import write_dat_files
@@ -76,7 +76,7 @@ def test_an_output_dir_that_is_a_file_is_refused(tmp_path):
 def test_epochs_must_be_at_least_one(epochs):
   args, _ = local_runner.parse_args(["--synthetic", "--epochs", epochs])
   with pytest.raises(ValueError, match=f"^epochs must be at least 1, got {epochs}$"):
-    flags.model_settings(args)
+    runner_flags.training_and_gate_settings(args)
 
 
 def test_a_tune_without_trials_is_refused():
@@ -88,10 +88,10 @@ def test_a_tune_without_trials_is_refused():
 
 def test_an_empty_ratings_file_is_refused(tmp_path):
   data = write_dat_files(tmp_path / "in", [], USERS, MOVIES)
-  config = convert.ConversionConfig(data, str(tmp_path / "out"))
+  config = conversion.ConversionConfig(data, str(tmp_path / "out"))
   with pytest.raises(ValueError, match=f"^{data}/ratings.dat: no ratings to convert$"):
-    convert.run_conversion(config)
-  assert not convert.is_current(config) and not os.path.exists(tmp_path / "out.partial")
+    conversion.run_conversion(config)
+  assert not conversion.is_current(config) and not os.path.exists(tmp_path / "out.partial")
 
 
 def test_a_cut_off_last_line_is_refused(tmp_path):
@@ -104,8 +104,8 @@ def test_a_cut_off_last_line_is_refused(tmp_path):
   with pytest.raises(parse.MovieLensFormatError, match=f"^{re.escape(message)}$"):
     parse.load_movielens(data)
   with pytest.raises(parse.MovieLensFormatError, match=f"^{re.escape(message)}$"):  # Beam
-    convert.run_conversion(convert.ConversionConfig(data, str(tmp_path / "out")))
-  lenient = convert.run_conversion(convert.ConversionConfig(data, str(tmp_path / "lenient"),
+    conversion.run_conversion(conversion.ConversionConfig(data, str(tmp_path / "out")))
+  lenient = conversion.run_conversion(conversion.ConversionConfig(data, str(tmp_path / "lenient"),
                                                             strict=False))
   assert lenient["skipped"] == {"ratings.dat": {"no line end": 1}}
 
@@ -131,16 +131,16 @@ def test_the_converter_command_says_a_format_error_in_one_line(tmp_path):
 def test_a_damaged_csv_is_not_reused(tmp_path):
   data = write_dat_files(tmp_path / "in", RATINGS, USERS, MOVIES)
   converted = str(tmp_path / "converted")
-  convert.run_conversion(convert.ConversionConfig(data, converted))
+  conversion.run_conversion(conversion.ConversionConfig(data, converted))
   shard = "train/part-00000-of-00004.csv"
 
   def damaged(change) -> str:
     out = str(tmp_path / f"damaged{len(os.listdir(tmp_path))}")
     shutil.copytree(converted, out)
     change(out)
-    return convert.staleness(convert.ConversionConfig(data, out))
+    return conversion.staleness(conversion.ConversionConfig(data, out))
 
-  assert convert.staleness(convert.ConversionConfig(data, converted)) is None
+  assert conversion.staleness(conversion.ConversionConfig(data, converted)) is None
   assert damaged(lambda out: open(os.path.join(out, shard), "a").truncate(20)) == (
       f"{shard} changed since it was written")
   assert damaged(lambda out: os.remove(os.path.join(out, shard))) == f"{shard} is missing"
@@ -161,8 +161,8 @@ def test_two_conversions_into_one_folder_leave_one_whole_conversion(tmp_path):
   train = sorted(os.listdir(os.path.join(out, c.TRAIN_SPLIT)))
   num_shards = int(train[0].split("-of-")[1].split(".")[0])
   assert len(train) == num_shards and all(f"-of-{num_shards:05d}" in f for f in train)
-  assert convert.is_current(convert.ConversionConfig(data, out, num_shards=num_shards))
-  assert sum(convert.read_summary(out)["rows"].values()) == len(RATINGS)
+  assert conversion.is_current(conversion.ConversionConfig(data, out, num_shards=num_shards))
+  assert sum(conversion.read_summary(out)["rows"].values()) == len(RATINGS)
   assert sorted(os.listdir(tmp_path)) == ["in", "out", "out.lock"]
 
 
@@ -247,8 +247,8 @@ def test_the_serving_commands_refuse_a_bad_request_before_loading_tensorflow(tmp
   (version / "saved_model.pb").write_bytes(b"never read: the request fails first")
   bad = tmp_path / "bad.jsonl"
   bad.write_text('{"user_id": 1}\n')
-  code = ("import sys\nfrom serving import predict\nfrom pipeline import cli\n"
-          "try:\n  cli.run(predict.main, sys.argv[1:])\nexcept SystemExit as error:\n"
+  code = ("import sys\nfrom serving import predict\nfrom cli import entry_point\n"
+          "try:\n  entry_point.run(predict.main, sys.argv[1:])\nexcept SystemExit as error:\n"
           "  print(error)\n  print([m for m in ('tensorflow', 'tfx', 'apache_beam') "
           "if m in sys.modules])")
   result = run("-c", code, str(bad), "--serving-dir", str(tmp_path / "serving"))

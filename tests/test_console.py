@@ -1,4 +1,4 @@
-"""pipeline.console: the terminal gets the stage lines, the log file everything else."""
+"""cli.console: the terminal gets the stage lines, the log file everything else."""
 import io
 import logging
 import re
@@ -7,7 +7,7 @@ import sys
 import textwrap
 import time
 
-from pipeline.console import Console, FollowLog
+from cli.console import Console, FollowLog
 
 
 def test_a_long_stage_beats_with_its_time_and_latest_note():
@@ -48,7 +48,7 @@ def test_tfx_component_lines_open_and_close_stages_and_notes_come_from_named_log
 
 QUIET_RUN = textwrap.dedent("""
     import logging, os, sys, warnings
-    from pipeline.console import Console
+    from cli.console import Console
     console = Console()
     descriptors = len(os.listdir("/proc/self/fd"))
     with console.quiet(sys.argv[1]):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from movielens import constants as c
-from movielens import convert
+from movielens import conversion
 from movielens import parse
 from tests.conftest import read_split, run_small_conversion, write_dat_files
 
@@ -126,8 +126,8 @@ def test_output_is_byte_identical_across_runs_and_runner_modes(converted, small_
                                                                tmp_path):
   first, _ = converted
   again = str(tmp_path / "again")
-  convert.run_conversion(
-      convert.ConversionConfig(input_dir=small_movielens, output_dir=again),
+  conversion.run_conversion(
+      conversion.ConversionConfig(input_dir=small_movielens, output_dir=again),
       ["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
   files = _all_files(first)
   assert files == _all_files(again)
@@ -222,18 +222,18 @@ def test_lenient_conversion_counts_and_lists_every_skipped_line(tmp_path):
 
 def test_summary_detects_stale_output(tmp_path):
   data = write_dat_files(tmp_path / "in", RATINGS, USERS, MOVIES)
-  config = convert.ConversionConfig(input_dir=data, output_dir=str(tmp_path / "out"))
-  assert not convert.is_current(config)
-  convert.run_conversion(config)
-  assert convert.is_current(config)
+  config = conversion.ConversionConfig(input_dir=data, output_dir=str(tmp_path / "out"))
+  assert not conversion.is_current(config)
+  conversion.run_conversion(config)
+  assert conversion.is_current(config)
   summary = json.load(open(tmp_path / "out" / c.SUMMARY_FILE))
   assert summary["synthetic"] is False
   assert set(summary["inputs"]) == set(c.DATA_FILES)
-  assert not convert.is_current(convert.ConversionConfig(data, str(tmp_path / "out"),
+  assert not conversion.is_current(conversion.ConversionConfig(data, str(tmp_path / "out"),
                                                          history_length=5))
   with open(os.path.join(data, c.RATINGS_FILE), "a") as f:
     f.write("2::2::5::20\n")
-  assert not convert.is_current(config)
+  assert not conversion.is_current(config)
 
 
 def test_missing_input_file_is_named(tmp_path):

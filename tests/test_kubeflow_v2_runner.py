@@ -4,9 +4,9 @@ import json
 import pytest
 
 import kubeflow_v2_runner
-from pipeline import cli
+from cli import entry_point
+from pipeline import definition
 from pipeline import nodes
-from pipeline import pipeline
 
 IMAGE = "europe-docker.pkg.dev/p/r/bst-movielens:test"
 BEAM = ["--runner=DataflowRunner", "--project=p", "--region=europe-west4",
@@ -17,14 +17,14 @@ def test_compiles_every_component_with_its_parameters(tmp_path):
   args, beam_args = kubeflow_v2_runner.parse_args([
       "--image", IMAGE, "--pipeline-root", "gs://b/tfx", "--csv-dir", "gs://b/csv",
       "--serving-dir", "gs://b/serving", "--output", str(tmp_path / "job.json"),
-      "--mae-bound", "0.8", "--tune-trials", "3", "--set", "dropout=0.25", *BEAM])
+      "--mae-bound", "0.8", "--tune", "--tune-trials", "3", "--set", "dropout=0.25", *BEAM])
   config = kubeflow_v2_runner.pipeline_config(args, beam_args)
   assert config.trainer.dropout == 0.25 and beam_args == BEAM
   path = kubeflow_v2_runner.compile_pipeline(config, IMAGE, args.output)
   job = json.load(open(path))
   spec = job["pipelineSpec"]
   tasks = spec["root"]["dag"]["tasks"]
-  expected = {component.id for component in pipeline.create_components(config)}
+  expected = {component.id for component in definition.create_components(config)}
   assert nodes.TUNER in expected
   # The Resolver compiles into one resolver task per channel it resolves.
   resolver_tasks = {t for t in tasks if t.startswith(nodes.BASELINE_RESOLVER)}
@@ -45,7 +45,7 @@ def test_compiles_every_component_with_its_parameters(tmp_path):
 def test_a_bad_set_is_one_line_naming_the_known_keys(tmp_path):
   with pytest.raises(SystemExit, match=r"^error: 'windw=3': expected KEY=VALUE with KEY one of "
                      r"\['batch_size', "):
-    cli.run(kubeflow_v2_runner.main, [
+    entry_point.run(kubeflow_v2_runner.main, [
         "--image", IMAGE, "--pipeline-root", "gs://b/tfx", "--csv-dir", "gs://b/csv",
         "--serving-dir", "gs://b/serving", "--output", str(tmp_path / "job.json"),
         "--set", "windw=3"])

@@ -17,10 +17,10 @@ from components import ranking_evaluator
 from components.anomaly_gate import DataAnomalyError
 from movielens import constants as c
 from movielens import contract
+from pipeline import definition
 from pipeline import nodes
-from pipeline import pipeline
-from pipeline import runs
 from pipeline.evaluation import GATED_METRIC
+from results import runs
 from tests.conftest import TEST_GATE_BOUND, eval_examples, pipeline_config, serving_values
 from transform.config import TransformConfig
 
@@ -190,7 +190,7 @@ def test_a_schema_anomaly_stops_the_run_before_training(tmp_path, pipeline_csv):
   rows.to_csv(shard, index=False)
   config = pipeline_config(str(tmp_path), str(csv_dir))
   with pytest.raises(DataAnomalyError, match=r"split 'eval', feature 'sex'.*X"):
-    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
   store = runs.connect(config.metadata_path)
   ran = {name for name, run in runs.component_runs(store).items()}
   assert nodes.ANOMALY_GATE in ran and not {nodes.TRANSFORM, nodes.TRAINER, nodes.PUSHER} & ran
@@ -210,7 +210,7 @@ def test_examples_that_are_not_the_csv_rows_stop_the_run(tmp_path, pipeline_csv)
   with pytest.raises(DataAnomalyError, match=(
       rf"split 'train': CsvExampleGen made {written:,} examples from the {written + 5:,} "
       "rows the conversion wrote")):
-    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
   ran = set(runs.component_runs(runs.connect(config.metadata_path)))
   assert nodes.ANOMALY_GATE in ran and not {nodes.TRANSFORM, nodes.TRAINER} & ran
 
@@ -222,9 +222,9 @@ def test_the_window_is_checked_against_the_csv_when_the_pipeline_is_built(tmp_pa
   with pytest.raises(ValueError, match=(
       f"window {longer} is longer than the {c.HISTORY_LENGTH} history events per row of "
       f"{pipeline_csv}")):
-    pipeline.create_pipeline(dataclasses.replace(config, transform=TransformConfig(longer)))
+    definition.create_pipeline(dataclasses.replace(config, transform=TransformConfig(longer)))
   with pytest.raises(ValueError, match=f"{tmp_path} has no summary.json: convert the data"):
-    pipeline.create_pipeline(dataclasses.replace(config, csv_dir=str(tmp_path)))
+    definition.create_pipeline(dataclasses.replace(config, csv_dir=str(tmp_path)))
 
 
 def test_ranking_metrics_are_computed_for_every_eval_user(pipeline_runs):

@@ -16,8 +16,8 @@ import pytest
 from movielens import constants as c
 from movielens import contract
 from movielens import parse
-from pipeline import report
-from pipeline import runs
+from results import report
+from results import runs
 from serving import history
 from serving import model as serving_model
 from serving import recommend
@@ -233,14 +233,14 @@ def test_report_renders_in_a_headless_browser(tmp_path, pipeline_runs):
 
 def test_report_command_lists_runs_and_writes_the_latest(tmp_path, pipeline_runs):
   metadata = pipeline_runs["worse"]["config"].metadata_path
-  listed = run_module("pipeline.report", "--metadata", metadata, "--list")
+  listed = run_module("results.report", "--metadata", metadata, "--list")
   assert listed.returncode == 0, listed.stderr[-2000:]
   assert listed.stdout.split() == [pipeline_runs["good"]["run_id"],
                                    pipeline_runs["worse"]["run_id"]]
-  written = run_module("pipeline.report", "--metadata", metadata, "--output",
+  written = run_module("results.report", "--metadata", metadata, "--output",
                        str(tmp_path / "latest.html"))
   assert written.returncode == 0 and os.path.isfile(written.stdout.strip())
-  by_output_dir = run_module("pipeline.report", "--output-dir",
+  by_output_dir = run_module("results.report", "--output-dir",
                              os.path.dirname(os.path.dirname(metadata)), "--list")
   assert by_output_dir.stdout == listed.stdout
 
@@ -250,7 +250,7 @@ def test_tensorboard_serves_each_run_under_a_readable_name(pipeline_runs):
   with socket.socket() as probe:
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
-  server = subprocess.Popen([sys.executable, "-m", "pipeline.tensorboard", "--output-dir", root,
+  server = subprocess.Popen([sys.executable, "-m", "results.tensorboard", "--output-dir", root,
                              "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
   expected = set()

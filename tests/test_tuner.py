@@ -7,9 +7,9 @@ import pytest
 from tfx import v1 as tfx
 from tfx.types import standard_component_specs as keys
 
+from pipeline import definition
 from pipeline import nodes
-from pipeline import pipeline
-from pipeline import runs
+from results import runs
 from tests.conftest import pipeline_config
 from trainer import summary as training_summary
 from trainer import tuning
@@ -24,7 +24,7 @@ STEPS = 20  # batches in all per trial and for the Trainer: a tiny run
 def tuned_run(tmp_path_factory, pipeline_csv):
   config = pipeline_config(str(tmp_path_factory.mktemp("tuned")), pipeline_csv, **TRAINER)
   config = dataclasses.replace(config, tuning_trials=TRIALS, train_steps=STEPS)
-  tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+  tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
   return runs.component_runs(runs.connect(config.metadata_path))
 
 

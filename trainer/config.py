@@ -5,21 +5,9 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 @dataclasses.dataclass(frozen=True)
 class TrainerConfig:
-  """The sequence part follows the Keras BST example (a 32 -> 16 MLP). The rest was chosen
-  on ml-1m-scale generated data (README, Benchmarks). Earlier choices were judged on eval
-  MAE, before the validation split existed: Adam over the example's Adagrad, the ordinal
-  head and the factorization terms (eval MAE 0.71 -> 0.66), batches of 1,024 at 2e-3.
-  Since then every choice is judged on validation MAE (benchmarks/model_ablation.py; the
-  table is in the README): the median's width 0.02 (0.6466; 0.25: 0.6646), factorization
-  terms (without: 0.6689), factors 4x faster than the rest (2x and 6x: worse), factor L2
-  0.05 (0.15: worse), dropout 0.1 (0.2 and 0.3: within noise or worse), the next-movie
-  head's weight 1 (0.6445; 0, the head untrained: 0.6463). Those figures are on data of
-  choice strength 1, the generator's default before 4. At 4 (validation MAE; README,
-  Benchmarks): the learning rate's half-life of 800 steps (0.6048 against the constant
-  rate's 0.6133), the side factors (0.6038 against 0.6048; with the shared taste below a
-  tie, 0.5862 both, and the head's validation loss lower), the taste term shared with the
-  next-movie score (0.5862 against 0.6032), and then the next-movie weight 0.5 (0.5822
-  by epoch 3, where 1 had 0.5876 and 2 0.5999; the head's validation loss was lower too)."""
+  """The sequence part follows the Keras BST example (a 32 -> 16 MLP). Every other value
+  was chosen on validation MAE with benchmarks/model_ablation.py; what was tried, and the
+  numbers each choice rests on, are in docs/decisions.md."""
   movie_embedding_dim: int = 32
   user_embedding_dim: int = 16
   feature_embedding_dim: int = 4   # sex, age group, occupation
@@ -37,8 +25,7 @@ class TrainerConfig:
   learning_rate: float = 0.002
   # The learning rate halves every this many optimizer steps (0: constant). Counted in
   # steps, not epochs, so the schedule does not depend on the data's size: small data
-  # (scale 0.01: 9 steps an epoch) trains at about the full rate, while at ml-1m scale
-  # (825 steps an epoch) the rate about halves each epoch.
+  # trains at about the full rate, while at ml-1m scale the rate about halves each epoch.
   learning_rate_half_life: int = 800
   # Side information in the factorization terms (model.py): the user's factors plus
   # factors of their sex, age group and occupation; the movie's plus its genres'.
@@ -49,9 +36,8 @@ class TrainerConfig:
   batch_size: int = 1024
   epochs: int = 10                 # upper bound; early stopping on validation MAE ends sooner
   # Training stops at the first epoch that does not improve validation MAE by more than
-  # min_delta, the run-to-run noise of one training (README, Benchmarks): once the rate
-  # has decayed, later epochs gain little (at ml-1m scale, 0.0006 over the next three at
-  # 53 s each), and the whole pipeline must fit 15 minutes.
+  # min_delta, the run-to-run noise of one training: once the rate has decayed, later
+  # epochs gain little, and the whole ml-1m run must fit its 15-minute budget.
   early_stopping_patience: int = 1
   early_stopping_min_delta: float = 0.0005
   seed: int = 42

@@ -8,8 +8,8 @@ out of attention and zeroed before the MLP, so they cannot change the prediction
 features (id, sex, age group, occupation) are embedded and concatenated with the
 transformer's output; an MLP with LeakyReLU gives a score.
 
-Two additions to the Keras example, both measured on ml-1m-scale generated data (README,
-Benchmarks): matrix-factorization terms added to the score (`_collaborative_terms`), and
+Two additions to the Keras example, each chosen on validation MAE (docs/decisions.md):
+matrix-factorization terms added to the score (`_collaborative_terms`), and
 an ordinal head: the score and four learned cut points give a distribution over the five
 stars, trained on its likelihood, and the predicted rating is that distribution's median
 (smoothed, so it still ranks), MAE's best answer.
@@ -25,13 +25,12 @@ With `next_movie_taste` the score also holds the rating's taste term, <user fact
 movie factors>: users rate what they chose to see, and choose what they expect to like
 (ratings are missing not at random: Marlin and Zemel 2009), so which movies a user picks
 says much about their taste; sharing the factors lets every choice train them, as SVD++'s
-implicit feedback does (Koren 2008). On ml-1m-scale generated data it took validation MAE
-from 0.6032 to 0.5862 (README, Benchmarks).
+implicit feedback does (Koren 2008).
 """
 import dataclasses
 import itertools
 import math
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -302,8 +301,8 @@ class OrdinalRatingModel(keras.Model):
 
   # Keras traces these steps with AutoGraph, which would rewrite not only them (they need
   # nothing of it: no Python control flow on tensors) but, recursively, every tf_keras
-  # layer they call, since AutoGraph leaves only `keras`, not `tf_keras`, alone: at ml-1m
-  # scale 35 s of the first training step, in every Trainer run and Tuner trial.
+  # layer they call, since AutoGraph leaves only `keras`, not `tf_keras`, alone: most of
+  # the first training step's time, in every Trainer run and Tuner trial.
   @tf.autograph.experimental.do_not_convert
   def train_step(self, data):
     with tf.GradientTape() as tape:
@@ -320,18 +319,27 @@ class OrdinalRatingModel(keras.Model):
 def learning_rate(config: TrainerConfig):
   """The optimizer's learning rate: constant, or halving every `learning_rate_half_life`
   steps (smoothly). Annealing lets the weights settle into the minimum the full rate
-  circles: at ml-1m scale, validation MAE 0.6048 against the constant rate's 0.6133
-  (README, Benchmarks). Counted in steps, it leaves small data at about the full rate."""
+  circles. Counted in steps, it leaves small data at about the full rate."""
   if not config.learning_rate_half_life:
     return config.learning_rate
   return keras.optimizers.schedules.ExponentialDecay(
       config.learning_rate, decay_steps=config.learning_rate_half_life, decay_rate=0.5)
 
 
-def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
-  window, sizes, d = data.window, data.vocabulary_sizes, config.movie_embedding_dim
-  inputs = model_inputs(window)
+class _Tokens(NamedTuple):
+  """The transformer's input tokens, each [batch, ..., d], and which slots are real."""
+  history: tf.Tensor        # [batch, window, d]: movie with genres, rating, gap, position
+  target_movie: tf.Tensor   # [batch, d]: the target's movie with its genres
+  target_slot: tf.Tensor    # [batch, d]: the target's "unknown rating", gap and position
+  is_real: tf.Tensor        # [batch, window + 1]: False on padded history slots
+  history_genres: tf.Tensor  # [batch, window, genres]
 
+
+def _tokens(inputs: Dict[str, tf.Tensor], window: int, sizes: Dict[str, int],
+            d: int) -> _Tokens:
+  """Each history event's token (its movie with genres, plus embeddings of its rating,
+  time gap to the target and position) and the target's parts. Movie ids, genres and
+  positions share one table between history and target."""
   movie_embedding = keras.layers.Embedding(sizes[f.MOVIE_VOCAB], d, name="movie_embedding")
   with_genres = keras.layers.Dense(d, name="movie_with_genres")
   movie_token = lambda index, genres: with_genres(
@@ -352,41 +360,78 @@ def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
                  + target_marker(gap_embedding, f.NUM_TIME_GAP_BUCKETS)
                  + target_marker(position_embedding, window + 1))
   target_movie = movie_token(inputs[f.TARGET_MOVIE_INDEX], inputs[f.TARGET_GENRES])
-  sequence = tf.concat([history, (target_movie + target_slot)[:, None, :]], axis=1)
   is_real = tf.concat([inputs[f.HISTORY_MOVIE_INDEX] != f.PAD_INDEX,
                        tf.ones_like(inputs[f.TARGET_MOVIE_INDEX], tf.bool)[:, None]], axis=1)
-  # The next-movie head's query: the same history, and in the target's slot a learned
-  # query token in place of the movie: it must not see the movie it scores.
+  return _Tokens(history, target_movie, target_slot, is_real, history_genres)
+
+
+def _encode(config: TrainerConfig, inputs: Dict[str, tf.Tensor], tokens: _Tokens, d: int
+            ) -> Tuple[tf.Tensor, tf.Tensor]:
+  """Runs the transformer blocks over two sequences that share the history: with the
+  target movie in the last slot (the rating's input, flattened, padding exactly 0), and
+  with a learned query token there instead (the next-movie head's: it must not see the
+  movie it scores), whose last slot's output is returned."""
+  sequence = tf.concat(
+      [tokens.history, (tokens.target_movie + tokens.target_slot)[:, None, :]], axis=1)
   query_token = keras.layers.Embedding(1, d, name="query_token")(
       tf.zeros_like(inputs[f.TARGET_MOVIE_INDEX]))
-  query_sequence = tf.concat([history, (query_token + target_slot)[:, None, :]], axis=1)
-
+  query_sequence = tf.concat(
+      [tokens.history, (query_token + tokens.target_slot)[:, None, :]], axis=1)
   blocks = [_transformer_block(config, index) for index in range(config.num_transformer_blocks)]
   for block in blocks:
-    sequence = block(sequence, is_real)
-    query_sequence = block(query_sequence, is_real)
-  sequence = sequence * tf.cast(is_real, sequence.dtype)[:, :, None]  # padding: exactly 0
-  sequence = keras.layers.Flatten(name="sequence")(sequence)
+    sequence = block(sequence, tokens.is_real)
+    query_sequence = block(query_sequence, tokens.is_real)
+  sequence = sequence * tf.cast(tokens.is_real, sequence.dtype)[:, :, None]
+  return keras.layers.Flatten(name="sequence")(sequence), query_sequence[:, -1, :]
 
+
+def _user_embeddings(inputs: Dict[str, tf.Tensor], config: TrainerConfig,
+                     sizes: Dict[str, int]) -> List[tf.Tensor]:
+  """The user id's embedding and one per demographic feature."""
   user = [keras.layers.Embedding(sizes[f.USER_VOCAB], config.user_embedding_dim,
                                  name="user_embedding")(inputs[f.USER_INDEX])]
   for feature, vocab in DEMOGRAPHICS:
     user.append(keras.layers.Embedding(sizes[vocab], config.feature_embedding_dim,
                                        name=f"{vocab}_embedding")(inputs[feature]))
+  return user
 
-  query = keras.layers.Dense(d, name="next_movie_query")(
-      tf.concat([query_sequence[:, -1, :]] + user, axis=-1))
-  item = keras.layers.Dense(d, name="next_movie_item")(target_movie)
 
-  x = tf.concat([sequence] + user, axis=-1)
+def _mlp_score(config: TrainerConfig, x: tf.Tensor) -> tf.Tensor:
+  """The Keras BST example's MLP (Dense, BatchNorm, LeakyReLU, Dropout) to one score."""
   for units in config.hidden_units:
     x = keras.layers.Dense(units)(x)
     x = keras.layers.BatchNormalization()(x)
     x = keras.layers.LeakyReLU()(x)
     x = keras.layers.Dropout(config.dropout)(x)
-  score = keras.layers.Dense(1, name="mlp_score")(x)[:, 0]
+  return keras.layers.Dense(1, name="mlp_score")(x)[:, 0]
+
+
+def build_bst(config: TrainerConfig, data: DataShape) -> keras.Model:
+  """The compiled BST with its two heads, for transformed features (model_inputs).
+
+  Rating: the transformer's output over the history and the target, with the user's
+  embeddings, through the MLP to a score, plus the factorization terms; the score and
+  learned cut points give a distribution over the five stars (trained on its
+  likelihood), whose smoothed median is the predicted rating.
+  Next movie: a query (the transformer's output at a query token in the target's slot,
+  with the user's embeddings) dotted with the target movie's item vector, each extended
+  by the taste factors when `next_movie_taste`; trained by in-batch sampled softmax
+  (OrdinalRatingModel), weighted by `next_movie_weight`.
+  `data` gives the window, the vocabulary sizes and the movies' training frequencies.
+  """
+  window, sizes, d = data.window, data.vocabulary_sizes, config.movie_embedding_dim
+  inputs = model_inputs(window)
+  tokens = _tokens(inputs, window, sizes, d)
+  sequence, query_state = _encode(config, inputs, tokens, d)
+  user = _user_embeddings(inputs, config, sizes)
+
+  query = keras.layers.Dense(d, name="next_movie_query")(
+      tf.concat([query_state] + user, axis=-1))
+  item = keras.layers.Dense(d, name="next_movie_item")(tokens.target_movie)
+  score = _mlp_score(config, tf.concat([sequence] + user, axis=-1))
   if config.factorization_dim:
-    terms, user_taste, movie_taste = _collaborative_terms(inputs, history_genres, config, sizes)
+    terms, user_taste, movie_taste = _collaborative_terms(
+        inputs, tokens.history_genres, config, sizes)
     score += terms
     if config.next_movie_taste:
       query = tf.concat([query, user_taste], axis=-1)

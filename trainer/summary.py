@@ -1,7 +1,7 @@
 """training_summary.json: which epoch's weights the Trainer kept, and its validation metrics.
 
 Written beside the TensorBoard logs (the Trainer's model_run) by trainer.task.run_fn; read
-by the runner's summary, the report and the benchmarks (pipeline.runs), which need no
+by the runner's summary, the report and the benchmarks (results.runs), which need no
 TensorFlow Transform or TFX to read it.
 """
 import json

@@ -1,7 +1,7 @@
 """TFX Trainer entry point: `run_fn` trains the BST on transformed examples and exports it.
 
 The exported SavedModel has four signatures (names and keys: movielens.contract):
-  serving_default     serialized tf.Examples in the public serving contract (README) ->
+  serving_default     serialized tf.Examples in the public serving contract (docs/serving.md) ->
                       {"predicted_rating": float in [1, 5], "next_movie_score": how
                       likely the target is the user's next movie}. It runs the Transform
                       graph itself, so serving and training share one preprocessing.
@@ -36,7 +36,7 @@ from transform import features as f
 from transform import preprocessing
 
 # Each epoch's end is logged here; the local runner's console shows the latest line as the
-# Trainer's heartbeat (pipeline.console).
+# Trainer's heartbeat (cli.console).
 EPOCH_LOG = logging.getLogger(__name__)
 
 
@@ -152,7 +152,7 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput,
 
   The root is a plain tf.Module, not the Keras model: saved as the root, a tf_keras model
   has every layer's call functions traced and written for a Keras revival that nothing
-  here does, 18 of the export's 23 s at ml-1m scale. Loaded, the root is called as the
+  here does, most of the export's time. Loaded, the root is called as the
   model was: on a dict of transformed features, for both outputs.
   """
   servable = inference_model(model)
@@ -186,7 +186,7 @@ def training_inputs(fn_args, config: TrainerConfig, tf_transform_output: tft.TFT
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
   """Called by the TFX Trainer: fits on the train split for `epochs` (or train_steps) and
   keeps the epoch with the best validation MAE (fn_args.eval_files is the validation split,
-  pipeline.pipeline; the eval split is the Evaluator's alone). With the Tuner in the
+  pipeline.definition; the eval split is the Evaluator's alone). With the Tuner in the
   pipeline, its best hyperparameters override the configured ones."""
   config = TrainerConfig.from_custom_config(fn_args.custom_config)
   if fn_args.hyperparameters:  # KerasTuner's HyperParameters.get_config()

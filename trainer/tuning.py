@@ -1,6 +1,6 @@
 """Hyperparameter search for TFX's Tuner component (KerasTuner), judged on validation.
 
-`tuner_fn` is the Tuner's entry point (pipeline.pipeline adds the component when
+`tuner_fn` is the Tuner's entry point (pipeline.definition adds the component when
 PipelineConfig.tuning_trials > 0). Each trial trains the BST through the Trainer's own
 code (trainer.task.train_model) at one point of SEARCH_SPACE, on the train split,
 early-stopped on the validation split; its objective is the kept epoch's validation MAE.

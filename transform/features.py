@@ -49,7 +49,6 @@ HISTORY_LENGTH_BUCKETS = (  # (smallest length in the bucket, name)
 POPULARITY_RANK_BUCKETS = (  # (best rank in the bucket, name); rank 1 = most rated
     (1, "top 100"), (101, "101-500"), (501, "501-1000"), (1001, "1001+"))
 UNSEEN_MOVIE_BUCKET = "unseen in training"
-SLICE_FEATURES = (HISTORY_LENGTH_BUCKET, TARGET_POPULARITY_BUCKET)
 
 USER_VOCABS = {  # transformed user feature -> (raw feature, vocabulary file)
     USER_INDEX: (c.USER_ID, USER_VOCAB),

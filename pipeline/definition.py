@@ -28,7 +28,7 @@ from components.anomaly_gate import AnomalyGate
 from components.pusher import Pusher
 from components.ranking_evaluator import RankingEvaluator
 from movielens import constants as c
-from movielens import convert
+from movielens import conversion
 from pipeline import evaluation
 from pipeline import nodes
 from pipeline.config import PipelineConfig
@@ -115,11 +115,11 @@ def check_csv(config: PipelineConfig) -> None:
   """The CSV must be converted and hold the Transform's window (PipelineConfig.check_csv).
   A remote CSV folder (gs://...) is checked by the AnomalyGate when the pipeline runs, not
   here: the machine that compiles a Kubeflow pipeline may not reach the bucket."""
-  if not convert.is_local(config.csv_dir):
+  if not conversion.is_local(config.csv_dir):
     logging.info("CSV %s is remote: its summary is checked when the pipeline runs",
                  config.csv_dir)
     return
-  config.check_csv(convert.read_summary(config.csv_dir))
+  config.check_csv(conversion.read_summary(config.csv_dir))
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:

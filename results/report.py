@@ -1,16 +1,16 @@
 """A static HTML report of one pipeline run, for people without Jupyter.
 
-    python -m pipeline.report                      # the latest run in outputs/tfx
-    python -m pipeline.report --list               # every run MLMD knows
-    python -m pipeline.report --run RUN_ID --output report.html
-    python -m pipeline.report --output-dir DIR     # a run of local_runner.py --output-dir DIR
+    python -m results.report                      # the latest run in outputs/tfx
+    python -m results.report --list               # every run MLMD knows
+    python -m results.report --run RUN_ID --output report.html
+    python -m results.report --output-dir DIR     # a run of local_runner.py --output-dir DIR
 
 Everything comes from the run's own records: ML Metadata finds the artifacts; TFMA's
 loaders read metrics, slices and the validation; the Trainer's TensorBoard events give
 the training curve; the RankingEvaluator's ranking.json the ranking. Nothing is
 recomputed. Charts are matplotlib PNGs embedded in the page, so the file stands alone.
 """
-from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import argparse
 import base64
@@ -27,13 +27,13 @@ from matplotlib import ticker  # pylint: disable=g-import-not-at-top
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
-from movielens import constants as c
+from cli import entry_point
 from components import ranking_evaluator
-from pipeline import cli
+from movielens import constants as c
 from pipeline import evaluation
 from pipeline import metrics as error_metrics
-from pipeline import runs
 from pipeline.config import DEFAULT_LAYOUT, DEFAULT_OUTPUT_DIR, LocalLayout
+from results import runs
 from transform import features as f
 
 REPORT_DIR = "reports"  # under the pipeline root: reports/<run id>.html
@@ -293,7 +293,7 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument("--run", help="a run id (default: the latest run)")
   parser.add_argument("--output", help="the HTML file (default <pipeline root>/reports/<run>.html)")
   parser.add_argument("--list", action="store_true", help="list the runs and stop")
-  cli.add_debug_flag(parser)
+  entry_point.add_debug_flag(parser)
   args = parser.parse_args(argv)
   args.metadata = (args.metadata
                    or LocalLayout(args.output_dir or DEFAULT_OUTPUT_DIR).metadata_path)
@@ -306,8 +306,8 @@ def main(argv: Sequence[str]) -> None:
 
 
 def command() -> None:
-  """The command, as `python -m pipeline.report` and as setup.py's installed script."""
-  cli.run(main)
+  """The command, as `python -m results.report` and as setup.py's installed script."""
+  entry_point.run(main)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Import this module before anything else in a program's entry point (the runners, the
 serving commands, the report, the benchmarks, the tests' conftest):
 
-    from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+    from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
 Nothing else in the project changes the process environment, so no module's behaviour
 depends on which package happened to be imported first. Child processes (Beam's workers,

@@ -1,7 +1,7 @@
 """TensorBoard on the training logs of a local output folder, each run named for people.
 
-    python -m pipeline.tensorboard                       # the runs in outputs/
-    python -m pipeline.tensorboard --output-dir DIR --port 6006
+    python -m results.tensorboard                       # the runs in outputs/
+    python -m results.tensorboard --output-dir DIR --port 6006
 
 Pointed at the pipeline root, TensorBoard would name runs by artifact folder ("8/train").
 This reads ML Metadata instead: each pipeline run whose Trainer trained (a cached Trainer
@@ -10,7 +10,7 @@ reuses an earlier run's logs and is listed once) becomes
 with its `train` and `validation` curves, and TensorBoard is started on them
 (`--logdir_spec`), from this project's environment.
 """
-from pipeline import environment  # noqa: F401  (first: before TensorFlow loads)
+from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import argparse
 import os
@@ -19,10 +19,10 @@ from typing import Dict, List, Sequence
 
 from tfx.types import standard_component_specs as keys
 
-from pipeline import cli
+from cli import entry_point
 from pipeline import nodes
-from pipeline import runs
 from pipeline.config import DEFAULT_OUTPUT_DIR, LocalLayout
+from results import runs
 from trainer import summary as training_summary
 from trainer.config import TrainerConfig
 
@@ -63,7 +63,7 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument("--host", default="127.0.0.1",
                       help="where TensorBoard listens (default 127.0.0.1: this machine only)")
   parser.add_argument("--port", type=int, default=6006, help="its port (default 6006)")
-  cli.add_debug_flag(parser)
+  entry_point.add_debug_flag(parser)
   args = parser.parse_args(argv)
   metadata = LocalLayout(args.output_dir).metadata_path
   if not os.path.isfile(metadata):
@@ -77,8 +77,8 @@ def main(argv: Sequence[str]) -> None:
 
 
 def command() -> None:
-  """The command, as `python -m pipeline.tensorboard` and as setup.py's installed script."""
-  cli.run(main)
+  """The command, as `python -m results.tensorboard` and as setup.py's installed script."""
+  entry_point.run(main)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,40 @@
+"""A command's own flags, and the rest as Beam pipeline options, each checked against
+the options Beam knows.
+
+Every command that runs Beam (the CSV conversion, both runners, the benchmarks) passes
+the flags it does not know to Beam: `--runner`, `--direct_num_workers`, the Dataflow,
+Flink and Spark options. Beam drops an option it does not know with a warning, so a
+misspelled flag of the command (`--mae_bound` for `--mae-bound`) would silently keep
+its default; `parse_args_and_beam_args` refuses it instead.
+"""
+import argparse
+import difflib
+from typing import List, Sequence, Tuple
+
+
+def beam_option_flags() -> List[str]:
+  """Every flag Beam's pipeline options define, collected as Beam's own
+  PipelineOptions.get_all_options collects them (Beam has no public call for it)."""
+  # pylint: disable=protected-access
+  from apache_beam.options import pipeline_options  # pylint: disable=g-import-not-at-top
+  parser = pipeline_options._BeamArgumentParser(allow_abbrev=False)
+  for options in {str(cls): cls for cls in
+                  pipeline_options.PipelineOptions.__subclasses__()}.values():
+    options._add_argparse_args(parser)
+  return sorted(parser._option_string_actions)
+
+
+def parse_args_and_beam_args(parser: argparse.ArgumentParser, argv: Sequence[str]
+                             ) -> Tuple[argparse.Namespace, List[str]]:
+  """The command's own flags, and the rest as Beam pipeline options. Raises ValueError
+  naming an unknown flag and the nearest known one."""
+  args, rest = parser.parse_known_args(argv)
+  beam_flags = beam_option_flags()
+  for arg in rest:
+    flag = arg.split("=", 1)[0]
+    if flag.startswith("-") and flag not in beam_flags:
+      own = list(parser._option_string_actions)  # pylint: disable=protected-access
+      near = difflib.get_close_matches(flag, own + beam_flags, n=1, cutoff=0.6)
+      raise ValueError(f"unknown flag {flag}: not one of this command's (--help) nor a Beam "
+                       "pipeline option" + (f"; did you mean {near[0]}?" if near else ""))
+  return args, rest

@@ -1,0 +1,33 @@
+"""The Beam conversion: a MovieLens directory -> CSV shards that CsvExampleGen reads.
+
+One CSV row per rating event: the user's features, the target movie, its rating and
+timestamp, and the user's previous `history_length` ratings (movie ids, ratings,
+timestamps; oldest first; space-separated). A user's events are ordered by timestamp, ties
+by line order in ratings.dat, so the output is deterministic, byte for byte.
+
+Output, under `output_dir`:
+    train/part-NNNNN-of-MMMMM.csv   every shard has the header row
+    validation/part-NNNNN-of-MMMMM.csv
+    eval/part-NNNNN-of-MMMMM.csv
+    catalog/movies.csv               movie_id,title,genres: the catalog the model owns
+    skipped_lines.txt                file:line: reason: detail, for each skipped line
+    summary.json                     rows per split, users, movies, skipped lines, inputs,
+                                     and the sha256 of every file above
+
+The modules, by concern:
+    config          ConversionConfig: what to convert, where to, and how
+    splits          which split each of a user's events goes to
+    beam_pipeline   the Beam transforms: ratings.dat -> parsed events -> CSV shards
+    summary         the catalog, summary.json, checksums, and whether a folder is current
+    folders         one conversion at a time per folder; whole-or-nothing moves
+    run             run_conversion: all of the above, in order
+The command line is `movielens/convert.py`.
+"""
+from movielens.conversion.config import ConversionConfig
+from movielens.conversion.folders import is_local
+from movielens.conversion.run import run_conversion
+from movielens.conversion.splits import split_sizes
+from movielens.conversion.summary import is_current, read_summary, staleness
+
+__all__ = ["ConversionConfig", "is_current", "is_local", "read_summary", "run_conversion",
+           "split_sizes", "staleness"]

@@ -1,0 +1,204 @@
+"""The conversion's Beam transforms: ratings.dat -> parsed events -> CSV shards.
+
+Runs on any Beam runner. users.dat and movies.dat are small catalogs, parsed at launch
+(`run.parse_catalogs`) and handed to the transforms; ratings.dat is read and parsed in
+Beam, in chunks of lines spread over the workers, grouped by user, and written as one
+shard per (split, user id modulo the shard count), users in id order.
+"""
+from typing import Dict, Iterable, Iterator, List, Sequence, Tuple
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from movielens import constants as c
+from movielens import parse
+from movielens.conversion import summary
+from movielens.conversion.config import ConversionConfig
+from movielens.conversion.splits import event_splits
+
+_CHUNK_LINES = 20_000  # ratings.dat lines per Beam element before parsing
+SKIPPED_TAG = "skipped"
+
+# (timestamp, line_number, movie_id, rating): a parsed rating, compact for shuffling.
+Event = Tuple[int, int, int, int]
+
+
+def skip_record(error: parse.MovieLensFormatError) -> summary.SkipRecord:
+  return (error.file_name, error.line_number, error.reason.value, str(error))
+
+
+def read_line_chunks(path: str) -> Iterator[List[Tuple[int, str]]]:
+  """Numbered lines of a file in chunks, so parsing can spread over workers."""
+  chunk: List[Tuple[int, str]] = []
+  for numbered_line in parse.read_lines(path, FileSystems.open):
+    chunk.append(numbered_line)
+    if len(chunk) == _CHUNK_LINES:
+      yield chunk
+      chunk = []
+  if chunk:
+    yield chunk
+
+
+class ParseRatings(beam.DoFn):
+  """Parses and checks ratings; emits (user_id, Event). Bad lines raise or go to `skipped`."""
+
+  def __init__(self, path: str, users: Dict[int, parse.User],
+               movies: Dict[int, parse.Movie], strict: bool):
+    self._path = path
+    self._users = users
+    self._movies = movies
+    self._strict = strict
+
+  def process(self, chunk: List[Tuple[int, str]]):
+    for line_number, line in chunk:
+      try:
+        rating = parse.parse_rating(line, self._path, line_number)
+        parse.check_rating_references(rating, self._users, self._movies, self._path)
+      except parse.MovieLensFormatError as error:
+        if self._strict:
+          raise
+        yield beam.pvalue.TaggedOutput(SKIPPED_TAG, skip_record(error))
+        continue
+      yield rating.user_id, (rating.timestamp, line_number, rating.movie_id, rating.rating)
+
+
+def _join(values: Sequence[str]) -> str:
+  return c.HISTORY_SEPARATOR.join(values)
+
+
+def user_rows(user: parse.User, events: Sequence[Event], config: ConversionConfig
+              ) -> Dict[str, List[str]]:
+  """CSV lines of one user's events, by split. `events` must be in chronological order."""
+  splits = event_splits([e[0] for e in events], config)
+  movie_ids = [str(e[2]) for e in events]
+  ratings = [str(e[3]) for e in events]
+  timestamps = [str(e[0]) for e in events]
+  prefix = f"{user.user_id},{user.sex},{user.age_group},{user.occupation}"
+  rows: Dict[str, List[str]] = {split: [] for split in c.SPLITS}
+  for i, (timestamp, _, movie_id, rating) in enumerate(events):
+    start = max(0, i - config.history_length)
+    rows[splits[i]].append(
+        f"{prefix},{movie_id},{timestamp},{rating},{_join(movie_ids[start:i])},"
+        f"{_join(ratings[start:i])},{_join(timestamps[start:i])}")
+  return rows
+
+
+class BuildUserRows(beam.DoFn):
+  """Orders one user's events, drops duplicates, splits them and formats CSV rows.
+
+  Emits ((split, shard), (user_id, text)) per split with rows, plus one stats record
+  (user_id, {split: rows}, movie ids) for the summary.
+  """
+  STATS_TAG = "stats"
+
+  def __init__(self, path: str, users: Dict[int, parse.User], config: ConversionConfig):
+    self._path = path
+    self._users = users
+    self._config = config
+
+  def process(self, element: Tuple[int, Iterable[Event]]):
+    user_id, events = element
+    ratings = [parse.Rating(user_id, movie_id, rating, timestamp, line_number)
+               for timestamp, line_number, movie_id, rating in events]
+    kept, duplicates = parse.split_duplicate_ratings(ratings, self._path)
+    for error in duplicates:
+      if self._config.strict:
+        raise error
+      yield beam.pvalue.TaggedOutput(SKIPPED_TAG, skip_record(error))
+    ordered = sorted((r.timestamp, r.line_number, r.movie_id, r.rating) for r in kept)
+    rows = user_rows(self._users[user_id], ordered, self._config)
+    shard = user_id % self._config.num_shards
+    for split, lines in rows.items():
+      if lines:
+        yield (split, shard), (user_id, "\n".join(lines))
+    yield beam.pvalue.TaggedOutput(self.STATS_TAG, (
+        {split: len(lines) for split, lines in rows.items()}, [e[2] for e in ordered]))
+
+
+class SummarizeRows(beam.CombineFn):
+  """Rows per split, users with rows, distinct target movies."""
+
+  def create_accumulator(self):
+    return dict({split: 0 for split in c.SPLITS}, users=0), set()
+
+  def add_input(self, accumulator, stats):
+    counts, movies = accumulator
+    split_rows, movie_ids = stats
+    for split, rows in split_rows.items():
+      counts[split] += rows
+    counts["users"] += 1
+    movies.update(movie_ids)
+    return counts, movies
+
+  def merge_accumulators(self, accumulators):
+    merged_counts, merged_movies = self.create_accumulator()
+    for counts, movies in accumulators:
+      for key, value in counts.items():
+        merged_counts[key] += value
+      merged_movies |= movies
+    return merged_counts, merged_movies
+
+  def extract_output(self, accumulator):
+    counts, movies = accumulator
+    return {"rows": {s: counts[s] for s in c.SPLITS}, "users": counts["users"],
+            "movies": len(movies)}
+
+
+def shard_path(output_dir: str, split: str, shard: int, num_shards: int) -> str:
+  return FileSystems.join(output_dir, split, f"part-{shard:05d}-of-{num_shards:05d}.csv")
+
+
+def write_shard(element, output_dir: str, num_shards: int) -> str:
+  """Writes one shard: the header, then its users' rows in user-id order."""
+  (split, shard), user_blocks = element
+  path = shard_path(output_dir, split, shard, num_shards)
+  with FileSystems.create(path) as f:
+    f.write((",".join(c.CSV_COLUMNS) + "\n").encode("utf-8"))
+    for _, text in sorted(user_blocks):
+      f.write(text.encode("utf-8"))
+      f.write(b"\n")
+  return path
+
+
+def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
+                   users: Dict[int, parse.User], movies: Dict[int, parse.Movie],
+                   launch_skipped: List[summary.SkipRecord], header: Dict[str, object]) -> None:
+  """Adds the ratings conversion to `pipeline`; users and movies are already parsed."""
+  ratings_path = FileSystems.join(config.input_dir, c.RATINGS_FILE)
+  parsed = (
+      pipeline
+      | "RatingsPath" >> beam.Create([ratings_path])
+      | "ReadRatingChunks" >> beam.FlatMap(read_line_chunks)
+      | "SpreadChunks" >> beam.Reshuffle()
+      | "ParseRatings" >> beam.ParDo(
+          ParseRatings(ratings_path, users, movies, config.strict)).with_outputs(
+              SKIPPED_TAG, main="ratings"))
+  built = (
+      parsed.ratings
+      | "GroupByUser" >> beam.GroupByKey()
+      | "BuildUserRows" >> beam.ParDo(BuildUserRows(ratings_path, users, config)).with_outputs(
+          SKIPPED_TAG, BuildUserRows.STATS_TAG, main="rows"))
+
+  # Every shard of every split is written, even when empty, so the file set is fixed.
+  all_shards = [((split, shard), None) for split in c.SPLITS
+                for shard in range(config.num_shards)]
+  shards_written = (
+      (built.rows, pipeline | "AllShards" >> beam.Create(all_shards))
+      | "MergeShardKeys" >> beam.Flatten()
+      | "GroupByShard" >> beam.GroupByKey()
+      | "DropPlaceholders" >> beam.MapTuple(
+          lambda key, blocks: (key, [b for b in blocks if b is not None]))
+      | "WriteShards" >> beam.Map(write_shard, config.output_dir, config.num_shards)
+      | "AllShardsWritten" >> beam.combiners.Count.Globally())
+
+  rows_summary = (built[BuildUserRows.STATS_TAG]
+                  | "SummarizeRows" >> beam.CombineGlobally(SummarizeRows()))
+  beam_skipped = (
+      (parsed[SKIPPED_TAG], built[SKIPPED_TAG])
+      | "MergeSkipped" >> beam.Flatten()
+      | "ListSkipped" >> beam.combiners.ToList())
+  _ = (
+      shards_written
+      | "WriteSummary" >> beam.Map(
+          summary.write_summary, beam.pvalue.AsSingleton(rows_summary),
+          beam.pvalue.AsSingleton(beam_skipped), launch_skipped, header, config.output_dir))

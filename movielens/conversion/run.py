@@ -1,0 +1,85 @@
+"""run_conversion: parse the catalogs, run the Beam pipeline, move the folder into place."""
+import dataclasses
+import logging
+from typing import Dict, List, Sequence, Tuple
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from movielens import constants as c
+from movielens import parse
+from movielens.conversion import beam_pipeline
+from movielens.conversion import folders
+from movielens.conversion import summary as conversion_summary
+from movielens.conversion.config import ConversionConfig
+
+_join = FileSystems.join  # paths may be on any Beam filesystem
+
+
+def parse_catalogs(config: ConversionConfig) -> Tuple[
+    Dict[int, parse.User], Dict[int, parse.Movie], List[conversion_summary.SkipRecord]]:
+  """users.dat and movies.dat, parsed at launch (strict: the first bad line raises)."""
+  report = None if config.strict else parse.SkipReport()
+  users = parse.load_users(_join(config.input_dir, c.USERS_FILE), report,
+                           FileSystems.open)
+  movies = parse.load_movies(_join(config.input_dir, c.MOVIES_FILE), report,
+                             FileSystems.open)
+  skipped = [beam_pipeline.skip_record(e) for e in report.errors] if report else []
+  return users, movies, skipped
+
+
+def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = (),
+                   reuse: bool = False) -> Dict[str, object]:
+  """Converts `config.input_dir` and returns the summary it wrote; with `reuse`, returns
+  the existing one instead when output_dir is current (checked once the lock is held, so
+  a conversion another process just finished is not done again).
+
+  Raises parse.MovieLensFormatError on the first bad line in strict mode, ValueError when
+  no rating is left to convert.
+  """
+  config.validate()
+  for name in c.DATA_FILES:
+    if not FileSystems.exists(_join(config.input_dir, name)):
+      raise FileNotFoundError(f"{_join(config.input_dir, name)} does not exist: "
+                              "convert needs ratings.dat, users.dat and movies.dat")
+  with folders.one_at_a_time(config.output_dir):
+    if reuse and conversion_summary.is_current(config):
+      return conversion_summary.read_summary(config.output_dir)
+    staging = (config.output_dir.rstrip("/") + ".partial"
+               if folders.is_local(config.output_dir) else config.output_dir)
+    folders.remove(staging)
+    try:
+      summary = _convert(dataclasses.replace(config, output_dir=staging), beam_args)
+    except BaseException:
+      if staging != config.output_dir:
+        folders.remove(staging)
+      raise
+    folders.move_into_place(staging, config.output_dir)
+  logging.info("converted %s: %s; %s lines skipped", config.input_dir,
+               ", ".join(f"{summary['rows'][split]} {split} rows" for split in c.SPLITS),
+               summary["skipped_total"])
+  return summary
+
+
+def _convert(config: ConversionConfig, beam_args: Sequence[str]) -> Dict[str, object]:
+  """The conversion itself, into config.output_dir."""
+  users, movies, launch_skipped = parse_catalogs(config)
+  header = conversion_summary.summary_header(config)
+  conversion_summary.write_catalog(movies, config.output_dir)
+  try:
+    with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
+      beam_pipeline.build_pipeline(pipeline, config, users, movies, launch_skipped, header)
+  except Exception as runner_error:  # the runner wraps errors raised on its workers
+    format_error = parse.MovieLensFormatError.find_in(str(runner_error))
+    if format_error is None:
+      raise
+    raise format_error from None
+  summary = conversion_summary.read_summary(config.output_dir)
+  if not sum(summary["rows"].values()):
+    # Never reused as current:
+    FileSystems.delete([_join(config.output_dir, c.SUMMARY_FILE)])
+    raise ValueError(f"{_join(config.input_dir, c.RATINGS_FILE)}: no ratings to convert"
+                     + (f" ({summary['skipped_total']} lines skipped)"
+                        if summary["skipped_total"] else ""))
+  return summary

@@ -1,0 +1,69 @@
+"""The flags every runner shares: what to train, whether to tune, when to bless.
+
+local_runner.py and kubeflow_v2_runner.py build the same PipelineConfig from the same
+flags; each adds only what is its own (data and output folders; image and bucket paths).
+"""
+import argparse
+from typing import Any, Dict, List, Sequence, Tuple
+
+from cli import beam_flags
+from pipeline.config import GateConfig
+from trainer.config import TrainerConfig
+from transform.config import TransformConfig
+
+DEFAULT_TUNING_TRIALS = 8
+
+
+def add_set_flag(parser: argparse.ArgumentParser) -> None:
+  """`--set KEY=VALUE`: any TrainerConfig field (the runners and the quality benchmark)."""
+  parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="any other TrainerConfig field (trainer/config.py), e.g. --set "
+                      "learning_rate=0.001; repeat for more")
+
+
+def add_training_and_gate_flags(parser: argparse.ArgumentParser) -> None:
+  trainer, gate, transform = TrainerConfig(), GateConfig(), TransformConfig()
+  group = parser.add_argument_group("training, tuning and the gate")
+  group.add_argument("--window", type=int, default=transform.window,
+                     help="history events the model reads per rating, most recent last; at "
+                     "most the CSV's --history-length (default "
+                     f"{transform.window})")
+  group.add_argument("--epochs", type=int, default=trainer.epochs,
+                     help="most training epochs; early stopping on validation MAE may end "
+                     f"sooner (default {trainer.epochs})")
+  add_set_flag(group)
+  group.add_argument("--tune", action="store_true",
+                     help="add TFX's Tuner before the Trainer: it tries --tune-trials points "
+                     "of trainer.tuning.SEARCH_SPACE, each judged on validation MAE, and the "
+                     "Trainer trains with the best")
+  group.add_argument("--tune-trials", type=int, default=DEFAULT_TUNING_TRIALS,
+                     help="with --tune: how many points to try, each a full training run "
+                     f"(default {DEFAULT_TUNING_TRIALS})")
+  group.add_argument("--mae-bound", type=float, default=gate.mae_upper_bound,
+                     help="bless a model only if its eval MAE is below this "
+                     f"(default {gate.mae_upper_bound})")
+  group.add_argument("--mae-max-increase", type=float, default=gate.mae_max_increase,
+                     help="...and no more than this above the last blessed model's "
+                     f"(default {gate.mae_max_increase:g}: no regression)")
+
+
+def training_and_gate_settings(args: argparse.Namespace) -> Dict[str, Any]:
+  """The PipelineConfig fields add_training_and_gate_flags' flags set; raises ValueError
+  on a bad --set."""
+  return {
+      "transform": TransformConfig(window=args.window),
+      "trainer": TrainerConfig(epochs=args.epochs).with_overrides(args.set),
+      "gate": GateConfig(mae_upper_bound=args.mae_bound,
+                         mae_max_increase=args.mae_max_increase),
+      "tuning_trials": args.tune_trials if args.tune else 0,
+  }
+
+
+def parse_runner_args(parser: argparse.ArgumentParser, argv: Sequence[str]
+                      ) -> Tuple[argparse.Namespace, List[str]]:
+  """A runner's flags and its Beam options (cli.beam_flags), with the shared flags
+  checked: raises ValueError on a --tune without trials."""
+  args, beam_args = beam_flags.parse_args_and_beam_args(parser, argv)
+  if args.tune and args.tune_trials < 1:
+    raise ValueError(f"--tune-trials must be at least 1, got {args.tune_trials}")
+  return args, beam_args
