@@ -18,7 +18,7 @@ Beside them, published numbers on real ml-1m under the same protocol (Kang and M
 2018, "Self-Attentive Sequential Recommendation", Table 3: 100 uniformly sampled
 negatives, the last item): the generator's default strength was judged against them.
 """
-from benchmarks import common  # noqa: F401  (first: the process environment)
+from benchmarks import common  # first: the process environment
 
 import argparse
 import math
@@ -98,23 +98,30 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument("--scale", type=float, default=1.0)
   parser.add_argument("--strengths", default=f"0,1,{generate.GeneratorConfig.choice_strength:g}",
                       help="comma-separated choice strengths (default: 0, 1 and the default)")
+  common.add_page_flag(parser, "choice_oracle")
   args = parser.parse_args(argv)
   hr, ndcg = f"hr@{K}", f"ndcg@{K}"
-  print(f"| choice strength | ranker | HR@{K} | NDCG@{K} | mean rank | HR@{K} / popularity's |")
-  print("| --- | --- | --- | --- | --- | --- |")
+  lines = [f"The generator's own next-movie rankers at scale {args.scale:g}: each user's first "
+           f"eval event among {NEGATIVES} unrated movies, as the RankingEvaluator ranks it.",
+           "",
+           f"| choice strength | ranker | HR@{K} | NDCG@{K} | mean rank | HR@{K} / popularity's |",
+           "| --- | --- | --- | --- | --- | --- |"]
   for strength in (float(s) for s in args.strengths.split(",")):
     config = generate.GeneratorConfig.scaled(args.scale, choice_strength=strength)
     results = rank_next_movies(generate.generate(config))
     popularity = results["popularity"][hr]
     for name, result in results.items():
-      print(f"| {strength:g} | {name} | {result[hr]:.4f} | {result[ndcg]:.4f} | "
-            f"{result['mean_rank']:.1f} | {result[hr] / popularity:.2f} |")
+      lines.append(f"| {strength:g} | {name} | {result[hr]:.4f} | {result[ndcg]:.4f} | "
+                   f"{result['mean_rank']:.1f} | {result[hr] / popularity:.2f} |")
   for name, (published_hr, published_ndcg) in ML1M_PUBLISHED.items():
-    print(f"| real ml-1m | {name} (published) | {published_hr:.4f} | {published_ndcg:.4f} | | "
-          f"{published_hr / ML1M_PUBLISHED['PopRec'][0]:.2f} |")
+    lines.append(f"| real ml-1m | {name} (published) | {published_hr:.4f} | "
+                 f"{published_ndcg:.4f} | | {published_hr / ML1M_PUBLISHED['PopRec'][0]:.2f} |")
   chance = ranking.chance(NEGATIVES, K)
-  print(f"| any | chance | {chance[hr]:.4f} | {chance[ndcg]:.4f} | {chance['mean_rank']:.1f} | |")
-
+  lines.append(f"| any | chance | {chance[hr]:.4f} | {chance[ndcg]:.4f} | "
+               f"{chance['mean_rank']:.1f} | |")
+  lines += ["", "The published rows: Kang and McAuley 2018, \"Self-Attentive Sequential "
+            "Recommendation\", Table 3, the same protocol on real ml-1m."]
+  common.publish(args.page, "Benchmark: the generator's choice strength", lines)
 
 if __name__ == "__main__":
   import sys

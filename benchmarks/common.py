@@ -1,15 +1,21 @@
 """What the benchmarks share: the process environment, generated data and its CSV, the
-eval rows with the generator's oracle, contract requests for rows, memory sampling.
+eval rows with the generator's oracle, contract requests for rows, memory sampling, and
+the results page each benchmark writes.
 
 Every benchmark imports this module first (it imports cli.environment first).
 """
 from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
+import argparse
+import datetime
 import glob
 import os
+import platform
+import subprocess
+import sys
 import threading
 import time
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, Sequence, Tuple
 
 import pandas as pd
 import psutil
@@ -22,6 +28,51 @@ from pipeline.config import LOCAL_BEAM_ARGS, LocalLayout
 
 GB = 1024 ** 3
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # commands run from here
+# Each benchmark's latest results, as markdown it writes itself: committed when re-measured,
+# so the numbers in the docs are always a whole run's, with the command that made them.
+PAGES_DIR = os.path.join(REPO, "docs", "benchmarks")
+
+
+def add_page_flag(parser: argparse.ArgumentParser, name: str) -> None:
+  default = os.path.join(PAGES_DIR, f"{name}.md")
+  parser.add_argument("--page", default=default,
+                      help="where to write the results page (default "
+                      f"{os.path.relpath(default, REPO)}; commit it when re-measured)")
+
+
+def _git(*args: str) -> str:
+  result = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                          check=False)
+  return result.stdout.strip()
+
+
+def provenance() -> str:
+  """The command as run, when, at which commit, on what machine: a page's first line."""
+  spec = getattr(sys.modules["__main__"], "__spec__", None)
+  command = " ".join([f"python -m {spec.name}" if spec else sys.argv[0], *sys.argv[1:]])
+  commit = _git("rev-parse", "--short", "HEAD") or "unknown"
+  if _git("status", "--porcelain", "--untracked-files=no"):
+    commit += " with uncommitted changes"
+  import tfx  # pylint: disable=g-import-not-at-top
+  return (f"`{command}`, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"commit {commit}; {os.cpu_count()} cores, "
+          f"{psutil.virtual_memory().total / GB:.0f} GiB, Python {platform.python_version()}, "
+          f"TFX {tfx.__version__}.")
+
+
+def publish(page: str, title: str, lines: Sequence[str]) -> None:
+  """Prints the results (markdown) and writes them to `page` under a heading that says
+  how they were made."""
+  body = "\n".join(lines).rstrip() + "\n"
+  print(body, end="")
+  os.makedirs(os.path.dirname(os.path.abspath(page)), exist_ok=True)
+  with open(page, "w") as out:
+    out.write(f"# {title}\n\nWritten by the benchmark itself: {provenance()}\n\n{body}")
+  print(f"\n(written to {page})")
+
+
+def verdict(met: bool) -> str:
+  return "met" if met else "MISSED"
 
 
 def generated_data(work_dir: str, scale: float, reuse: bool = True) -> str:
@@ -39,9 +90,9 @@ def converted_csv(raw_dir: str, work_dir: str, beam_args=(), reuse: bool = True
   """(CSV folder, conversion summary) of `raw_dir` under `work_dir` (LocalLayout); with
   `reuse`, a current conversion is kept, so a rerun in the same folder hits the TFX cache
   up to what changed."""
-  conversion = conversion.ConversionConfig(raw_dir, LocalLayout(work_dir).csv_root)
-  return conversion.output_dir, conversion.run_conversion(
-      conversion, list(LOCAL_BEAM_ARGS) + list(beam_args), reuse=reuse)
+  config = conversion.ConversionConfig(raw_dir, LocalLayout(work_dir).csv_root)
+  return config.output_dir, conversion.run_conversion(
+      config, list(LOCAL_BEAM_ARGS) + list(beam_args), reuse=reuse)
 
 
 def read_rows(csv_dir: str, split: str) -> pd.DataFrame:

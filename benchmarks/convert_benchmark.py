@@ -5,19 +5,17 @@
     python -m benchmarks.convert_benchmark --data-dir DIR  # real MovieLens 1M
 
 Prints wall time, peak memory of the whole process tree (Beam's worker processes
-included) and throughput, next to the targets: <= 3 minutes and <= 4 GB on 2 cores.
+included) and throughput, next to the targets: <= 3 minutes and <= 4 GB on 2 cores, and
+writes them to docs/benchmarks/convert_benchmark.md (--page).
 Flags it does not know are Beam pipeline options (default: DirectRunner, multi-processing
 on every core).
 """
 from benchmarks import common  # first: the process environment
 
 import argparse
-import os
 import sys
 import tempfile
 import time
-
-import psutil
 
 from cli import beam_flags
 from movielens import constants as c
@@ -34,6 +32,7 @@ def main():
   parser.add_argument("--scale", type=float, default=1.0, help="generated data scale")
   parser.add_argument("--data-dir", help="convert this MovieLens folder instead")
   parser.add_argument("--work-dir", help="where data and CSV go (default: a temp dir)")
+  common.add_page_flag(parser, "convert_benchmark")
   args, beam_args = beam_flags.parse_args_and_beam_args(parser, sys.argv[1:])
   work_dir = args.work_dir or tempfile.mkdtemp(prefix="convert_benchmark_")
   data_dir = args.data_dir
@@ -43,25 +42,29 @@ def main():
     print(f"generated scale {args.scale:g} in {time.monotonic() - start:.1f} s")
 
   config = conversion.ConversionConfig(input_dir=data_dir,
-                                    output_dir=LocalLayout(work_dir).csv_root)
+                                       output_dir=LocalLayout(work_dir).csv_root)
   beam_args = list(LOCAL_BEAM_ARGS) + beam_args
   with common.PeakMemory() as memory:
     start = time.monotonic()
     summary = conversion.run_conversion(config, beam_args)
     seconds = time.monotonic() - start
   rows = sum(summary["rows"].values())
-  print(f"machine: {os.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / common.GB:.0f} GiB; beam args: {' '.join(beam_args)}")
-  print(f"{'rows':<18}{rows:>12,}   ("
-        + ", ".join(f"{split} {summary['rows'][split]:,}" for split in c.SPLITS)
-        + f", skipped lines {summary['skipped_total']:,})")
-  print(f"{'wall time':<18}{seconds:>12.1f} s  target <= {TARGET_SECONDS} s: "
-        f"{'met' if seconds <= TARGET_SECONDS else 'MISSED'}")
-  print(f"{'peak memory':<18}{memory.peak / common.GB:>12.2f} GB target <= "
-        f"{TARGET_PEAK_BYTES / common.GB:.0f} GB: "
-        f"{'met' if memory.peak <= TARGET_PEAK_BYTES else 'MISSED'}")
-  print(f"{'throughput':<18}{rows / seconds:>12,.0f} rows/s")
-
+  common.publish(args.page, "Benchmark: the CSV conversion", [
+      f"Beam: {' '.join(beam_args)}; data: "
+      + ("--data-dir" if args.data_dir else f"generated, scale {args.scale:g}") + ".",
+      "",
+      "| measure | value | target |",
+      "| --- | --- | --- |",
+      f"| rows | {rows:,} (" + ", ".join(f"{split} {summary['rows'][split]:,}"
+                                     for split in c.SPLITS)
+      + f"; {summary['skipped_total']:,} lines skipped) | |",
+      f"| wall time | {seconds:.1f} s | <= {TARGET_SECONDS} s: "
+      f"{common.verdict(seconds <= TARGET_SECONDS)} |",
+      f"| peak memory, all processes | {memory.peak / common.GB:.2f} GB | <= "
+      f"{TARGET_PEAK_BYTES / common.GB:.0f} GB: "
+      f"{common.verdict(memory.peak <= TARGET_PEAK_BYTES)} |",
+      f"| throughput | {rows / seconds:,.0f} rows/s | |",
+  ])
 
 if __name__ == "__main__":
   main()

@@ -13,7 +13,7 @@ validation loss (in-batch sampled softmax: the lower, the better it picks each r
 movie out of the batch's) and the time it took. The eval
 split is never read: it belongs to the gate and the final numbers (quality_benchmark.py).
 """
-from benchmarks import common  # noqa: F401  (first: the process environment)
+from benchmarks import common  # first: the process environment
 
 import argparse
 import os
@@ -74,6 +74,7 @@ def main() -> None:
   parser.add_argument("--temperatures", default="",
                       help="comma-separated median_temperature values to score each trained "
                       "variant's readout with, on validation")
+  common.add_page_flag(parser, "model_ablation")
   args = parser.parse_args()
   transform = runs.component_runs(runs.connect(args.metadata))[nodes.TRANSFORM]
   transform_output = tft.TFTransformOutput(transform.output(keys.TRANSFORM_GRAPH_KEY).uri)
@@ -106,12 +107,17 @@ def main() -> None:
           f"{summary['epochs_run']} ({per_epoch}); validation next-movie loss "
           f"{' '.join(f'{v:.4f}' for v in next_movie)}; {seconds:.0f} s", flush=True)
 
-  print(f"\n{'variant':<60}{'val MAE':>9}{'val RMSE':>9}{'val next':>9}{'epoch':>7}"
-        f"{'seconds':>9}")
-  for name, summary, next_movie_loss, seconds in results:
-    print(f"{name:<60}{summary['validation_mae']:>9.4f}{summary['validation_rmse']:>9.4f}"
-          f"{next_movie_loss:>9.4f}{summary['kept_epoch']:>7}{seconds:>9.0f}")
-
+  common.publish(args.page, "Benchmark: model variants, on validation", [
+      "Each variant trained through the Trainer's own code on one run's transformed train "
+      "split, early-stopped on its validation split; eval is never read.",
+      "",
+      "| variant | validation MAE | validation RMSE | validation next-movie loss | "
+      "kept epoch | seconds |",
+      "| --- | --- | --- | --- | --- | --- |",
+      *(f"| {name} | {summary['validation_mae']:.4f} | {summary['validation_rmse']:.4f} | "
+        f"{next_movie_loss:.4f} | {summary['kept_epoch']} of {summary['epochs_run']} | "
+        f"{seconds:.0f} |" for name, summary, next_movie_loss, seconds in results),
+  ])
 
 if __name__ == "__main__":
   main()

@@ -5,7 +5,8 @@
     python -m benchmarks.pipeline_benchmark --direct_running_mode=in_memory  # Beam args
 
 Generates data, converts it (Beam), runs the TFX pipeline on LocalDagRunner with every
-cache off, and prints one table: wall time and peak memory (the process tree: this
+cache off, and prints (and writes to docs/benchmarks/pipeline_benchmark.md, --page) two
+tables: wall time and peak memory (the process tree: this
 process and Beam's workers) per stage, read from ML Metadata's execution times against a
 memory timeline; training throughput; serving throughput through the pushed SavedModel
 (batched) and single-request latency; recommend's latency for one user after the model
@@ -28,7 +29,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import psutil
 import tensorflow as tf
 from tfx import v1 as tfx
 
@@ -61,9 +61,9 @@ LATENCY_REQUESTS = 300
 GB = common.GB
 
 
-def row(stage: str, seconds: float, peak: int, note: str = "") -> None:
-  memory = f"{peak / GB:6.2f} GB" if peak else "         "
-  print(f"  {stage:<30}{seconds:9.1f} s {memory}  {note}")
+def stage_row(stage: str, seconds: float, peak: int, note: str = "") -> str:
+  memory = f"{peak / GB:.2f} GB" if peak else ""
+  return f"| {stage} | {seconds:.1f} s | {memory} | {note} |"
 
 
 def serving_speed(model_dir: str, evaluation: pd.DataFrame):
@@ -123,94 +123,109 @@ def serving_start(serving_dir: str, work: str):
   return command_seconds("--help"), command_seconds(bad, "--serving-dir", serving_dir)
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--scale", type=float, default=1.0, help="generated data scale")
-  parser.add_argument("--work-dir", help="default: a new temp dir")
-  args, beam_args = beam_flags.parse_args_and_beam_args(parser, sys.argv[1:])
-  work = args.work_dir or tempfile.mkdtemp(prefix="pipeline_benchmark_")
-  stages = []  # (name, seconds, peak bytes, note)
-
+def run_stages(args, beam_args, work: str):
+  """Generation, conversion and the whole pipeline without cache, under a memory
+  sampler: (stage rows, the pipeline config, the conversion summary, the raw and CSV
+  folders, the conversion + pipeline seconds and peak, the Beam stages' seconds)."""
+  stages = []
   with common.PeakMemory(interval=0.25) as memory:
     start = time.time()
-    generator_config = generate.GeneratorConfig.scaled(args.scale)
     raw = common.generated_data(work, args.scale, reuse=False)
     generated = time.time()
-    stages.append(("generate (not in the pipeline)", generated - start,
-                   memory.peak_between(start, generated), ""))
+    stages.append(stage_row("generate (not in the pipeline)", generated - start,
+                            memory.peak_between(start, generated)))
     csv_dir, summary = common.converted_csv(raw, work, beam_args, reuse=False)
     converted = time.time()
-    stages.append(("conversion (Beam)", converted - generated,
-                   memory.peak_between(generated, converted), ""))
+    stages.append(stage_row("conversion (Beam)", converted - generated,
+                            memory.peak_between(generated, converted)))
     config = local_pipeline_config(work, csv_dir, beam_args=beam_args, enable_cache=False)
     # TFX's own log goes to a file, not here.
     with Console().quiet(os.path.join(work, "pipeline.log"), verbose_flag=None):
       tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
     finished = time.time()
-
-  store = runs.connect(config.metadata_path)
-  components = runs.component_runs(store)
+  components = runs.component_runs(runs.connect(config.metadata_path))
   for name, run in components.items():
-    stages.append((name, run.seconds,
-                   memory.peak_between(run.end_time - run.seconds, run.end_time), ""))
-  outcome = runs.outcome(components)
-  rows = summary["rows"]
-  epochs = outcome.training["epochs_run"]
-  trainer_seconds = components[nodes.TRAINER].seconds
+    stages.append(stage_row(name, run.seconds,
+                            memory.peak_between(run.end_time - run.seconds, run.end_time)))
+  total = finished - generated  # conversion + pipeline: what a user waits for
+  beam = sum(components[name].seconds for name in BEAM_STAGES) + (converted - generated)
+  stages.append(stage_row(
+      "**total, conversion + pipeline**", total, memory.peak_between(generated, finished),
+      f"<= {TARGETS['whole pipeline'] / 60:.0f} min: "
+      f"{common.verdict(total <= TARGETS['whole pipeline'])}"))
+  stages.append(stage_row(
+      "Beam stages (conversion, ExampleGen, StatisticsGen, Transform)", beam, 0,
+      f"<= {TARGETS['Beam stages'] / 60:.0f} min: "
+      f"{common.verdict(beam <= TARGETS['Beam stages'])}"))
+  return stages, config, summary, raw, csv_dir, components
 
-  train, evaluation = common.splits_with_oracle(raw, csv_dir)
-  label = evaluation[c.RATING].to_numpy(dtype=float)
-  oracle_mae = evaluation["best_expected_abs_error"].mean()
-  bias_mae = np.abs(baselines.biases(train, evaluation) - label).mean()
+
+def serving_lines(config, outcome, raw: str, evaluation: pd.DataFrame, work: str):
+  """Serving's throughput and latency, recommend's latency, the commands' start, and
+  whether the newest TensorFlow loads the pushed model: one markdown table row each."""
   per_second, p50, p99, scored = serving_speed(outcome.model_dir, evaluation)
   pushed = outcome.pushed_to or outcome.model_dir  # the Trainer's when none was blessed
   compatibility = export_compatibility.check(pushed)
   help_seconds, refusal_seconds = serving_start(config.serving_model_dir, work)
   index_seconds, recommend_p50, recommend_p99 = recommend_latency(outcome.model_dir, raw, work)
-
-  total = finished - generated  # conversion + pipeline: what a user waits for
-  beam = sum(components[name].seconds for name in BEAM_STAGES) + (converted - generated)
-  print(f"\nmachine: {os.cpu_count()} cores, {psutil.virtual_memory().total / GB:.0f} GiB; "
-        f"data: {generator_config.num_ratings:,} ratings (scale {args.scale:g}), "
-        f"{' / '.join(f'{rows[s]:,} {s}' for s in c.SPLITS)} rows; beam: "
-        f"{' '.join(config.beam_pipeline_args)}")
-  print(f"  {'stage':<30}{'wall time':>11} {'peak mem':>9}")
-  for stage in stages:
-    row(*stage)
-  row("total (conversion + pipeline)", total, memory.peak_between(generated, finished),
-      f"target <= {TARGETS['whole pipeline'] / 60:.0f} min: "
-      f"{'met' if total <= TARGETS['whole pipeline'] else 'MISSED'}")
-  row("Beam stages (conv+EG+SG+TF)", beam, 0,
-      f"target <= {TARGETS['Beam stages'] / 60:.0f} min: "
-      f"{'met' if beam <= TARGETS['Beam stages'] else 'MISSED'}")
-  print(f"training: {epochs} epochs of {rows['train']:,} rows in {trainer_seconds:.0f} s: "
-        f"{epochs * rows['train'] / trainer_seconds:,.0f} examples/s (Trainer wall time, "
-        "setup and export included)")
-  print(f"serving (pushed SavedModel, serving_default): {per_second:,.0f} predictions/s in "
-        f"batches of {contract.SCORING_BATCH} over {scored:,} requests (target >= "
-        f"{TARGET_PREDICTIONS_PER_SECOND:,}: "
-        f"{'met' if per_second >= TARGET_PREDICTIONS_PER_SECOND else 'MISSED'}); "
-        f"single request p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-  print(f"recommend (top 10 of every unrated movie, one user, after the model loads): p50 "
-        f"{recommend_p50:.0f} ms, p99 {recommend_p99:.0f} ms over {RECOMMEND_USERS} users "
-        f"(target p50 <= {TARGET_RECOMMEND_MS} ms: "
-        f"{'met' if recommend_p50 <= TARGET_RECOMMEND_MS else 'MISSED'}); history index "
-        f"built once in {index_seconds:.1f} s")
   started = max(help_seconds, refusal_seconds) <= TARGET_COMMAND_START
-  print(f"serving.predict start: --help {help_seconds:.2f} s, an invalid request refused in "
-        f"{refusal_seconds:.2f} s (target <= {TARGET_COMMAND_START:g} s, before TensorFlow "
-        f"loads: {'met' if started else 'MISSED'})")
-  ratio = outcome.mae / oracle_mae
-  print(f"validation MAE {outcome.training['validation_mae']:.4f} (kept epoch "
-        f"{outcome.training['kept_epoch']}: chosen there)")
-  print(f"eval MAE {outcome.mae:.4f} (TFMA; {'blessed' if outcome.blessed else 'NOT blessed'})"
-        f"; oracle {oracle_mae:.4f}; bias baseline {bias_mae:.4f}; MAE / oracle {ratio:.3f} "
-        f"(target <= {TARGET_MAE_OVER_ORACLE:.2f}: "
-        f"{'met' if ratio <= TARGET_MAE_OVER_ORACLE else 'MISSED'})")
-  print(ranking_evaluator.describe(outcome.ranking))
-  print(f"export: {export_compatibility.describe(compatibility, pushed)}")
+  return [
+      f"| serving, batched ({contract.SCORING_BATCH} per call, `serving_default`) | "
+      f"{per_second:,.0f} predictions/s over {scored:,} | >= "
+      f"{TARGET_PREDICTIONS_PER_SECOND:,}: "
+      f"{common.verdict(per_second >= TARGET_PREDICTIONS_PER_SECOND)} |",
+      f"| serving, one request per call | p50 {p50:.1f} ms, p99 {p99:.1f} ms | |",
+      f"| recommend, one user's top 10 after the model loads ({RECOMMEND_USERS} users) | "
+      f"p50 {recommend_p50:.0f} ms, p99 {recommend_p99:.0f} ms; history index built once "
+      f"in {index_seconds:.1f} s | p50 <= {TARGET_RECOMMEND_MS} ms: "
+      f"{common.verdict(recommend_p50 <= TARGET_RECOMMEND_MS)} |",
+      f"| serving.predict start: --help; an invalid request refused | {help_seconds:.2f} s; "
+      f"{refusal_seconds:.2f} s | <= {TARGET_COMMAND_START:g} s: {common.verdict(started)} |",
+      f"| export | {export_compatibility.describe(compatibility, pushed)} | |",
+  ]
 
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--scale", type=float, default=1.0, help="generated data scale")
+  parser.add_argument("--work-dir", help="default: a new temp dir")
+  common.add_page_flag(parser, "pipeline_benchmark")
+  args, beam_args = beam_flags.parse_args_and_beam_args(parser, sys.argv[1:])
+  work = args.work_dir or tempfile.mkdtemp(prefix="pipeline_benchmark_")
+  stages, config, summary, raw, csv_dir, components = run_stages(args, beam_args, work)
+  outcome = runs.outcome(components)
+  rows, epochs = summary["rows"], outcome.training["epochs_run"]
+  trainer_seconds = components[nodes.TRAINER].seconds
+  train, evaluation = common.splits_with_oracle(raw, csv_dir)
+  label = evaluation[c.RATING].to_numpy(dtype=float)
+  oracle_mae = evaluation["best_expected_abs_error"].mean()
+  bias_mae = np.abs(baselines.biases(train, evaluation) - label).mean()
+  ratio = outcome.mae / oracle_mae
+  ranking = outcome.ranking
+  k = ranking["k"]
+  common.publish(args.page, "Benchmark: the whole pipeline, then serving", [
+      f"Data: {generate.GeneratorConfig.scaled(args.scale).num_ratings:,} generated ratings "
+      f"(scale {args.scale:g}): {' / '.join(f'{rows[s]:,} {s}' for s in c.SPLITS)} rows. "
+      f"Beam: {' '.join(config.beam_pipeline_args)}. Every cache off. Peak memory sums "
+      "the RSS of this process and Beam's workers (shared pages count more than once).",
+      "", "| stage | wall time | peak memory | target |", "| --- | --- | --- | --- |",
+      *stages,
+      "", "| measure | value | target |", "| --- | --- | --- |",
+      f"| training throughput | {epochs * rows['train'] / trainer_seconds:,.0f} examples/s "
+      f"({epochs} epochs in {trainer_seconds:.0f} s, setup and export included) | |",
+      *serving_lines(config, outcome, raw, evaluation, work),
+      f"| validation MAE (the kept epoch, {outcome.training['kept_epoch']}: chosen there) | "
+      f"{outcome.training['validation_mae']:.4f} | |",
+      f"| eval MAE (TFMA: what the gate judged; "
+      f"{'blessed' if outcome.blessed else 'NOT blessed'}) | {outcome.mae:.4f} | |",
+      f"| oracle MAE (the floor) / user + movie bias | {oracle_mae:.4f} / {bias_mae:.4f} | |",
+      f"| MAE / oracle | {ratio:.3f} | <= {TARGET_MAE_OVER_ORACLE:.2f}: "
+      f"{common.verdict(ratio <= TARGET_MAE_OVER_ORACLE)} |",
+      *(f"| next movie by {scorer}: HR@{k} / NDCG@{k} / mean rank | "
+        f"{ranking[scorer][f'hr@{k}']:.4f} / {ranking[scorer][f'ndcg@{k}']:.4f} / "
+        f"{ranking[scorer]['mean_rank']:.1f} | |" for scorer in ranking_evaluator.SCORERS),
+  ])
 
 if __name__ == "__main__":
   main()

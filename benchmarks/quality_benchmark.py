@@ -9,7 +9,8 @@ Generates data, converts it, runs the TFX pipeline on LocalDagRunner, then score
 eval row through the exported serving signature of the run's Trainer model (blessed or
 not) and prints MAE / RMSE and fit time of the BST and of each baseline (benchmarks/
 baselines.py: global mean, user + movie bias, scikit-surprise's SVD and SVD++, plain and
-rounded, all fitted on the same train rows), and the oracle, all on the same eval rows.
+rounded, all fitted on the same train rows), and the oracle, all on the same eval rows;
+the table also goes to docs/benchmarks/quality_benchmark.md (--page).
 The model was chosen on validation (its MAE there is printed too); eval is only reported.
 Beam's, TFX's and TensorFlow's own log goes to <work dir>/benchmark.log.
 Model choices themselves are compared with model_ablation.py, on validation.
@@ -32,6 +33,7 @@ from movielens import contract
 from movielens import generate
 from pipeline import definition
 from pipeline import nodes
+from pipeline import runner_flags
 from pipeline.config import local_pipeline_config
 from results import runs
 from trainer.config import TrainerConfig
@@ -42,11 +44,11 @@ def predict(model_dir: str, rows) -> np.ndarray:
   return contract.score(serve, common.serving_examples(rows))
 
 
-def report(name: str, prediction: np.ndarray, label: np.ndarray, oracle_mae: float,
-           seconds: str = "") -> None:
+def table_row(name: str, prediction: np.ndarray, label: np.ndarray, oracle_mae: float,
+              seconds: str = "") -> str:
   mae = np.abs(prediction - label).mean()
   rmse = np.sqrt(((prediction - label) ** 2).mean())
-  print(f"{name:<32}{mae:>8.4f}{rmse:>8.4f}{mae / oracle_mae:>11.3f}{seconds:>12}")
+  return f"| {name} | {mae:.4f} | {rmse:.4f} | {mae / oracle_mae:.3f} | {seconds} |"
 
 
 def main():
@@ -54,8 +56,8 @@ def main():
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--scale", type=float, default=1.0)
   parser.add_argument("--work-dir", help="default: a new temp dir")
-  parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                      help="override a TrainerConfig field, e.g. --set optimizer=adam")
+  runner_flags.add_set_flag(parser)
+  common.add_page_flag(parser, "quality_benchmark")
   parser.add_argument("--no-svdpp", action="store_true",
                       help="leave out SVD++ (about 10 minutes at ml-1m scale)")
   args = parser.parse_args()
@@ -84,25 +86,31 @@ def main():
     bst = predict(outcome.model_dir, evaluation)
   fitted = baselines.all_baselines(train, evaluation, svdpp=not args.no_svdpp)
 
-  print(f"data: {generator_config.num_ratings:,} ratings (scale {args.scale}), "
-        f"{len(train):,} train and {len(evaluation):,} eval rows; prepare "
-        f"{prepared - start:.0f} s, pipeline {trained - prepared:.0f} s (Trainer "
-        f"{trainer.seconds:.0f} s)")
-  print(f"BST validation MAE {training['validation_mae']:.4f} (kept epoch "
-        f"{training['kept_epoch']} of {training['epochs_run']}: the choice was made there)")
-  print(f"{'eval split':<32}{'MAE':>8}{'RMSE':>8}{'MAE/oracle':>11}{'fit time':>12}")
-  report("BST (exported model)", bst, label, oracle_mae, f"{trainer.seconds:.0f} s")
-  for baseline in fitted:
-    report(baseline.name, baseline.prediction, label, oracle_mae,
-           f"{baseline.fit_seconds:.0f} s")
-  report("oracle median (realized)", evaluation["best_prediction"].to_numpy(), label,
-         oracle_mae)
-  report("oracle mean (realized)", evaluation["expected_rating"].to_numpy(), label, oracle_mae)
-  print(f"{'oracle expected MAE (floor)':<32}{oracle_mae:>8.4f}")
-  print("(the oracle mean is the best an MSE-trained model can aim at; the median is the "
-        "MAE floor; baselines are fitted on the train rows, as the BST is)")
-  print(f"trainer config: {config.trainer}")
-
+  rows = [table_row("BST (exported model)", bst, label, oracle_mae,
+                    f"{trainer.seconds:.0f} s (Trainer)")]
+  rows += [table_row(baseline.name, baseline.prediction, label, oracle_mae,
+                     f"{baseline.fit_seconds:.0f} s") for baseline in fitted]
+  rows += [table_row("oracle median, realized", evaluation["best_prediction"].to_numpy(),
+                     label, oracle_mae),
+           table_row("oracle mean, realized", evaluation["expected_rating"].to_numpy(),
+                     label, oracle_mae),
+           f"| oracle expected MAE (the floor) | {oracle_mae:.4f} | | 1.000 | |"]
+  common.publish(args.page, "Benchmark: the BST beside the baselines, on eval", [
+      f"Data: {generator_config.num_ratings:,} generated ratings (scale {args.scale:g}), "
+      f"{len(train):,} train and {len(evaluation):,} eval rows; preparing took "
+      f"{prepared - start:.0f} s, the pipeline {trained - prepared:.0f} s.",
+      f"The BST was chosen on validation: MAE {training['validation_mae']:.4f}, kept epoch "
+      f"{training['kept_epoch']} of {training['epochs_run']}. Eval is only reported.",
+      "",
+      "| eval split | MAE | RMSE | MAE / oracle | fit time |",
+      "| --- | --- | --- | --- | --- |",
+      *rows,
+      "",
+      "The oracle mean is the best an MSE-trained model can aim at; the oracle median "
+      "is MAE's floor. The baselines are fitted on the train rows, as the BST is, with "
+      "scikit-surprise's defaults.",
+      f"Trainer config: `{config.trainer}`.",
+  ])
 
 if __name__ == "__main__":
   main()

@@ -66,6 +66,7 @@ def main() -> None:
   parser.add_argument("--metadata", required=True, help="a finished pipeline run's MLMD file")
   parser.add_argument("--csv-dir", required=True, help="that run's CSV (its eval rows)")
   parser.add_argument("--work-dir", help="default: a new temp dir")
+  common.add_page_flag(parser, "refit_benchmark")
   args = parser.parse_args()
   work = args.work_dir or tempfile.mkdtemp(prefix="refit_benchmark_")
   lines = []
@@ -83,15 +84,16 @@ def main() -> None:
     def eval_mae(model_dir: str) -> float:
       return float(np.abs(predict(model_dir, evaluation) - label).mean())
 
-    lines.append(f"the run's Trainer model (train, early-stopped on validation, kept epoch "
-                 f"{epochs}): eval MAE {eval_mae(outcome.model_dir):.4f}")
+    lines += ["| model | eval MAE | fit time |", "| --- | --- | --- |",
+              f"| the run's Trainer model (train, early-stopped on validation, kept epoch "
+              f"{epochs}) | {eval_mae(outcome.model_dir):.4f} | |"]
     for name, splits in (("train", [c.TRAIN_SPLIT]),
                          ("train + validation", [c.TRAIN_SPLIT, c.VALIDATION_SPLIT])):
       model_dir = os.path.join(work, name.replace(" + ", "_and_"))
       seconds = fit_and_export(splits, epochs, examples_uri, transform_output, model_dir)
-      lines.append(f"{name}, {epochs} epochs: eval MAE {eval_mae(model_dir):.4f} "
-                   f"({seconds:.0f} s)")
-  print("\n".join(lines))
+      lines.append(f"| {name}, {epochs} epochs | {eval_mae(model_dir):.4f} | "
+                   f"{seconds:.0f} s |")
+  common.publish(args.page, "Benchmark: refit on train + validation, or not", lines)
 
 
 if __name__ == "__main__":

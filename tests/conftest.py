@@ -77,6 +77,14 @@ def run_small_conversion(input_dir: str, output_dir: str, **settings) -> Dict:
 
 # --- The pipeline, run for real on LocalDagRunner, shared by the pipeline tests ---------
 
+
+def pytest_collection_modifyitems(items):
+  """Every test that reads the shared pipeline runs is in the slow tier, wherever it is."""
+  for item in items:
+    if "pipeline_runs" in item.fixturenames:
+      item.add_marker(pytest.mark.slow)
+
+
 PIPELINE_DATA = generate.GeneratorConfig.scaled(0.01, seed=11)
 # Loose enough that both models below pass it: the second run must be refused by the
 # comparison with the first, not by the bound.

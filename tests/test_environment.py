@@ -106,3 +106,13 @@ def test_module_commands_name_themselves_as_run():
   result = subprocess.run([sys.executable, "-m", "serving.predict", "--help"],
                           capture_output=True, text=True, timeout=120, cwd=REPO)
   assert result.stdout.startswith("usage: python -m serving.predict ")
+
+
+def test_setup_installs_every_package_of_the_product():
+  """A real install (`pip install .`, the Docker image) gets every package the commands
+  import: each top-level folder with an __init__.py but the tests' and benchmarks'."""
+  text = open(os.path.join(REPO, "setup.py")).read()
+  included = set(re.findall(r'"(\w+)", "\1\.\*"', text))
+  packages = {name for name in os.listdir(REPO)
+              if os.path.isfile(os.path.join(REPO, name, "__init__.py"))}
+  assert included == packages - {"tests", "benchmarks"}

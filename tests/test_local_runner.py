@@ -12,6 +12,8 @@ import pytest
 from movielens import constants as c
 from pipeline import nodes
 
+pytestmark = pytest.mark.slow  # real pipelines and runners: the full tier only
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -110,6 +110,7 @@ def test_padding_changes_nothing_but_real_events_do():
 SAME_SEED_TOLERANCE = 0.05
 
 
+@pytest.mark.slow  # two trainings
 def test_training_is_reproducible_for_a_seed():
   def train_once(seed):
     keras.backend.clear_session()  # a fresh Keras state, as in the Trainer's own process
@@ -189,6 +190,7 @@ def test_cut_points_start_at_ml1m_rating_mix_and_stay_ordered():
   assert (np.diff(layer(tf.zeros([1])).numpy()) > 0).all()
 
 
+@pytest.mark.slow  # a training and an export
 def test_the_inference_model_drops_training_state_and_predicts_the_same(tmp_path):
   keras.utils.set_random_seed(4)
   model = bst.build_bst(CONFIG, DATA)
@@ -240,6 +242,7 @@ def test_the_next_movie_query_does_not_see_the_target():
                              atol=1e-5)
 
 
+@pytest.mark.slow  # a training and an export
 def test_the_exported_next_movie_score_ranks_a_planted_next_movie_first(tmp_path):
   """Toy data where the next movie always follows the last one (m -> m + 1): after
   training on the joint loss, the saved scorer ranks that movie first among all."""

@@ -24,6 +24,8 @@ from results import runs
 from tests.conftest import TEST_GATE_BOUND, eval_examples, pipeline_config, serving_values
 from transform.config import TransformConfig
 
+pytestmark = pytest.mark.slow  # real pipelines and runners: the full tier only
+
 EXPECTED_COMPONENTS = [nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.SCHEMA_GEN,
                        nodes.EXAMPLE_VALIDATOR, nodes.ANOMALY_GATE, nodes.TRANSFORM, nodes.TRAINER,
                        nodes.BASELINE_RESOLVER, nodes.EVALUATOR, nodes.PUSHER,

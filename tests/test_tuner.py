@@ -15,6 +15,8 @@ from trainer import summary as training_summary
 from trainer import tuning
 from trainer.config import TrainerConfig
 
+pytestmark = pytest.mark.slow  # real pipelines and runners: the full tier only
+
 TRIALS = 2
 TRAINER = dict(epochs=2)
 STEPS = 20  # batches in all per trial and for the Trainer: a tiny run
