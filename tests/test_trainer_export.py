@@ -145,20 +145,23 @@ def regress_request_examples(body: dict) -> list:
           for example in body["examples"]]
 
 
-def readme_regress_body() -> dict:
-  """The `:regress` request body the README shows."""
-  readme = open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md")).read()
-  blocks = re.findall(r"```json\n(.*?)```", readme, re.S)
+SERVING_DOC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "serving.md")
+
+
+def documented_regress_body() -> dict:
+  """The `:regress` request body the serving docs show."""
+  text = open(SERVING_DOC).read()
+  blocks = re.findall(r"```json\n(.*?)```", text, re.S)
   bodies = [json.loads(block) for block in blocks
             if f'"signature_name": "{contract.REGRESS_SIGNATURE}"' in block]
-  assert len(bodies) == 1, "the README shows one :regress request body"
+  assert len(bodies) == 1, "docs/serving.md shows one :regress request body"
   return bodies[0]
 
 
-def test_regress_signature_answers_the_readmes_rest_request_as_tf_serving_would(run):
+def test_regress_signature_answers_the_documented_rest_request_as_tf_serving_would(run):
   """Through the SignatureDef, as TF Serving's C++ server runs it: the TF1 session loader,
   the method name its Regress API requires, one string input, one float output."""
-  body = readme_regress_body()
+  body = documented_regress_body()
   assert body["signature_name"] == contract.REGRESS_SIGNATURE
   examples = regress_request_examples(body)
   with tf.compat.v1.Graph().as_default(), tf.compat.v1.Session() as session:
@@ -173,7 +176,7 @@ def test_regress_signature_answers_the_readmes_rest_request_as_tf_serving_would(
                               {signature.inputs[contract.REGRESS_INPUT].name: examples})
   assert regressions.shape == (len(body["examples"]),)
   # The same answers as serving_default gives the same requests as contract examples.
-  requests = [contract.request_from_row({**body["context"], **example}, "README", i)
+  requests = [contract.request_from_row({**body["context"], **example}, "docs/serving.md", i)
               for i, example in enumerate(body["examples"], 1)]
   np.testing.assert_allclose(
       regressions, serve(run["model"], [contract.encode(r) for r in requests]), rtol=1e-6,
@@ -181,9 +184,9 @@ def test_regress_signature_answers_the_readmes_rest_request_as_tf_serving_would(
 
 
 def test_regress_refuses_ratings_written_as_json_integers(run):
-  """TF Serving makes `4` an int64 feature; history_ratings is float (the README says
+  """TF Serving makes `4` an int64 feature; history_ratings is float (docs/serving.md says
   to write 4.0)."""
-  body = readme_regress_body()
+  body = documented_regress_body()
   context = {**body["context"],
              c.HISTORY_RATINGS: [int(r) for r in body["context"][c.HISTORY_RATINGS]]}
   examples = regress_request_examples({**body, "context": context})
