@@ -5,7 +5,7 @@
 #   docker build -t REGION-docker.pkg.dev/PROJECT/REPO/bst-movielens:TAG .
 FROM gcr.io/tfx-oss-public/tfx:1.16.0
 # TFX's executors import TensorFlow before any module of this project (whose entry points
-# import pipeline/environment.py first), so the containers need it set from the start.
+# import cli/environment.py first), so the containers need it set from the start.
 ENV TF_USE_LEGACY_KERAS=1
 WORKDIR /bst-movielens
 COPY . /bst-movielens

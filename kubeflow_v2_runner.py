@@ -5,7 +5,7 @@
         --serving-dir gs://BUCKET/serving --output pipeline.json \\
         --runner=DataflowRunner --project=P --region=R --temp_location=gs://BUCKET/tmp
 
-It compiles the very `pipeline.create_pipeline` that local_runner.py runs, with TFX's
+It compiles the very `pipeline.definition.create_pipeline` that local_runner.py runs, with TFX's
 KubeflowV2DagRunner, into a PipelineJob JSON; submit that with the KFP client or
 `gcloud ai pipelines`/the Vertex AI SDK. Nothing runs here and nothing is contacted.
 The CSV comes from the same conversion (`python local_runner.py --prepare-only`, or

@@ -8,7 +8,7 @@ Stages, each owning one folder under --output-dir:
     csv/       one row per rating with the user's history, split into train/, validation/
                and eval/
                (Beam; redone only when missing or stale)
-    tfx/       the TFX pipeline (pipeline.create_pipeline) on LocalDagRunner: one folder
+    tfx/       the TFX pipeline (pipeline.definition) on LocalDagRunner: one folder
                per component, and metadata.sqlite, the ML Metadata of every run. Cached:
                a rerun, or one after an interruption, redoes only what changed.
     serving/   blessed models, one version folder each (Unix time), as TF Serving loads them

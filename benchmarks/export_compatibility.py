@@ -7,8 +7,9 @@ has this project's TF 2.16 + tf_keras + TFT. So this creates (once, under
 ~/.cache/bst-movielens/) a virtualenv on Python 3.11+ with only the newest
 `tensorflow-cpu` on the package index, and in it loads the model both ways a user would:
 `tf.saved_model.load` (what notebooks and Python jobs call) and the TF1 session loader
-with tag `serve` (what TF Serving's C++ loader does). Each scores the README's example
-request through `serving_default`; both must equal this environment's prediction to 1e-5.
+with tag `serve` (what TF Serving's C++ loader does). Each scores the example request
+(examples/requests.jsonl) through `serving_default`; both must equal this environment's
+prediction to 1e-5.
 pipeline_benchmark.py runs it on the model it pushed and prints the model's size.
 """
 from benchmarks import common  # noqa: F401  (first: the process environment)

@@ -16,7 +16,7 @@ validation; eval is read only by the Evaluator, which gates on it, and by the
 RankingEvaluator, which reports on it.
 """
 import logging
-from typing import List
+from typing import List, Optional, Tuple
 
 from tfx import v1 as tfx
 from tfx.dsl.components.base import base_node
@@ -43,6 +43,25 @@ def _input_config() -> example_gen_pb2.Input:
   """The conversion already split the data: its folders become ExampleGen's splits."""
   return tfx.proto.Input(splits=[
       tfx.proto.Input.Split(name=split, pattern=f"{split}/*") for split in c.SPLITS])
+
+
+def _tuner_and_trainer(config: PipelineConfig, transformed_examples, transform_graph
+                       ) -> Tuple[Optional[base_node.BaseNode], base_node.BaseNode]:
+  """The Trainer, fitting on train and choosing its epoch on validation, and before it
+  the Tuner when `tuning_trials` asks for one (None otherwise)."""
+  train_args = tfx.proto.TrainArgs(splits=[c.TRAIN_SPLIT], num_steps=config.train_steps)
+  eval_args = tfx.proto.EvalArgs(splits=[c.VALIDATION_SPLIT], num_steps=config.eval_steps)
+  tuner = tfx.components.Tuner(
+      tuner_fn=TUNER_FN, examples=transformed_examples, transform_graph=transform_graph,
+      train_args=train_args, eval_args=eval_args,
+      custom_config=tuning.tuner_custom_config(config.trainer, config.tuning_trials),
+  ).with_id(nodes.TUNER) if config.tuning_trials else None
+  trainer = tfx.components.Trainer(
+      run_fn=RUN_FN, examples=transformed_examples, transform_graph=transform_graph,
+      hyperparameters=tuner.outputs[keys.BEST_HYPERPARAMETERS_KEY] if tuner else None,
+      train_args=train_args, eval_args=eval_args,
+      custom_config=config.trainer.to_custom_config()).with_id(nodes.TRAINER)
+  return tuner, trainer
 
 
 def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
@@ -73,18 +92,7 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
   transformed_examples = transform.outputs[keys.TRANSFORMED_EXAMPLES_KEY]
   transform_graph = transform.outputs[keys.TRANSFORM_GRAPH_KEY]
 
-  train_args = tfx.proto.TrainArgs(splits=[c.TRAIN_SPLIT], num_steps=config.train_steps)
-  eval_args = tfx.proto.EvalArgs(splits=[c.VALIDATION_SPLIT], num_steps=config.eval_steps)
-  tuner = tfx.components.Tuner(
-      tuner_fn=TUNER_FN, examples=transformed_examples, transform_graph=transform_graph,
-      train_args=train_args, eval_args=eval_args,
-      custom_config=tuning.tuner_custom_config(config.trainer, config.tuning_trials),
-  ).with_id(nodes.TUNER) if config.tuning_trials else None
-  trainer = tfx.components.Trainer(
-      run_fn=RUN_FN, examples=transformed_examples, transform_graph=transform_graph,
-      hyperparameters=tuner.outputs[keys.BEST_HYPERPARAMETERS_KEY] if tuner else None,
-      train_args=train_args, eval_args=eval_args,
-      custom_config=config.trainer.to_custom_config()).with_id(nodes.TRAINER)
+  tuner, trainer = _tuner_and_trainer(config, transformed_examples, transform_graph)
   model = trainer.outputs[keys.MODEL_KEY]
 
   baseline_model = tfx.dsl.Resolver(
