@@ -20,6 +20,7 @@ from typing import Iterator, List, Sequence, Tuple
 import pandas as pd
 import psutil
 
+from cli import entry_point
 from movielens import constants as c
 from movielens import contract
 from movielens import conversion
@@ -48,8 +49,7 @@ def _git(*args: str) -> str:
 
 def provenance() -> str:
   """The command as run, when, at which commit, on what machine: a page's first line."""
-  spec = getattr(sys.modules["__main__"], "__spec__", None)
-  command = " ".join([f"python -m {spec.name}" if spec else sys.argv[0], *sys.argv[1:]])
+  command = " ".join([entry_point.command_name(), *sys.argv[1:]])
   commit = _git("rev-parse", "--short", "HEAD") or "unknown"
   if _git("status", "--porcelain", "--untracked-files=no"):
     commit += " with uncommitted changes"
