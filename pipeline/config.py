@@ -5,6 +5,7 @@ paths and Beam arguments differ between them. `LocalLayout` and `local_pipeline_
 are the one definition of a local run (the runner, the benchmarks and the tests use them).
 """
 import dataclasses
+import math
 import os
 from typing import Any, Dict, Optional, Sequence
 
@@ -23,11 +24,21 @@ class GateConfig:
 
   The default bound is just under what answering 4 stars for every rating scores on
   ml-1m's rating distribution (MAE 0.87): a model that does not beat that is not worth
-  serving. The user+movie bias baseline scores about 0.80, the trained BST about 0.66.
+  serving.
   """
   mae_upper_bound: float = 0.85
   # Largest increase of MAE over the last blessed model still blessed; 0: no regression.
   mae_max_increase: float = 0.0
+
+  def __post_init__(self):
+    # Checked here, before any work: a NaN or negative bound would run the whole
+    # pipeline only to refuse every model with a false reason.
+    if not (math.isfinite(self.mae_upper_bound) and self.mae_upper_bound > 0):
+      raise ValueError("the MAE bound (--mae-bound) must be a positive number, got "
+                       f"{self.mae_upper_bound:g}")
+    if not (math.isfinite(self.mae_max_increase) and self.mae_max_increase >= 0):
+      raise ValueError("the MAE's allowed increase (--mae-max-increase) must be 0 or more, "
+                       f"got {self.mae_max_increase:g}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -62,8 +62,10 @@ def training_and_gate_settings(args: argparse.Namespace) -> Dict[str, Any]:
 def parse_runner_args(parser: argparse.ArgumentParser, argv: Sequence[str]
                       ) -> Tuple[argparse.Namespace, List[str]]:
   """A runner's flags and its Beam options (cli.beam_flags), with the shared flags
-  checked: raises ValueError on a --tune without trials."""
+  checked before any work starts: raises ValueError on a --tune without trials, a bad
+  --set, a window below 1 or a gate value out of range."""
   args, beam_args = beam_flags.parse_args_and_beam_args(parser, argv)
   if args.tune and args.tune_trials < 1:
     raise ValueError(f"--tune-trials must be at least 1, got {args.tune_trials}")
+  training_and_gate_settings(args)
   return args, beam_args

@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
+import kubeflow_v2_runner
 import local_runner
 from movielens import constants as c
 from movielens import contract
 from movielens import conversion
 from movielens import parse
-from pipeline import runner_flags
 from serving import model as serving_model
 from serving import recommend
 from tests.conftest import write_dat_files
@@ -74,9 +74,25 @@ def test_an_output_dir_that_is_a_file_is_refused(tmp_path):
 
 @pytest.mark.parametrize("epochs", ["0", "-3"])
 def test_epochs_must_be_at_least_one(epochs):
-  args, _ = local_runner.parse_args(["--synthetic", "--epochs", epochs])
+  """Refused with the other flags, before any data is prepared."""
   with pytest.raises(ValueError, match=f"^epochs must be at least 1, got {epochs}$"):
-    runner_flags.training_and_gate_settings(args)
+    local_runner.parse_args(["--synthetic", "--epochs", epochs])
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--mae-bound", "nan", r"--mae-bound\) must be a positive number, got nan"),
+    ("--mae-bound", "-1", r"--mae-bound\) must be a positive number, got -1"),
+    ("--mae-bound", "0", r"--mae-bound\) must be a positive number, got 0"),
+    ("--mae-max-increase", "-5", r"--mae-max-increase\) must be 0 or more, got -5"),
+    ("--mae-max-increase", "inf", r"--mae-max-increase\) must be 0 or more, got inf"),
+])
+def test_impossible_gate_values_are_refused_before_any_work(flag, value, message):
+  for runner in (local_runner.parse_args,
+                 lambda argv: kubeflow_v2_runner.parse_args(
+                     ["--image", "i", "--pipeline-root", "r", "--csv-dir", "c",
+                      "--serving-dir", "s", *argv[1:]])):
+    with pytest.raises(ValueError, match=message):
+      runner(["--synthetic", flag, value])
 
 
 def test_a_tune_without_trials_is_refused():
