@@ -12,7 +12,7 @@ with tag `serve` (what TF Serving's C++ loader does). Each scores the example re
 prediction to 1e-5.
 pipeline_benchmark.py runs it on the model it pushed and prints the model's size.
 """
-from benchmarks import common  # noqa: F401  (first: the process environment)
+from benchmarks import common  # first: the process environment
 
 import argparse
 import base64
@@ -33,8 +33,7 @@ PACKAGE = "tensorflow-cpu"  # plain TensorFlow: no tf_keras, no TFT
 TOLERANCE = 1e-5
 # The README's example request (Serving contract): one user's next rating, read and
 # checked as `serving.predict` reads it, so it follows contract.FIELDS.
-EXAMPLE_REQUESTS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))), "examples", "requests.jsonl")
+EXAMPLE_REQUESTS_FILE = os.path.join(common.REPO, "examples", "requests.jsonl")
 
 
 def example_request() -> Dict[str, Any]:

@@ -31,8 +31,6 @@ from tfx.utils import proto_utils
 
 from movielens import contract
 
-SAVED_MODEL = contract.SAVED_MODEL_FILE
-
 
 def versions(serving_dir: str) -> List[int]:
   """The pushed versions on any filesystem TFX reaches, oldest first."""
@@ -54,9 +52,10 @@ def push(model_path: str, serving_dir: str) -> str:
   fileio.makedirs(serving_dir)
   partial = os.path.join(serving_dir, f".partial-{uuid.uuid4().hex}")
   try:
-    io_utils.copy_dir(model_path, partial, deny_regex_patterns=[re.escape(SAVED_MODEL)])
-    io_utils.copy_file(os.path.join(model_path, SAVED_MODEL),
-                       os.path.join(partial, SAVED_MODEL))  # last, as TFX's Pusher does
+    graph = contract.SAVED_MODEL_FILE
+    io_utils.copy_dir(model_path, partial, deny_regex_patterns=[re.escape(graph)])
+    io_utils.copy_file(os.path.join(model_path, graph),
+                       os.path.join(partial, graph))  # last, as TFX's Pusher does
     while True:
       final = os.path.join(serving_dir, str(next_version(serving_dir, time.time())))
       try:

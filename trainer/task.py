@@ -135,7 +135,7 @@ def set_method_name(export_dir: str, signature: str, method_name: str) -> None:
   through its Regress API only under tensorflow/serving/regress. The method name is read
   by TF Serving alone; the fingerprint is rewritten as tf.saved_model.save writes it.
   """
-  path = os.path.join(export_dir, "saved_model.pb")
+  path = os.path.join(export_dir, contract.SAVED_MODEL_FILE)
   with tf.io.gfile.GFile(path, "rb") as saved:
     saved_model = saved_model_pb2.SavedModel.FromString(saved.read())
   for meta_graph in saved_model.meta_graphs:
