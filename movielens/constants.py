@@ -82,6 +82,10 @@ TRAIN_SPLIT = "train"
 VALIDATION_SPLIT = "validation"
 EVAL_SPLIT = "eval"
 SPLITS = (TRAIN_SPLIT, VALIDATION_SPLIT, EVAL_SPLIT)
+# In span mode (movielens.conversion.spans) each span has train then validation, in time;
+# the run that ingests a span evaluates on all of it, and later runs train on it.
+SPAN_SPLITS = (TRAIN_SPLIT, VALIDATION_SPLIT)
+SPAN_FOLDER = "span-{SPAN}"  # TFX's {SPAN} placeholder: CsvExampleGen's input pattern
 CATALOG_DIR = "catalog"            # the movie catalog the model owns:
 CATALOG_FILE = "movies.csv"        # catalog/movies.csv, columns below
 CATALOG_COLUMNS = ("movie_id", "title", "genres")

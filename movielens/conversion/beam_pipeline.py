@@ -5,13 +5,15 @@ Runs on any Beam runner. users.dat and movies.dat are small catalogs, parsed at 
 Beam, in chunks of lines spread over the workers, grouped by user, and written as one
 shard per (split, user id modulo the shard count), users in id order.
 """
-from typing import Dict, Iterable, Iterator, List, Sequence, Tuple
+import dataclasses
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from movielens import constants as c
 from movielens import parse
+from movielens.conversion import spans
 from movielens.conversion import summary
 from movielens.conversion.config import ConversionConfig
 from movielens.conversion.splits import event_splits
@@ -66,16 +68,22 @@ def _join(values: Sequence[str]) -> str:
   return c.HISTORY_SEPARATOR.join(values)
 
 
-def user_rows(user: parse.User, events: Sequence[Event], config: ConversionConfig
-              ) -> Dict[str, List[str]]:
-  """CSV lines of one user's events, by split. `events` must be in chronological order."""
-  splits = event_splits([e[0] for e in events], config)
+def user_rows(user: parse.User, events: Sequence[Event], config: ConversionConfig,
+              bounds: Optional[spans.SpanBounds] = None) -> Dict[str, List[str]]:
+  """CSV lines of one user's events, by split. `events` must be in chronological order.
+  In span mode (`bounds`) only the events in the span have rows; every earlier event is
+  in their histories."""
+  timestamps = [e[0] for e in events]
+  splits = (spans.event_splits(timestamps, bounds) if bounds
+            else event_splits(timestamps, config))
   movie_ids = [str(e[2]) for e in events]
   ratings = [str(e[3]) for e in events]
   timestamps = [str(e[0]) for e in events]
   prefix = f"{user.user_id},{user.sex},{user.age_group},{user.occupation}"
-  rows: Dict[str, List[str]] = {split: [] for split in c.SPLITS}
+  rows: Dict[str, List[str]] = {split: [] for split in config.splits}
   for i, (timestamp, _, movie_id, rating) in enumerate(events):
+    if splits[i] is None:
+      continue
     start = max(0, i - config.history_length)
     rows[splits[i]].append(
         f"{prefix},{movie_id},{timestamp},{rating},{_join(movie_ids[start:i])},"
@@ -96,8 +104,11 @@ class BuildUserRows(beam.DoFn):
     self._users = users
     self._config = config
 
-  def process(self, element: Tuple[int, Iterable[Event]]):
+  def process(self, element: Tuple[int, Iterable[Event]], span=None):
     user_id, events = element
+    bounds = spans.SpanBounds(**span["bounds"]) if span and span["bounds"] else None
+    if self._config.span_mode and bounds is None:
+      return  # the span does not exist: summary.json says why, and nothing is written
     ratings = [parse.Rating(user_id, movie_id, rating, timestamp, line_number)
                for timestamp, line_number, movie_id, rating in events]
     kept, duplicates = parse.split_duplicate_ratings(ratings, self._path)
@@ -106,20 +117,25 @@ class BuildUserRows(beam.DoFn):
         raise error
       yield beam.pvalue.TaggedOutput(SKIPPED_TAG, skip_record(error))
     ordered = sorted((r.timestamp, r.line_number, r.movie_id, r.rating) for r in kept)
-    rows = user_rows(self._users[user_id], ordered, self._config)
+    rows = user_rows(self._users[user_id], ordered, self._config, bounds)
     shard = user_id % self._config.num_shards
     for split, lines in rows.items():
       if lines:
         yield (split, shard), (user_id, "\n".join(lines))
-    yield beam.pvalue.TaggedOutput(self.STATS_TAG, (
-        {split: len(lines) for split, lines in rows.items()}, [e[2] for e in ordered]))
+    if any(rows.values()):
+      yield beam.pvalue.TaggedOutput(self.STATS_TAG, (
+          {split: len(lines) for split, lines in rows.items()},
+          [int(line.split(",", 5)[4]) for lines in rows.values() for line in lines]))
 
 
 class SummarizeRows(beam.CombineFn):
   """Rows per split, users with rows, distinct target movies."""
 
+  def __init__(self, splits: Sequence[str]):
+    self._splits = tuple(splits)
+
   def create_accumulator(self):
-    return dict({split: 0 for split in c.SPLITS}, users=0), set()
+    return dict({split: 0 for split in self._splits}, users=0), set()
 
   def add_input(self, accumulator, stats):
     counts, movies = accumulator
@@ -140,7 +156,7 @@ class SummarizeRows(beam.CombineFn):
 
   def extract_output(self, accumulator):
     counts, movies = accumulator
-    return {"rows": {s: counts[s] for s in c.SPLITS}, "users": counts["users"],
+    return {"rows": {s: counts[s] for s in self._splits}, "users": counts["users"],
             "movies": len(movies)}
 
 
@@ -160,6 +176,16 @@ def write_shard(element, output_dir: str, num_shards: int) -> str:
   return path
 
 
+def span_summary(timestamp_counts, config: ConversionConfig) -> Dict[str, object]:
+  """The span's bounds, or why it has none: recorded in summary.json (run_conversion
+  raises on the error after the pipeline, so no exception crosses the runner)."""
+  try:
+    return {"bounds": dataclasses.asdict(spans.span_bounds(timestamp_counts, config)),
+            "error": None}
+  except ValueError as error:
+    return {"bounds": None, "error": str(error)}
+
+
 def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
                    users: Dict[int, parse.User], movies: Dict[int, parse.Movie],
                    launch_skipped: List[summary.SkipRecord], header: Dict[str, object]) -> None:
@@ -173,14 +199,23 @@ def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
       | "ParseRatings" >> beam.ParDo(
           ParseRatings(ratings_path, users, movies, config.strict)).with_outputs(
               SKIPPED_TAG, main="ratings"))
+  span = None
+  if config.span_mode:
+    span = beam.pvalue.AsSingleton(
+        parsed.ratings
+        | "Timestamps" >> beam.Map(lambda user_event: user_event[1][0])
+        | "RatingsPerTimestamp" >> beam.combiners.Count.PerElement()
+        | "AllTimestamps" >> beam.combiners.ToList()
+        | "SpanBounds" >> beam.Map(span_summary, config))
   built = (
       parsed.ratings
       | "GroupByUser" >> beam.GroupByKey()
-      | "BuildUserRows" >> beam.ParDo(BuildUserRows(ratings_path, users, config)).with_outputs(
+      | "BuildUserRows" >> beam.ParDo(BuildUserRows(ratings_path, users, config),
+                                      span).with_outputs(
           SKIPPED_TAG, BuildUserRows.STATS_TAG, main="rows"))
 
   # Every shard of every split is written, even when empty, so the file set is fixed.
-  all_shards = [((split, shard), None) for split in c.SPLITS
+  all_shards = [((split, shard), None) for split in config.splits
                 for shard in range(config.num_shards)]
   shards_written = (
       (built.rows, pipeline | "AllShards" >> beam.Create(all_shards))
@@ -192,7 +227,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
       | "AllShardsWritten" >> beam.combiners.Count.Globally())
 
   rows_summary = (built[BuildUserRows.STATS_TAG]
-                  | "SummarizeRows" >> beam.CombineGlobally(SummarizeRows()))
+                  | "SummarizeRows" >> beam.CombineGlobally(SummarizeRows(config.splits)))
   beam_skipped = (
       (parsed[SKIPPED_TAG], built[SKIPPED_TAG])
       | "MergeSkipped" >> beam.Flatten()
@@ -201,4 +236,5 @@ def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
       shards_written
       | "WriteSummary" >> beam.Map(
           summary.write_summary, beam.pvalue.AsSingleton(rows_summary),
-          beam.pvalue.AsSingleton(beam_skipped), launch_skipped, header, config.output_dir))
+          beam.pvalue.AsSingleton(beam_skipped), launch_skipped, header, config.output_dir,
+          span))

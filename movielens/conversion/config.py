@@ -1,6 +1,6 @@
 """What a conversion converts, where to, and how: the one ConversionConfig."""
 import dataclasses
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from movielens import constants as c
 
@@ -18,6 +18,25 @@ class ConversionConfig:
   validation_time_cutoff: Optional[int] = None  # and those from this one on to validation
   num_shards: int = 4
   strict: bool = True  # False: skip bad lines, count and list them
+  # Span mode (movielens.conversion.spans): the ratings cut by time into `spans` spans of
+  # equal rating counts, or into calendar spans of `span_days` days; the conversion writes
+  # the one span `span` (0-based), its rows' histories reaching back across spans.
+  spans: int = 1
+  span_days: Optional[int] = None
+  span: Optional[int] = None
+
+  @property
+  def span_mode(self) -> bool:
+    return self.spans > 1 or self.span_days is not None
+
+  @property
+  def splits(self) -> Tuple[str, ...]:
+    """The split folders this conversion writes."""
+    return c.SPAN_SPLITS if self.span_mode else c.SPLITS
+
+  def span_dir(self, span: int) -> str:
+    """Span `span`'s folder under `output_dir` in span mode."""
+    return span_dir(self.output_dir, span)
 
   def validate(self) -> None:
     if self.history_length < 1:
@@ -37,6 +56,25 @@ class ConversionConfig:
                        f"before time_cutoff ({self.time_cutoff})")
     if self.num_shards < 1:
       raise ValueError(f"num_shards must be at least 1, got {self.num_shards}")
+    self._validate_spans()
+
+  def _validate_spans(self) -> None:
+    if self.spans < 1:
+      raise ValueError(f"spans (--spans) must be at least 1, got {self.spans}")
+    if self.span_days is not None and self.span_days < 1:
+      raise ValueError(f"span_days (--span-days) must be at least 1, got {self.span_days}")
+    if self.spans > 1 and self.span_days is not None:
+      raise ValueError("--spans (equal counts) and --span-days (calendar) exclude each other")
+    if not self.span_mode:
+      if self.span is not None:
+        raise ValueError("a span is chosen only in span mode (--spans N or --span-days D)")
+      return
+    if self.time_cutoff is not None:
+      raise ValueError("--time-cutoff and span mode exclude each other: in span mode each "
+                       "span's run evaluates on that span")
+    if self.span is None or self.span < 0 or (self.spans > 1 and self.span >= self.spans):
+      raise ValueError(f"span must be one of 0..{self.spans - 1 if self.spans > 1 else 'N'}"
+                       f", got {self.span}")
 
   def settings(self) -> Dict[str, object]:
     """The knobs that shape the output (paths aside), recorded in the summary."""
@@ -44,4 +82,12 @@ class ConversionConfig:
             "validation_fraction": self.validation_fraction,
             "time_cutoff": self.time_cutoff,
             "validation_time_cutoff": self.validation_time_cutoff,
-            "num_shards": self.num_shards, "strict": self.strict}
+            "num_shards": self.num_shards, "strict": self.strict,
+            # Span keys only in span mode: a default conversion's settings stay as they were.
+            **({"spans": self.spans, "span_days": self.span_days, "span": self.span}
+               if self.span_mode else {})}
+
+
+def span_dir(csv_root: str, span: int) -> str:
+  """The folder of span `span` under a span-mode CSV root (TFX's {SPAN} layout)."""
+  return csv_root.rstrip("/") + "/" + c.SPAN_FOLDER.replace("{SPAN}", str(span))

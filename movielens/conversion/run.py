@@ -57,7 +57,7 @@ def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = (),
       raise
     folders.move_into_place(staging, config.output_dir)
   logging.info("converted %s: %s; %s lines skipped", config.input_dir,
-               ", ".join(f"{summary['rows'][split]} {split} rows" for split in c.SPLITS),
+               ", ".join(f"{rows} {split} rows" for split, rows in summary["rows"].items()),
                summary["skipped_total"])
   return summary
 
@@ -76,9 +76,12 @@ def _convert(config: ConversionConfig, beam_args: Sequence[str]) -> Dict[str, ob
       raise
     raise format_error from None
   summary = conversion_summary.read_summary(config.output_dir)
-  if not sum(summary["rows"].values()):
+  span_error = summary.get("span", {}).get("error")
+  if span_error or not sum(summary["rows"].values()):
     # Never reused as current:
     FileSystems.delete([_join(config.output_dir, c.SUMMARY_FILE)])
+    if span_error:
+      raise ValueError(f"{_join(config.input_dir, c.RATINGS_FILE)}: {span_error}")
     raise ValueError(f"{_join(config.input_dir, c.RATINGS_FILE)}: no ratings to convert"
                      + (f" ({summary['skipped_total']} lines skipped)"
                         if summary["skipped_total"] else ""))

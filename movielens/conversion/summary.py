@@ -64,9 +64,9 @@ def output_files(output_dir: str) -> List[str]:
 
 def write_summary(shards_written: int, rows_summary, beam_skipped: List[SkipRecord],
                   launch_skipped: List[SkipRecord], header: Dict[str, object],
-                  output_dir: str) -> None:
+                  output_dir: str, span: Optional[Dict[str, object]] = None) -> None:
   """Written last: its first input, the count of shards written, exists only once every
-  shard is."""
+  shard is. In span mode `span` holds the span's bounds (or why it has none)."""
   del shards_written
   skipped = sorted(list(launch_skipped) + list(beam_skipped),
                    key=lambda r: (c.DATA_FILES.index(r[0]) if r[0] in c.DATA_FILES else 99,
@@ -75,7 +75,7 @@ def write_summary(shards_written: int, rows_summary, beam_skipped: List[SkipReco
                                           for file_name, _, reason, _ in skipped)
   files = {name: file_digest(FileSystems.join(output_dir, name)) for name in output_files(output_dir)}
   summary = dict(header, **rows_summary, skipped=counts, skipped_total=len(skipped),
-                 files=files)
+                 files=files, **({"span": span} if span else {}))
   with FileSystems.create(FileSystems.join(output_dir, c.SKIPPED_FILE)) as f:
     f.write("".join(f"{message}\n" for *_, message in skipped).encode("utf-8"))
   with FileSystems.create(FileSystems.join(output_dir, c.SUMMARY_FILE)) as f:
