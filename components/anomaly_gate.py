@@ -9,9 +9,14 @@ summary.json): CsvExampleGen once silently left out a stretch of one large shard
 (docs/decisions.md), and a run went on with fewer training rows. The pipeline
 runs the Transform after this gate, so no model is ever trained on data that breaks the
 schema or lost rows on the way.
+
+With the DistributionValidator's anomalies (pipeline.drift) it also reads the drift it
+found: with `stop_on_drift` drift stops the run like an anomaly; without, the run goes on
+and the runner's summary and the report show it.
 """
+import logging
 import os
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
@@ -21,6 +26,7 @@ from tfx.types import artifact_utils
 from movielens import conversion
 
 ANOMALIES_FILE = "SchemaDiff.pb"  # what ExampleValidator writes per split
+SPLIT_PAIR_FOLDER = "SplitPair-"  # DistributionValidator's folder per compared split pair
 STATISTICS_FILE = "FeatureStats.pb"  # what StatisticsGen writes per split
 
 
@@ -28,14 +34,23 @@ class DataAnomalyError(RuntimeError):
   """The data broke the schema; the message lists each anomaly."""
 
 
-def read_anomalies(anomalies_artifact) -> Dict[str, anomalies_pb2.Anomalies]:
-  """ExampleValidator's findings, per split."""
+def read_anomalies(anomalies_artifact, folder: str = "Split-"
+                   ) -> Dict[str, anomalies_pb2.Anomalies]:
+  """ExampleValidator's findings, per split (DistributionValidator's: folder
+  SPLIT_PAIR_FOLDER, per split pair; none when it had no baseline to compare with)."""
   found = {}
   for split in artifact_utils.decode_split_names(anomalies_artifact.split_names):
-    path = os.path.join(anomalies_artifact.uri, f"Split-{split}", ANOMALIES_FILE)
+    path = os.path.join(anomalies_artifact.uri, f"{folder}{split}", ANOMALIES_FILE)
+    if not os.path.exists(path) and folder == SPLIT_PAIR_FOLDER:
+      continue  # rubber-stamped: no baseline statistics
     with open(path, "rb") as binary:
       found[split] = anomalies_pb2.Anomalies.FromString(binary.read())
   return found
+
+
+def read_drift(drift_artifact) -> List[str]:
+  """The DistributionValidator's findings, one line each ([] when none)."""
+  return describe(read_anomalies(drift_artifact, SPLIT_PAIR_FOLDER))
 
 
 def describe(anomalies_by_split: Dict[str, anomalies_pb2.Anomalies]) -> List[str]:
@@ -76,9 +91,13 @@ def AnomalyGate(  # pylint: disable=invalid-name  (TFX component naming)
     anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
     statistics: tfx.dsl.components.InputArtifact[
         tfx.types.standard_artifacts.ExampleStatistics],
-    csv_dir: tfx.dsl.components.Parameter[str]):
-  """Raises DataAnomalyError if ExampleValidator reported any anomaly, or if a split's
-  example count differs from the conversion's row count in csv_dir/summary.json."""
+    csv_dir: tfx.dsl.components.Parameter[str],
+    drift: tfx.dsl.components.InputArtifact[
+        tfx.types.standard_artifacts.ExampleAnomalies] = None,
+    stop_on_drift: tfx.dsl.components.Parameter[int] = 0):
+  """Raises DataAnomalyError if ExampleValidator reported any anomaly, if a split's
+  example count differs from the conversion's row count in csv_dir/summary.json, or, with
+  stop_on_drift, if the DistributionValidator found drift."""
   summary = conversion.read_summary(csv_dir)
   if summary is None:
     raise DataAnomalyError(f"{csv_dir} has no conversion summary: convert it first")
@@ -92,3 +111,10 @@ def AnomalyGate(  # pylint: disable=invalid-name  (TFX component naming)
         f"ExampleValidator found {len(found)} anomal{'y' if len(found) == 1 else 'ies'} "
         "against the schema; the run stops before the Transform and the Trainer:\n  "
         + "\n  ".join(found))
+  drifted = read_drift(drift) if drift is not None else []
+  if drifted and stop_on_drift:
+    raise DataAnomalyError(
+        "drift over the schema's thresholds (--stop-on-drift); the run stops before the "
+        "Transform and the Trainer:\n  " + "\n  ".join(drifted))
+  for line in drifted:
+    logging.warning("drift: %s", line)

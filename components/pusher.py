@@ -10,7 +10,11 @@ changes only the filesystem push:
     is not earlier, so versions only grow and a served model is never replaced;
   - the model is copied into a hidden folder and renamed into place, so a model server
     watching the folder never sees a half-copied version (on object stores, where a
-    rename is a copy, `saved_model.pb` is still written last, as TFX does).
+    rename is a copy, `saved_model.pb` is still written last, as TFX does);
+  - a model already served (a version with the same SavedModel fingerprint: the same
+    trained artifact blessed again, or a retraining that gave the very same weights) is
+    not pushed again: the push records that version, with ALREADY_SERVING set, and no new
+    version appears.
 """
 import os
 import re
@@ -42,6 +46,27 @@ def versions(serving_dir: str) -> List[int]:
 def next_version(serving_dir: str, now: float) -> int:
   """The current second, or one past the newest version already there."""
   return max([int(now)] + [v + 1 for v in versions(serving_dir)])
+
+
+ALREADY_SERVING = "already_serving"  # the pushed model's property: no new version made
+FINGERPRINT_FILE = "fingerprint.pb"   # what tf.saved_model.save writes beside the graph
+
+
+def _fingerprint(model_dir: str) -> bytes:
+  path = os.path.join(model_dir, FINGERPRINT_FILE)
+  return io_utils.read_bytes_file(path) if fileio.exists(path) else b""
+
+
+def serving_version_of(model_path: str, serving_dir: str) -> str:
+  """The version folder already serving this very model ("" when none is)."""
+  fingerprint = _fingerprint(model_path)
+  if not fingerprint:
+    return ""
+  for version in reversed(versions(serving_dir)):
+    folder = os.path.join(serving_dir, str(version))
+    if _fingerprint(folder) == fingerprint:
+      return folder
+  return ""
 
 
 def push(model_path: str, serving_dir: str) -> str:
@@ -85,7 +110,10 @@ class Executor(tfx_pusher.Executor):
     proto_utils.json_to_proto(exec_properties[keys.PUSH_DESTINATION_KEY], destination)
     if destination.WhichOneof("destination") != "filesystem":
       raise NotImplementedError("this Pusher pushes to a filesystem destination only")
-    serving_path = push(model_path, destination.filesystem.base_directory)
+    serving_dir = destination.filesystem.base_directory
+    serving_path = serving_version_of(model_path, serving_dir)
+    model_push.set_int_custom_property(ALREADY_SERVING, int(bool(serving_path)))
+    serving_path = serving_path or push(model_path, serving_dir)
     io_utils.copy_dir(model_path, model_push.uri)  # the archive copy, as TFX's Pusher
     self._MarkPushed(model_push, pushed_destination=serving_path,
                      pushed_version=os.path.basename(serving_path))

@@ -19,6 +19,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx.types import artifact
+from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from movielens import constants as c
@@ -174,13 +175,17 @@ def RankingEvaluator(  # pylint: disable=invalid-name  (TFX component naming)
     ranking: tfx.dsl.components.OutputArtifact[RankingMetrics],
     negatives: tfx.dsl.components.Parameter[int],  # values: pipeline.config.RankingConfig
     k: tfx.dsl.components.Parameter[int],
-    seed: tfx.dsl.components.Parameter[int]):
-  """Writes ranking.json: HR@K, NDCG@K and mean rank of SCORERS on the eval split."""
+    seed: tfx.dsl.components.Parameter[int],
+    eval_splits: tfx.dsl.components.Parameter[str] = c.EVAL_SPLIT):
+  """Writes ranking.json: HR@K, NDCG@K and mean rank of SCORERS on the eval split (or the
+  comma-separated `eval_splits`: in span mode, all of the new span)."""
   movies_by_popularity = np.array(
       [int(m) for m in tft.TFTransformOutput(transform_graph.uri).vocabulary_by_name(
           f.MOVIE_VOCAB)], dtype=np.int64)
-  rated = rated_movies([path for split in c.SPLITS for path in _split_files(examples, split)])
-  events = first_events(_split_files(examples, c.EVAL_SPLIT))
+  splits = artifact_utils.decode_split_names(examples.split_names)
+  rated = rated_movies([path for split in splits for path in _split_files(examples, split)])
+  events = first_events([path for split in eval_splits.split(",")
+                         for path in _split_files(examples, split)])
   loaded = tf.saved_model.load(path_utils.serving_model_path(model.uri))
   result = evaluate(loaded, events, rated, movies_by_popularity, negatives, k, seed)
   with tf.io.gfile.GFile(os.path.join(ranking.uri, RESULT_FILE), "w") as out:

@@ -10,6 +10,7 @@ import os
 from typing import Any, Dict, Optional, Sequence
 
 from movielens import constants as c
+from movielens.conversion.config import span_dir
 from trainer.config import TrainerConfig
 from transform.config import TransformConfig
 
@@ -29,6 +30,9 @@ class GateConfig:
   mae_upper_bound: float = 0.85
   # Largest increase of MAE over the last blessed model still blessed; 0: no regression.
   mae_max_increase: float = 0.0
+  # Instead: the least decrease of MAE below the last blessed model's for a blessing, so
+  # that a model no better beyond run-to-run noise is not pushed (span mode's default).
+  mae_min_improvement: float = 0.0
 
   def __post_init__(self):
     # Checked here, before any work: a NaN or negative bound would run the whole
@@ -39,6 +43,16 @@ class GateConfig:
     if not (math.isfinite(self.mae_max_increase) and self.mae_max_increase >= 0):
       raise ValueError("the MAE's allowed increase (--mae-max-increase) must be 0 or more, "
                        f"got {self.mae_max_increase:g}")
+    if not (math.isfinite(self.mae_min_improvement) and self.mae_min_improvement >= 0):
+      raise ValueError("the MAE's required improvement (--mae-min-improvement) must be 0 or "
+                       f"more, got {self.mae_min_improvement:g}")
+    if self.mae_max_increase and self.mae_min_improvement:
+      raise ValueError("--mae-max-increase and --mae-min-improvement exclude each other")
+
+  @property
+  def mae_change_bound(self) -> float:
+    """The largest candidate-minus-baseline MAE change still blessed."""
+    return -self.mae_min_improvement if self.mae_min_improvement else self.mae_max_increase
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,16 +86,44 @@ class PipelineConfig:
   # computed) and of the transformed features, with their schemas and anomalies. Off by
   # default: nothing downstream reads them and they are two more passes over every row.
   transform_statistics: bool = False
+  # Span mode: this run ingests span `span` of the span-mode CSV under csv_dir
+  # (movielens.conversion.spans), evaluates on it, and trains on the `train_spans` spans
+  # before it (None: all of them), gathered from earlier runs by TFX's span resolver.
+  span: Optional[int] = None
+  train_spans: Optional[int] = None
+  warm_start: bool = True       # span mode: the Trainer starts from the last blessed model
+  stop_on_drift: bool = False   # drift over the schema's thresholds stops the run
 
   def __post_init__(self):
+    if self.span is not None and self.span < 0:
+      raise ValueError(f"span must be 0 or more, got {self.span}")
+    if self.span is not None and self.tuning_trials:
+      raise ValueError("the Tuner does not run in span mode yet: tune on one span (no "
+                       "--spans), then pass its values with --set")
+    if self.train_spans is not None and self.train_spans < 1:
+      raise ValueError(f"train_spans (--train-spans) must be at least 1, got {self.train_spans}")
     if self.train_steps is not None and self.train_steps < 1:
       raise ValueError(f"train_steps must be at least 1, got {self.train_steps}")
     if self.tuning_trials < 0:
       raise ValueError(f"tuning_trials must be 0 (no Tuner) or more, got {self.tuning_trials}")
 
   @property
+  def span_mode(self) -> bool:
+    return self.span is not None
+
+  @property
+  def first_training_span(self) -> int:
+    """The oldest span this run trains on (span mode)."""
+    return 0 if self.train_spans is None else max(0, self.span - self.train_spans)
+
+  @property
+  def data_dir(self) -> str:
+    """The conversion this run ingests: csv_dir, or in span mode its span's folder."""
+    return span_dir(self.csv_dir, self.span) if self.span_mode else self.csv_dir
+
+  @property
   def catalog_path(self) -> str:
-    return os.path.join(self.csv_dir, c.CATALOG_DIR, c.CATALOG_FILE)
+    return os.path.join(self.data_dir, c.CATALOG_DIR, c.CATALOG_FILE)
 
   def transform_custom_config(self) -> Dict[str, Any]:
     return self.transform.to_custom_config(self.catalog_path)
@@ -90,12 +132,12 @@ class PipelineConfig:
     """Raises ValueError unless the CSV conversion (its summary.json) can feed this
     pipeline: converted, with at least `window` history events per row."""
     if summary is None:
-      raise ValueError(f"{self.csv_dir} has no {c.SUMMARY_FILE}: convert the data first "
+      raise ValueError(f"{self.data_dir} has no {c.SUMMARY_FILE}: convert the data first "
                        "(python local_runner.py --prepare-only, or python -m movielens.convert)")
     history_length = summary["settings"]["history_length"]
     if self.transform.window > history_length:
       raise ValueError(f"window {self.transform.window} is longer than the {history_length} "
-                       f"history events per row of {self.csv_dir} (its --history-length): "
+                       f"history events per row of {self.data_dir} (its --history-length): "
                        f"pass --window {history_length} or less, or convert with "
                        f"--history-length {self.transform.window} or more")
 

@@ -14,9 +14,25 @@ The splits have one job each: the Transform's analyzers see train only; the Trai
 on train and chooses (early stopping, the kept epoch; the Tuner: hyperparameters) on
 validation; eval is read only by the Evaluator, which gates on it, and by the
 RankingEvaluator, which reports on it.
+
+A DistributionValidator (pipeline.drift) compares the eval split's statistics with the
+train split's (skew) and the AnomalyGate reads what it found.
+
+Span mode (config.span = k), production retraining, one run per new span of ratings:
+    CsvExampleGen ingests span k alone ({SPAN} in its input pattern, k in range_config),
+    so ML Metadata records the span of every Examples artifact; the DistributionValidator
+    compares its statistics with span k-1's (drift), found by TFX's span resolver.
+    The Transform's analyzers and the Trainer see the Examples of spans
+    [k - train_spans, k - 1] of earlier runs, gathered by another span resolver; the
+    Transform only analyzes (the Trainer applies its graph as it reads), and the Trainer
+    validates on the newest of those spans' last ratings (components.span_trainer) and
+    starts from the last blessed model (warm_start, trainer.warm_start).
+    The Evaluator and the RankingEvaluator judge on all of span k, which no model has
+    trained on, candidate beside the last blessed model.
+    The run that ingests span 0 has nothing earlier to train on: it ingests and checks it.
 """
 import logging
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from tfx import v1 as tfx
 from tfx.dsl.components.base import base_node
@@ -24,14 +40,19 @@ from tfx.proto import example_gen_pb2
 from tfx.proto import transform_pb2
 from tfx.types import standard_component_specs as keys
 
+from tfx.dsl.components.base import executor_spec
+
+from components import span_trainer
 from components.anomaly_gate import AnomalyGate
 from components.pusher import Pusher
 from components.ranking_evaluator import RankingEvaluator
 from movielens import constants as c
 from movielens import conversion
+from pipeline import drift
 from pipeline import evaluation
 from pipeline import nodes
 from pipeline.config import PipelineConfig
+from trainer import task
 from trainer import tuning
 
 PREPROCESSING_FN = "transform.preprocessing.preprocessing_fn"
@@ -39,16 +60,80 @@ RUN_FN = "trainer.task.run_fn"
 TUNER_FN = "trainer.tuning.tuner_fn"
 
 
-def _input_config() -> example_gen_pb2.Input:
-  """The conversion already split the data: its folders become ExampleGen's splits."""
+def _input_config(config: PipelineConfig) -> example_gen_pb2.Input:
+  """The conversion already split the data: its folders become ExampleGen's splits (in
+  span mode, those of the folder of span {SPAN})."""
+  if config.span_mode:
+    return tfx.proto.Input(splits=[
+        tfx.proto.Input.Split(name=split, pattern=f"{c.SPAN_FOLDER}/{split}/*")
+        for split in c.SPAN_SPLITS])
   return tfx.proto.Input(splits=[
       tfx.proto.Input.Split(name=split, pattern=f"{split}/*") for split in c.SPLITS])
 
 
-def _tuner_and_trainer(config: PipelineConfig, transformed_examples, transform_graph
+def _span_range(first: int, last: int) -> tfx.proto.RangeConfig:
+  return tfx.proto.RangeConfig(static_range=tfx.proto.StaticRange(
+      start_span_number=first, end_span_number=last))
+
+
+def _span_resolver(node_id: str, key: str, artifact_type, producer: str, first: int,
+                   last: int) -> base_node.BaseNode:
+  """TFX's span resolver: `producer`'s artifacts of spans [first, last], from any run."""
+  return tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.SpanRangeStrategy,
+      config={"range_config": _span_range(first, last)},
+      **{key: tfx.dsl.Channel(type=artifact_type, producer_component_id=producer)},
+  ).with_id(node_id)
+
+
+def _example_gen(config: PipelineConfig) -> base_node.BaseNode:
+  return tfx.components.CsvExampleGen(
+      input_base=config.csv_dir, input_config=_input_config(config),
+      range_config=_span_range(config.span, config.span) if config.span_mode else None,
+  ).with_id(nodes.EXAMPLE_GEN)
+
+
+def _data_checks(config: PipelineConfig, examples) -> Tuple[List[base_node.BaseNode], Any]:
+  """Statistics, schema, the schema check, the drift or skew check, and the gate that
+  stops the run on what they find; and the schema."""
+  schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path).with_id(
+      nodes.SCHEMA_GEN)
+  schema = schema_gen.outputs[keys.SCHEMA_KEY]
+  statistics_gen = tfx.components.StatisticsGen(examples=examples, schema=schema).with_id(
+      nodes.STATISTICS_GEN)
+  statistics = statistics_gen.outputs[keys.STATISTICS_KEY]
+  example_validator = tfx.components.ExampleValidator(
+      statistics=statistics, schema=schema).with_id(nodes.EXAMPLE_VALIDATOR)
+  checks = [statistics_gen, schema_gen, example_validator]
+  distribution_validator = None
+  if not config.span_mode:
+    distribution_validator = tfx.components.DistributionValidator(
+        statistics=statistics, baseline_statistics=statistics,
+        config=drift.validator_config(config.schema_path), include_split_pairs=drift.SKEW_PAIRS)
+  elif config.span > 0:
+    previous = _span_resolver(nodes.PREVIOUS_STATISTICS_RESOLVER, keys.STATISTICS_KEY,
+                              tfx.types.standard_artifacts.ExampleStatistics,
+                              nodes.STATISTICS_GEN, config.span - 1, config.span - 1)
+    checks.append(previous)
+    distribution_validator = tfx.components.DistributionValidator(
+        statistics=statistics, baseline_statistics=previous.outputs[keys.STATISTICS_KEY],
+        config=drift.validator_config(config.schema_path), include_split_pairs=drift.SPAN_PAIRS)
+  if distribution_validator:
+    checks.append(distribution_validator.with_id(nodes.DISTRIBUTION_VALIDATOR))
+  anomaly_gate = AnomalyGate(
+      anomalies=example_validator.outputs[keys.ANOMALIES_KEY], statistics=statistics,
+      csv_dir=config.data_dir,
+      drift=distribution_validator.outputs[keys.ANOMALIES_KEY] if distribution_validator
+      else None, stop_on_drift=int(config.stop_on_drift)).with_id(nodes.ANOMALY_GATE)
+  return checks + [anomaly_gate], schema
+
+
+def _tuner_and_trainer(config: PipelineConfig, transformed_examples, transform_graph,
+                       base_model=None
                        ) -> Tuple[Optional[base_node.BaseNode], base_node.BaseNode]:
   """The Trainer, fitting on train and choosing its epoch on validation, and before it
-  the Tuner when `tuning_trials` asks for one (None otherwise)."""
+  the Tuner when `tuning_trials` asks for one (None otherwise). In span mode the examples
+  are raw and the Trainer transforms them as it reads; `base_model`: warm start."""
   train_args = tfx.proto.TrainArgs(splits=[c.TRAIN_SPLIT], num_steps=config.train_steps)
   eval_args = tfx.proto.EvalArgs(splits=[c.VALIDATION_SPLIT], num_steps=config.eval_steps)
   tuner = tfx.components.Tuner(
@@ -59,28 +144,30 @@ def _tuner_and_trainer(config: PipelineConfig, transformed_examples, transform_g
   trainer = tfx.components.Trainer(
       run_fn=RUN_FN, examples=transformed_examples, transform_graph=transform_graph,
       hyperparameters=tuner.outputs[keys.BEST_HYPERPARAMETERS_KEY] if tuner else None,
-      train_args=train_args, eval_args=eval_args,
-      custom_config=config.trainer.to_custom_config()).with_id(nodes.TRAINER)
+      base_model=base_model, train_args=train_args, eval_args=eval_args,
+      custom_config=dict(config.trainer.to_custom_config(),
+                         **{task.RAW_EXAMPLES: config.span_mode}),
+      custom_executor_spec=(executor_spec.ExecutorClassSpec(span_trainer.Executor)
+                            if config.span_mode else None)).with_id(nodes.TRAINER)
   return tuner, trainer
 
 
-def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
-  example_gen = tfx.components.CsvExampleGen(
-      input_base=config.csv_dir, input_config=_input_config()).with_id(nodes.EXAMPLE_GEN)
-  examples = example_gen.outputs[keys.EXAMPLES_KEY]
-  statistics_gen = tfx.components.StatisticsGen(examples=examples).with_id(
-      nodes.STATISTICS_GEN)
-  statistics = statistics_gen.outputs[keys.STATISTICS_KEY]
-  schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path).with_id(
-      nodes.SCHEMA_GEN)
-  schema = schema_gen.outputs[keys.SCHEMA_KEY]
-  example_validator = tfx.components.ExampleValidator(
-      statistics=statistics, schema=schema).with_id(nodes.EXAMPLE_VALIDATOR)
-  anomaly_gate = AnomalyGate(anomalies=example_validator.outputs[keys.ANOMALIES_KEY],
-                             statistics=statistics, csv_dir=config.csv_dir
-                             ).with_id(nodes.ANOMALY_GATE)
+def _latest_blessed_model() -> base_node.BaseNode:
+  return tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+      model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+  ).with_id(nodes.BASELINE_RESOLVER)
 
-  transform = tfx.components.Transform(
+
+def _transform(config: PipelineConfig, examples, schema) -> base_node.BaseNode:
+  if config.span_mode:  # analyze only: the Trainer reads raw spans through the graph
+    return tfx.components.Transform(
+        examples=examples, schema=schema, preprocessing_fn=PREPROCESSING_FN,
+        custom_config=config.transform_custom_config(), materialize=False,
+        splits_config=transform_pb2.SplitsConfig(analyze=[c.TRAIN_SPLIT]),
+        disable_statistics=not config.transform_statistics).with_id(nodes.TRANSFORM)
+  return tfx.components.Transform(
       examples=examples, schema=schema,
       preprocessing_fn=PREPROCESSING_FN, custom_config=config.transform_custom_config(),
       # Eval is not transformed: the Evaluator and the RankingEvaluator read it raw,
@@ -88,23 +175,38 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
       splits_config=transform_pb2.SplitsConfig(
           analyze=[c.TRAIN_SPLIT], transform=[c.TRAIN_SPLIT, c.VALIDATION_SPLIT]),
       disable_statistics=not config.transform_statistics).with_id(nodes.TRANSFORM)
-  transform.add_upstream_node(anomaly_gate)  # no Transform, hence no training, on bad data
-  transformed_examples = transform.outputs[keys.TRANSFORMED_EXAMPLES_KEY]
+
+
+def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
+  example_gen = _example_gen(config)
+  examples = example_gen.outputs[keys.EXAMPLES_KEY]
+  checks, schema = _data_checks(config, examples)
+  if config.span_mode and config.span == 0:
+    return [example_gen] + checks  # nothing earlier to train on: ingest and check only
+
+  training_examples, extra = examples, []
+  if config.span_mode:
+    window = _span_resolver(nodes.TRAINING_SPANS_RESOLVER, keys.EXAMPLES_KEY,
+                            tfx.types.standard_artifacts.Examples, nodes.EXAMPLE_GEN,
+                            config.first_training_span, config.span - 1)
+    training_examples, extra = window.outputs[keys.EXAMPLES_KEY], [window]
+  transform = _transform(config, training_examples, schema)
+  transform.add_upstream_node(checks[-1])  # the AnomalyGate: no training on bad data
   transform_graph = transform.outputs[keys.TRANSFORM_GRAPH_KEY]
 
-  tuner, trainer = _tuner_and_trainer(config, transformed_examples, transform_graph)
+  baseline_model = _latest_blessed_model()
+  warm_start = config.span_mode and config.warm_start
+  tuner, trainer = _tuner_and_trainer(
+      config, training_examples if config.span_mode
+      else transform.outputs[keys.TRANSFORMED_EXAMPLES_KEY], transform_graph,
+      baseline_model.outputs[keys.MODEL_KEY] if warm_start else None)
   model = trainer.outputs[keys.MODEL_KEY]
 
-  baseline_model = tfx.dsl.Resolver(
-      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-      model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-  ).with_id(nodes.BASELINE_RESOLVER)
+  eval_splits = list(c.SPAN_SPLITS) if config.span_mode else [c.EVAL_SPLIT]
   evaluator = tfx.components.Evaluator(
-      examples=examples, example_splits=[c.EVAL_SPLIT], model=model,
+      examples=examples, example_splits=eval_splits, model=model,
       baseline_model=baseline_model.outputs[keys.MODEL_KEY],
       eval_config=evaluation.eval_config(config.gate)).with_id(nodes.EVALUATOR)
-
   pusher = Pusher(
       model=model, model_blessing=evaluator.outputs[keys.BLESSING_KEY],
       push_destination=tfx.proto.PushDestination(
@@ -113,10 +215,9 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
   ranking_evaluator = RankingEvaluator(
       examples=examples, model=model, transform_graph=transform_graph,
       negatives=config.ranking.negatives, k=config.ranking.k, seed=config.ranking.seed,
-  ).with_id(nodes.RANKING_EVALUATOR)
-  return [example_gen, statistics_gen, schema_gen, example_validator, anomaly_gate,
-          transform] + ([tuner] if tuner else []) + [
-              trainer, baseline_model, evaluator, pusher, ranking_evaluator]
+      eval_splits=",".join(eval_splits)).with_id(nodes.RANKING_EVALUATOR)
+  return [example_gen] + checks + extra + [transform] + ([tuner] if tuner else []) + [
+      trainer, baseline_model, evaluator, pusher, ranking_evaluator]
 
 
 def check_csv(config: PipelineConfig) -> None:
@@ -127,7 +228,7 @@ def check_csv(config: PipelineConfig) -> None:
     logging.info("CSV %s is remote: its summary is checked when the pipeline runs",
                  config.csv_dir)
     return
-  config.check_csv(conversion.read_summary(config.csv_dir))
+  config.check_csv(conversion.read_summary(config.data_dir))
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:

@@ -35,7 +35,8 @@ SLICE_FEATURES = (c.SEX, c.AGE_GROUP, c.OCCUPATION, f.HISTORY_LENGTH_BUCKET,
 
 
 def gate_threshold(gate: GateConfig) -> tfma.MetricThreshold:
-  """MAE under an absolute bound, and no worse than the baseline by more than allowed.
+  """MAE under an absolute bound, and no worse than the baseline by more than allowed
+  (or, with mae_min_improvement, better than it by at least that much).
 
   Without a baseline (the first run) TFX drops the change threshold: the bound alone gates.
   """
@@ -43,7 +44,7 @@ def gate_threshold(gate: GateConfig) -> tfma.MetricThreshold:
       value_threshold=tfma.GenericValueThreshold(upper_bound={"value": gate.mae_upper_bound}),
       change_threshold=tfma.GenericChangeThreshold(
           direction=tfma.MetricDirection.LOWER_IS_BETTER,
-          absolute={"value": gate.mae_max_increase}))
+          absolute={"value": gate.mae_change_bound}))
 
 
 def eval_config(gate: GateConfig) -> tfma.EvalConfig:

@@ -8,6 +8,9 @@ EXAMPLE_GEN = "CsvExampleGen"
 STATISTICS_GEN = "StatisticsGen"
 SCHEMA_GEN = "ImportSchemaGen"
 EXAMPLE_VALIDATOR = "ExampleValidator"
+PREVIOUS_STATISTICS_RESOLVER = "previous_span_statistics_resolver"
+DISTRIBUTION_VALIDATOR = "DistributionValidator"
+TRAINING_SPANS_RESOLVER = "training_spans_resolver"
 ANOMALY_GATE = "AnomalyGate"
 TRANSFORM = "Transform"
 TUNER = "Tuner"
@@ -22,7 +25,10 @@ ROLES = {  # what each node does, in the order it runs: the runner's progress li
     STATISTICS_GEN: "statistics of every feature",
     SCHEMA_GEN: "the curated schema (pipeline/schema/schema.pbtxt)",
     EXAMPLE_VALIDATOR: "data against the schema",
+    PREVIOUS_STATISTICS_RESOLVER: "the previous span's statistics",
+    DISTRIBUTION_VALIDATOR: "drift and skew against the schema's thresholds",
     ANOMALY_GATE: "stops the run on any anomaly or lost CSV row",
+    TRAINING_SPANS_RESOLVER: "the spans to train on, from earlier runs",
     TRANSFORM: "vocabularies, windows, genres (tf.Transform)",
     TUNER: "hyperparameter search, each trial judged on validation MAE",
     TRAINER: "the BST, early-stopped on validation MAE",

@@ -43,3 +43,13 @@ def test_concurrent_pushes_each_land_whole(tmp_path):
   assert len(set(pushed)) == 4 and sorted(os.listdir(serving)) == sorted(
       os.path.basename(p) for p in pushed)
   assert all(os.path.isfile(os.path.join(p, "saved_model.pb")) for p in pushed)
+
+
+def test_a_model_already_served_is_found_by_its_fingerprint(tmp_path):
+  model, serving = saved_model(tmp_path), str(tmp_path / "serving")
+  (tmp_path / "model" / pusher.FINGERPRINT_FILE).write_bytes(b"weights v1")
+  assert pusher.serving_version_of(model, serving) == ""
+  first = pusher.push(model, serving)
+  assert pusher.serving_version_of(model, serving) == first
+  (tmp_path / "model" / pusher.FINGERPRINT_FILE).write_bytes(b"weights v2")  # retrained
+  assert pusher.serving_version_of(model, serving) == ""

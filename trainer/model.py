@@ -45,6 +45,16 @@ TARGET_RATING = c.MAX_RATING + 1  # the target's rating is unknown: its own embe
 # The user's demographic features, each with its vocabulary.
 DEMOGRAPHICS = ((f.SEX_INDEX, f.SEX_VOCAB), (f.AGE_GROUP_INDEX, f.AGE_GROUP_VOCAB),
                 (f.OCCUPATION_INDEX, f.OCCUPATION_VOCAB))
+# The layers with one row per entry of a vocabulary, by vocabulary: what a warm start
+# carries over by id (trainer.warm_start). tests/test_model.py checks that every such
+# layer the model builds is listed.
+ROWS_BY_VOCABULARY = {
+    f.MOVIE_VOCAB: ("movie_embedding", "movie_factors", "movie_bias"),
+    f.USER_VOCAB: ("user_embedding", "user_factors", "user_bias"),
+    **{vocab: (f"{vocab}_embedding", f"{vocab}_factors") for _, vocab in DEMOGRAPHICS},
+}
+VOCABULARY_OF = {layer: vocab for vocab, layers in ROWS_BY_VOCABULARY.items()
+                 for layer in layers}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,28 +28,53 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow.python.saved_model import fingerprinting_utils
 from tfx_bsl.public import tfxio
 
+from movielens import constants as c
 from movielens import contract
 from trainer import model as bst
 from trainer import summary as training_summary
+from trainer import warm_start
 from trainer.config import TrainerConfig
 from transform import features as f
 from transform import preprocessing
+
+# custom_config key beside TrainerConfig's: the examples are raw (span mode), and the
+# Trainer applies the Transform graph as it reads them.
+RAW_EXAMPLES = "raw_examples"
 
 # Each epoch's end is logged here; the local runner's console shows the latest line as the
 # Trainer's heartbeat (cli.console).
 EPOCH_LOG = logging.getLogger(__name__)
 
 
-def data_shape(tf_transform_output: tft.TFTransformOutput,
-               train_files: List[str]) -> bst.DataShape:
+def data_shape(tf_transform_output: tft.TFTransformOutput, train_files: List[str],
+               raw: bool = False) -> bst.DataShape:
   """The vocabularies' sizes and the window, as the Transform wrote them, and how often
-  each movie is a training row's target."""
+  each movie is a training row's target (`raw`: the files are raw Examples)."""
   sizes = {name: f.vocabulary_size(tf_transform_output, name)
            for name in (f.MOVIE_VOCAB, f.USER_VOCAB, f.SEX_VOCAB, f.AGE_GROUP_VOCAB,
                         f.OCCUPATION_VOCAB)}
+  count = raw_movie_counts if raw else movie_counts
   return bst.DataShape(
       vocabulary_sizes=sizes, window=f.window(tf_transform_output.transformed_feature_spec()),
-      movie_counts=movie_counts(train_files, tf_transform_output, sizes[f.MOVIE_VOCAB]))
+      movie_counts=count(train_files, tf_transform_output, sizes[f.MOVIE_VOCAB]))
+
+
+def raw_movie_counts(file_patterns: List[str], tf_transform_output: tft.TFTransformOutput,
+                     num_indexes: int) -> tuple:
+  """movie_counts of raw Examples: target movie ids counted, then put at their indexes."""
+  files = [path for pattern in file_patterns for path in tf.io.gfile.glob(pattern)]
+  spec = {c.TARGET_MOVIE_ID: tf.io.FixedLenFeature([], tf.int64)}
+  by_id: Dict[int, int] = {}
+  for batch in tf.data.TFRecordDataset(files, compression_type="GZIP").batch(16384):
+    ids, counts = np.unique(tf.io.parse_example(batch, spec)[
+        c.TARGET_MOVIE_ID].numpy(), return_counts=True)
+    for movie_id, count in zip(ids.tolist(), counts.tolist()):
+      by_id[movie_id] = by_id.get(movie_id, 0) + count
+  counts = np.zeros(num_indexes, np.int64)
+  vocabulary = tf_transform_output.vocabulary_by_name(f.MOVIE_VOCAB)
+  for position, movie_id in enumerate(vocabulary):
+    counts[1 + position] = by_id.get(int(movie_id), 0)
+  return tuple(int(count) for count in counts)
 
 
 def movie_counts(file_patterns: List[str], tf_transform_output: tft.TFTransformOutput,
@@ -68,13 +93,27 @@ def movie_counts(file_patterns: List[str], tf_transform_output: tft.TFTransformO
 
 def make_dataset(file_pattern: List[str], data_accessor: tfx.components.DataAccessor,
                  tf_transform_output: tft.TFTransformOutput, batch_size: int,
-                 num_epochs, seed: int, shuffle: bool) -> tf.data.Dataset:
-  return data_accessor.tf_dataset_factory(
+                 num_epochs, seed: int, shuffle: bool, raw: bool = False) -> tf.data.Dataset:
+  """(transformed features, label) batches; `raw`: the files are raw Examples, transformed
+  here by the Transform graph."""
+  if not raw:
+    return data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=f.LABEL,
+                                       num_epochs=num_epochs, shuffle=shuffle,
+                                       shuffle_seed=seed),
+        tf_transform_output.transformed_metadata.schema)
+  raw_batches = data_accessor.tf_dataset_factory(
       file_pattern,
-      tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=f.LABEL,
-                                     num_epochs=num_epochs, shuffle=shuffle,
-                                     shuffle_seed=seed),
-      tf_transform_output.transformed_metadata.schema)
+      tfxio.TensorFlowDatasetOptions(batch_size=batch_size, num_epochs=num_epochs,
+                                     shuffle=shuffle, shuffle_seed=seed),
+      tf_transform_output.raw_metadata.schema)
+  transform = tf_transform_output.transform_features_layer()
+
+  def transformed(raw_features):
+    features = transform(raw_features)
+    return features, features[f.LABEL]
+  return raw_batches.map(transformed, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def model_features(features: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
@@ -167,7 +206,8 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput,
   set_method_name(serving_model_dir, contract.REGRESS_SIGNATURE, contract.REGRESS_METHOD)
 
 
-def training_inputs(fn_args, config: TrainerConfig, tf_transform_output: tft.TFTransformOutput):
+def training_inputs(fn_args, config: TrainerConfig, tf_transform_output: tft.TFTransformOutput,
+                    raw: bool = False):
   """(train batches, validation batches, steps per epoch) from the Trainer's or the Tuner's
   FnArgs: the train split, and the validation split as their `eval_files`."""
   # With train_steps, epochs split them; without, each epoch is one pass over the data.
@@ -175,9 +215,9 @@ def training_inputs(fn_args, config: TrainerConfig, tf_transform_output: tft.TFT
                      if fn_args.train_steps else None)
   train = make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
                        config.batch_size, None if steps_per_epoch else 1, config.seed,
-                       shuffle=True)
+                       shuffle=True, raw=raw)
   validation = make_dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
-                            config.batch_size, 1, config.seed, shuffle=False)
+                            config.batch_size, 1, config.seed, shuffle=False, raw=raw)
   if fn_args.eval_steps:
     validation = validation.take(fn_args.eval_steps)
   return train, validation, steps_per_epoch
@@ -187,18 +227,27 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
   """Called by the TFX Trainer: fits on the train split for `epochs` (or train_steps) and
   keeps the epoch with the best validation MAE (fn_args.eval_files is the validation split,
   pipeline.definition; the eval split is the Evaluator's alone). With the Tuner in the
-  pipeline, its best hyperparameters override the configured ones."""
-  config = TrainerConfig.from_custom_config(fn_args.custom_config)
+  pipeline, its best hyperparameters override the configured ones. In span mode the
+  examples are raw, and with a base model (the last blessed one) training starts from its
+  weights (trainer.warm_start)."""
+  custom_config = dict(fn_args.custom_config or {})
+  raw = bool(custom_config.pop(RAW_EXAMPLES, False))
+  config = TrainerConfig.from_custom_config(custom_config)
   if fn_args.hyperparameters:  # KerasTuner's HyperParameters.get_config()
     config = config.with_values(fn_args.hyperparameters["values"])
     logging.info("the Tuner's hyperparameters: %s", fn_args.hyperparameters["values"])
   keras.utils.set_random_seed(config.seed)
   tf.config.experimental.enable_op_determinism()
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
-  train, validation, steps_per_epoch = training_inputs(fn_args, config, tf_transform_output)
-  model, summary = train_model(config, data_shape(tf_transform_output, fn_args.train_files),
-                               train,
-                               validation, steps_per_epoch, fn_args.model_run_dir)
+  train, validation, steps_per_epoch = training_inputs(fn_args, config, tf_transform_output,
+                                                       raw)
+  start_from = None
+  if fn_args.base_model:
+    start_from = lambda model: warm_start.carry_over(model, fn_args.base_model,
+                                                     tf_transform_output)
+  model, summary = train_model(config, data_shape(tf_transform_output, fn_args.train_files, raw),
+                               train, validation, steps_per_epoch, fn_args.model_run_dir,
+                               start_from)
   summary["config"] = config.to_custom_config()  # what was trained, tuned values included
   training_summary.write(summary, fn_args.model_run_dir)
   export(model, tf_transform_output, fn_args.serving_model_dir)
@@ -213,12 +262,15 @@ class LogEpochs(keras.callbacks.Callback):
 
 
 def train_model(config: TrainerConfig, data: bst.DataShape, train: tf.data.Dataset,
-                validation: tf.data.Dataset, steps_per_epoch=None, log_dir=None):
+                validation: tf.data.Dataset, steps_per_epoch=None, log_dir=None,
+                start_from=None):
   """Builds the BST and fits it on (transformed features, label) batches, early-stopped on
   the validation batches' MAE; returns the model with the kept epoch's weights and the
   training summary. run_fn, the Tuner's trials (trainer.tuning) and
-  benchmarks/model_ablation.py all train through here."""
+  benchmarks/model_ablation.py all train through here. `start_from(model)`, when given,
+  sets the built model's first weights (warm start) and returns a description."""
   model = bst.build_bst(config, data)
+  warm = start_from(model) if start_from else None
   early_stopping = keras.callbacks.EarlyStopping(
       monitor="val_mae", patience=config.early_stopping_patience,
       min_delta=config.early_stopping_min_delta, restore_best_weights=True)
@@ -230,6 +282,8 @@ def train_model(config: TrainerConfig, data: bst.DataShape, train: tf.data.Datas
                       epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                       callbacks=callbacks, verbose=2)
   summary = training_summary.from_history(history, early_stopping)
+  if warm:
+    summary["warm_start"] = warm
   logging.info("validation MAE per epoch: %s; kept epoch %d", summary["per_epoch"]["val_mae"],
                summary["kept_epoch"])
   return model, summary
