@@ -25,7 +25,7 @@ Span mode (config.span = k), production retraining, one run per new span of rati
     The Transform's analyzers and the Trainer see the Examples of spans
     [k - train_spans, k - 1] of earlier runs, gathered by another span resolver; the
     Transform only analyzes (the Trainer applies its graph as it reads), and the Trainer
-    validates on the newest of those spans' last ratings (components.span_trainer) and
+    validates on the newest of those spans' last ratings (components.spans) and
     starts from the last blessed model (warm_start, trainer.warm_start).
     The Evaluator and the RankingEvaluator judge on all of span k, which no model has
     trained on, candidate beside the last blessed model.
@@ -40,9 +40,9 @@ from tfx.proto import example_gen_pb2
 from tfx.proto import transform_pb2
 from tfx.types import standard_component_specs as keys
 
-from tfx.dsl.components.base import executor_spec
+from tfx.components.distribution_validator.component import DistributionValidator
 
-from components import span_trainer
+from components import spans
 from components.anomaly_gate import AnomalyGate
 from components.pusher import Pusher
 from components.ranking_evaluator import RankingEvaluator
@@ -99,7 +99,8 @@ def _data_checks(config: PipelineConfig, examples) -> Tuple[List[base_node.BaseN
   schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path).with_id(
       nodes.SCHEMA_GEN)
   schema = schema_gen.outputs[keys.SCHEMA_KEY]
-  statistics_gen = tfx.components.StatisticsGen(examples=examples, schema=schema).with_id(
+  statistics_gen_class = spans.StatisticsGen if config.span_mode else tfx.components.StatisticsGen
+  statistics_gen = statistics_gen_class(examples=examples, schema=schema).with_id(
       nodes.STATISTICS_GEN)
   statistics = statistics_gen.outputs[keys.STATISTICS_KEY]
   example_validator = tfx.components.ExampleValidator(
@@ -107,7 +108,7 @@ def _data_checks(config: PipelineConfig, examples) -> Tuple[List[base_node.BaseN
   checks = [statistics_gen, schema_gen, example_validator]
   distribution_validator = None
   if not config.span_mode:
-    distribution_validator = tfx.components.DistributionValidator(
+    distribution_validator = DistributionValidator(
         statistics=statistics, baseline_statistics=statistics,
         config=drift.validator_config(config.schema_path), include_split_pairs=drift.SKEW_PAIRS)
   elif config.span > 0:
@@ -115,7 +116,7 @@ def _data_checks(config: PipelineConfig, examples) -> Tuple[List[base_node.BaseN
                               tfx.types.standard_artifacts.ExampleStatistics,
                               nodes.STATISTICS_GEN, config.span - 1, config.span - 1)
     checks.append(previous)
-    distribution_validator = tfx.components.DistributionValidator(
+    distribution_validator = DistributionValidator(
         statistics=statistics, baseline_statistics=previous.outputs[keys.STATISTICS_KEY],
         config=drift.validator_config(config.schema_path), include_split_pairs=drift.SPAN_PAIRS)
   if distribution_validator:
@@ -141,14 +142,12 @@ def _tuner_and_trainer(config: PipelineConfig, transformed_examples, transform_g
       train_args=train_args, eval_args=eval_args,
       custom_config=tuning.tuner_custom_config(config.trainer, config.tuning_trials),
   ).with_id(nodes.TUNER) if config.tuning_trials else None
-  trainer = tfx.components.Trainer(
+  trainer = (spans.Trainer if config.span_mode else tfx.components.Trainer)(
       run_fn=RUN_FN, examples=transformed_examples, transform_graph=transform_graph,
       hyperparameters=tuner.outputs[keys.BEST_HYPERPARAMETERS_KEY] if tuner else None,
       base_model=base_model, train_args=train_args, eval_args=eval_args,
       custom_config=dict(config.trainer.to_custom_config(),
-                         **{task.RAW_EXAMPLES: config.span_mode}),
-      custom_executor_spec=(executor_spec.ExecutorClassSpec(span_trainer.Executor)
-                            if config.span_mode else None)).with_id(nodes.TRAINER)
+                         **{task.RAW_EXAMPLES: config.span_mode})).with_id(nodes.TRAINER)
   return tuner, trainer
 
 
@@ -184,12 +183,12 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
   if config.span_mode and config.span == 0:
     return [example_gen] + checks  # nothing earlier to train on: ingest and check only
 
-  training_examples, extra = examples, []
+  training_examples, window = examples, []
   if config.span_mode:
-    window = _span_resolver(nodes.TRAINING_SPANS_RESOLVER, keys.EXAMPLES_KEY,
-                            tfx.types.standard_artifacts.Examples, nodes.EXAMPLE_GEN,
-                            config.first_training_span, config.span - 1)
-    training_examples, extra = window.outputs[keys.EXAMPLES_KEY], [window]
+    window = [_span_resolver(nodes.TRAINING_SPANS_RESOLVER, keys.EXAMPLES_KEY,
+                             tfx.types.standard_artifacts.Examples, nodes.EXAMPLE_GEN,
+                             config.first_training_span, config.span - 1)]
+    training_examples = window[0].outputs[keys.EXAMPLES_KEY]
   transform = _transform(config, training_examples, schema)
   transform.add_upstream_node(checks[-1])  # the AnomalyGate: no training on bad data
   transform_graph = transform.outputs[keys.TRANSFORM_GRAPH_KEY]
@@ -216,7 +215,7 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
       examples=examples, model=model, transform_graph=transform_graph,
       negatives=config.ranking.negatives, k=config.ranking.k, seed=config.ranking.seed,
       eval_splits=",".join(eval_splits)).with_id(nodes.RANKING_EVALUATOR)
-  return [example_gen] + checks + extra + [transform] + ([tuner] if tuner else []) + [
+  return [example_gen] + checks + window + [transform] + ([tuner] if tuner else []) + [
       trainer, baseline_model, evaluator, pusher, ranking_evaluator]
 
 

@@ -1,4 +1,12 @@
-"""The Trainer's executor in span mode: validation is the newest training span's last part.
+"""Span mode's two executors: TFX's StatisticsGen and Trainer, each told about spans.
+
+StatisticsGen: TFX 1.16's ExampleGen records an Examples artifact's span as a custom
+property, and its StatisticsGen copies the span *property* (never set, so 0) onto the
+statistics. This executor records the examples' span on the statistics as ExampleGen
+does (a custom property), so TFX's SpanRangeStrategy can find the previous span's
+statistics for the DistributionValidator.
+
+Trainer: validation is the newest training span's last part.
 
 The Trainer of the run that ingests span k receives the Examples of the spans before it
 (pipeline.definition's span resolver), each with a train and a validation split in time
@@ -13,8 +21,11 @@ so no training row is later than a validation row. Everything else is TFX's Gene
 from typing import Any, Dict, List
 
 from tfx import types
+from tfx import v1 as tfx
+from tfx.components.statistics_gen import executor as tfx_statistics_gen
 from tfx.components.trainer import executor as tfx_trainer
 from tfx.components.trainer import fn_args_utils
+from tfx.dsl.components.base import executor_spec
 from tfx.types import artifact_utils
 from tfx.types import standard_component_specs as keys
 from tfx.utils import io_utils
@@ -24,8 +35,18 @@ from movielens import constants as c
 SPAN_PROPERTY = "span"  # set by ExampleGen on every Examples artifact
 
 
-def span_of(examples: types.Artifact) -> int:
-  return examples.get_int_custom_property(SPAN_PROPERTY) or int(examples.span or 0)
+def span_of(artifact: types.Artifact) -> int:
+  return artifact.get_int_custom_property(SPAN_PROPERTY)
+
+
+class StatisticsExecutor(tfx_statistics_gen.Executor):
+  """TFX's StatisticsGen executor; the statistics carry their examples' span."""
+
+  def Do(self, input_dict, output_dict, exec_properties):
+    super().Do(input_dict, output_dict, exec_properties)
+    examples = artifact_utils.get_single_instance(input_dict[keys.EXAMPLES_KEY])
+    statistics = artifact_utils.get_single_instance(output_dict[keys.STATISTICS_KEY])
+    statistics.set_int_custom_property(SPAN_PROPERTY, span_of(examples))
 
 
 def split_files(examples: List[types.Artifact], split: str) -> List[str]:
@@ -43,7 +64,7 @@ def route_by_span(examples: List[types.Artifact]) -> Dict[str, List[str]]:
   }
 
 
-class Executor(tfx_trainer.GenericExecutor):
+class TrainerExecutor(tfx_trainer.GenericExecutor):
   """TFX's GenericExecutor with the span routing above."""
 
   def _GetFnArgs(self, input_dict: Dict[str, List[types.Artifact]],
@@ -54,3 +75,13 @@ class Executor(tfx_trainer.GenericExecutor):
     fn_args.train_files = files[c.TRAIN_SPLIT]
     fn_args.eval_files = files[c.VALIDATION_SPLIT]
     return fn_args
+
+
+class StatisticsGen(tfx.components.StatisticsGen):
+  """TFX's StatisticsGen, run by StatisticsExecutor."""
+  EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(StatisticsExecutor)
+
+
+class Trainer(tfx.components.Trainer):
+  """TFX's Trainer, run by TrainerExecutor."""
+  EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(TrainerExecutor)
