@@ -29,6 +29,14 @@ from pipeline.config import PipelineConfig
 # Where the Dockerfile puts the repository, hence the curated schema, in the image.
 IMAGE_REPO_DIR = "/bst-movielens"
 IMAGE_SCHEMA_PATH = f"{IMAGE_REPO_DIR}/pipeline/schema/schema.pbtxt"
+# Span mode gathers the training spans with TFX's SpanRangeStrategy resolver; TFX 1.16's
+# Kubeflow V2 compiler compiles only the LatestArtifact and LatestBlessedModel ones
+# (tfx/orchestration/kubeflow/v2/step_builder.py). docs/scaling_out.md says what it takes.
+SPAN_MODE_UNSUPPORTED = (
+    "--span: span mode does not compile for Kubeflow/Vertex with TFX 1.16 (its Kubeflow V2 "
+    "compiler takes only LatestArtifact and LatestBlessedModel resolvers, not the span "
+    "resolver that gathers the training spans); run span mode with local_runner.py, or "
+    "compile one-span runs here")
 
 
 def parse_args(argv: Sequence[str]):
@@ -39,7 +47,8 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--pipeline-root", required=True,
                       help="where components write artifacts, e.g. gs://BUCKET/tfx")
   parser.add_argument("--csv-dir", required=True,
-                      help="the CSV conversion's output (train/, validation/, eval/, catalog/)")
+                      help="the CSV conversion's output (train/, validation/, eval/, catalog/;"
+                      " with --span, its span-N/ folders)")
   parser.add_argument("--serving-dir", required=True, help="where blessed models are pushed")
   parser.add_argument("--schema-path", default=IMAGE_SCHEMA_PATH,
                       help=f"the curated schema as the containers see it (default "
@@ -51,7 +60,10 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--output", default="pipeline.json",
                       help="where to write the PipelineJob JSON (default pipeline.json)")
   entry_point.add_debug_flag(parser)
-  return runner_flags.parse_runner_args(parser, argv)
+  args, beam_args = runner_flags.parse_runner_args(parser, argv)
+  if args.span is not None:
+    raise ValueError(SPAN_MODE_UNSUPPORTED)
+  return args, beam_args
 
 
 def pipeline_config(args, beam_args: Sequence[str]) -> PipelineConfig:
@@ -59,8 +71,8 @@ def pipeline_config(args, beam_args: Sequence[str]) -> PipelineConfig:
       csv_dir=args.csv_dir, pipeline_root=args.pipeline_root,
       serving_model_dir=args.serving_dir, metadata_path=None,  # the platform's MLMD
       pipeline_name=args.pipeline_name, schema_path=args.schema_path,
-      beam_pipeline_args=list(beam_args),
-      **runner_flags.training_and_gate_settings(args))
+      beam_pipeline_args=list(beam_args), span=args.span,
+      **runner_flags.training_and_gate_settings(args, span_mode=args.span is not None))
 
 
 def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:

@@ -8,6 +8,7 @@ does the work); local_runner.py takes the same flags (`add_conversion_flags`).
 from cli import environment  # noqa: F401  (first: this module is a command)
 
 import argparse
+import dataclasses
 import json
 import logging
 from typing import Sequence
@@ -47,18 +48,26 @@ def add_conversion_flags(parser: argparse.ArgumentParser) -> None:
                      "cutoff go to validation")
   group.add_argument("--num-shards", type=int, default=defaults.num_shards,
                      help=f"CSV files per split (default {defaults.num_shards})")
+  group.add_argument("--spans", type=int, default=defaults.spans,
+                     help="span mode: cut the ratings by time into this many spans of equal "
+                     "rating counts, each converted (and ingested by the pipeline) on its own "
+                     "(default 1: no spans)")
+  group.add_argument("--span-days", type=int,
+                     help="span mode with calendar spans of this many days instead")
   group.add_argument("--lenient", action="store_true",
                      help="skip bad lines (counted in summary.json, listed in "
                      "skipped_lines.txt) instead of stopping at the first")
 
 
 def config_from_flags(args: argparse.Namespace, input_dir: str,
-                      output_dir: str) -> conversion.ConversionConfig:
+                      output_dir: str, span=None) -> conversion.ConversionConfig:
+  """The ConversionConfig of these flags (`span`: the span to convert, in span mode)."""
   return conversion.ConversionConfig(
       input_dir=input_dir, output_dir=output_dir, history_length=args.history_length,
       eval_fraction=args.eval_fraction, validation_fraction=args.validation_fraction,
       time_cutoff=args.time_cutoff, validation_time_cutoff=args.validation_time_cutoff,
-      num_shards=args.num_shards, strict=not args.lenient)
+      num_shards=args.num_shards, strict=not args.lenient, spans=args.spans,
+      span_days=args.span_days, span=span)
 
 
 def main(argv: Sequence[str]) -> None:
@@ -70,9 +79,14 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument("--output-dir", required=True,
                       help="folder for train/, validation/, eval/, ...")
   add_conversion_flags(parser)
+  parser.add_argument("--span", type=int,
+                      help="in span mode: the span to convert (0 is the first), into "
+                      "OUTPUT/span-SPAN")
   entry_point.add_debug_flag(parser)
   args, beam_args = beam_flags.parse_args_and_beam_args(parser, argv)
-  config = config_from_flags(args, args.input_dir, args.output_dir)
+  config = config_from_flags(args, args.input_dir, args.output_dir, args.span)
+  if config.span_mode:
+    config = dataclasses.replace(config, output_dir=config.span_dir(args.span))
   try:
     summary = conversion.run_conversion(config, beam_args)
   except parse.MovieLensFormatError as error:

@@ -108,6 +108,12 @@ class PipelineConfig:
       raise ValueError(f"tuning_trials must be 0 (no Tuner) or more, got {self.tuning_trials}")
 
   @property
+  def local_schema_path(self) -> str:
+    """The schema as this machine reads it: schema_path, or, when that is a path inside a
+    container image (Kubeflow), this repository's copy of the same file."""
+    return self.schema_path if os.path.exists(self.schema_path) else DEFAULT_SCHEMA_PATH
+
+  @property
   def span_mode(self) -> bool:
     return self.span is not None
 

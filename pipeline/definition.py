@@ -110,7 +110,7 @@ def _data_checks(config: PipelineConfig, examples) -> Tuple[List[base_node.BaseN
   if not config.span_mode:
     distribution_validator = DistributionValidator(
         statistics=statistics, baseline_statistics=statistics,
-        config=drift.validator_config(config.schema_path), include_split_pairs=drift.SKEW_PAIRS)
+        config=drift.validator_config(config.local_schema_path), include_split_pairs=drift.SKEW_PAIRS)
   elif config.span > 0:
     previous = _span_resolver(nodes.PREVIOUS_STATISTICS_RESOLVER, keys.STATISTICS_KEY,
                               tfx.types.standard_artifacts.ExampleStatistics,
@@ -118,7 +118,7 @@ def _data_checks(config: PipelineConfig, examples) -> Tuple[List[base_node.BaseN
     checks.append(previous)
     distribution_validator = DistributionValidator(
         statistics=statistics, baseline_statistics=previous.outputs[keys.STATISTICS_KEY],
-        config=drift.validator_config(config.schema_path), include_split_pairs=drift.SPAN_PAIRS)
+        config=drift.validator_config(config.local_schema_path), include_split_pairs=drift.SPAN_PAIRS)
   if distribution_validator:
     checks.append(distribution_validator.with_id(nodes.DISTRIBUTION_VALIDATOR))
   anomaly_gate = AnomalyGate(

@@ -12,6 +12,9 @@ from trainer.config import TrainerConfig
 from transform.config import TransformConfig
 
 DEFAULT_TUNING_TRIALS = 8
+# The gate's required improvement in span mode: "better" must be better than the run-to-run
+# noise of a training, not a rerun's luck (docs/decisions.md).
+SPAN_MIN_IMPROVEMENT = 0.002
 
 
 def add_set_flag(parser: argparse.ArgumentParser) -> None:
@@ -45,16 +48,38 @@ def add_training_and_gate_flags(parser: argparse.ArgumentParser) -> None:
   group.add_argument("--mae-max-increase", type=float, default=gate.mae_max_increase,
                      help="...and no more than this above the last blessed model's "
                      f"(default {gate.mae_max_increase:g}: no regression)")
+  group.add_argument("--mae-min-improvement", type=float,
+                     help="...or instead at least this much below the last blessed model's "
+                     f"(default in span mode {SPAN_MIN_IMPROVEMENT:g}, else 0)")
+  spans = parser.add_argument_group("span mode: one run per span of ratings")
+  spans.add_argument("--span", type=int,
+                     help="the span this run ingests and evaluates on (0 is the first; "
+                     "default: the next one)")
+  spans.add_argument("--train-spans", type=int,
+                     help="train on the last this many spans before it (default: all)")
+  spans.add_argument("--cold-start", action="store_true",
+                     help="train from random weights, not from the last blessed model")
+  spans.add_argument("--stop-on-drift", action="store_true",
+                     help="stop the run before the Transform when the new span drifted "
+                     "past the schema's thresholds (pipeline/schema/schema.pbtxt)")
 
 
-def training_and_gate_settings(args: argparse.Namespace) -> Dict[str, Any]:
-  """The PipelineConfig fields add_training_and_gate_flags' flags set; raises ValueError
-  on a bad --set."""
+def training_and_gate_settings(args: argparse.Namespace, span_mode: bool = False
+                               ) -> Dict[str, Any]:
+  """The PipelineConfig fields add_training_and_gate_flags' flags set (the span itself
+  aside); raises ValueError on a bad --set."""
+  min_improvement = args.mae_min_improvement
+  if min_improvement is None:
+    min_improvement = SPAN_MIN_IMPROVEMENT if span_mode and not args.mae_max_increase else 0.0
   return {
+      "train_spans": args.train_spans,
+      "warm_start": not args.cold_start,
+      "stop_on_drift": args.stop_on_drift,
       "transform": TransformConfig(window=args.window),
       "trainer": TrainerConfig(epochs=args.epochs).with_overrides(args.set),
       "gate": GateConfig(mae_upper_bound=args.mae_bound,
-                         mae_max_increase=args.mae_max_increase),
+                         mae_max_increase=args.mae_max_increase,
+                         mae_min_improvement=min_improvement),
       "tuning_trials": args.tune_trials if args.tune else 0,
   }
 

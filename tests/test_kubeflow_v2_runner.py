@@ -1,4 +1,5 @@
 """The Kubeflow V2 runner compiles the same pipeline into a PipelineJob JSON, offline."""
+import dataclasses
 import json
 
 import pytest
@@ -49,3 +50,19 @@ def test_a_bad_set_is_one_line_naming_the_known_keys(tmp_path):
         "--image", IMAGE, "--pipeline-root", "gs://b/tfx", "--csv-dir", "gs://b/csv",
         "--serving-dir", "gs://b/serving", "--output", str(tmp_path / "job.json"),
         "--set", "windw=3"])
+
+
+def test_span_mode_is_refused_before_any_work_with_the_reason(tmp_path):
+  """TFX 1.16's Kubeflow V2 compiler cannot compile the span resolver (the reason is in
+  kubeflow_v2_runner.SPAN_MODE_UNSUPPORTED); the refusal comes at parse time."""
+  with pytest.raises(ValueError, match="span mode does not compile for Kubeflow"):
+    kubeflow_v2_runner.parse_args([
+        "--image", IMAGE, "--pipeline-root", "gs://b/tfx", "--csv-dir", "gs://b/csv",
+        "--serving-dir", "gs://b/serving", "--output", str(tmp_path / "job.json"),
+        "--span", "3", *BEAM])
+  config = kubeflow_v2_runner.pipeline_config(*kubeflow_v2_runner.parse_args([
+      "--image", IMAGE, "--pipeline-root", "gs://b/tfx", "--csv-dir", "gs://b/csv",
+      "--serving-dir", "gs://b/serving", *BEAM]))
+  with pytest.raises(TypeError, match="only support LatestArtifactStrategy"):
+    kubeflow_v2_runner.compile_pipeline(
+        dataclasses.replace(config, span=3), IMAGE, str(tmp_path / "job.json"))
