@@ -2,6 +2,9 @@
 
     python local_runner.py --synthetic     # generated MovieLens-format data, no download
     python local_runner.py                 # real MovieLens 1M, downloaded once and verified
+    python local_runner.py --synthetic --replay --spans 5
+                                           # production retraining, replayed: the ratings
+                                           # cut by time into 5 spans, one run per span
 
 Stages, each owning one folder under --output-dir:
     raw/       MovieLens .dat files (downloaded, or generated with --synthetic)
@@ -16,6 +19,12 @@ Stages, each owning one folder under --output-dir:
                shows the stages, a heartbeat every 30 s and the summary; --verbose shows
                everything there instead)
 
+Span mode (--spans N or --span-days D): each run converts and ingests one span (--span K,
+or the next one not ingested yet), trains on the spans before it from a warm start, checks
+drift against the previous span and judges on the new span; --replay runs every span in
+turn, skipping the ones already done (so a killed replay resumes), and prints one line per
+span (results.spans).
+
 Flags this script does not know are passed to Beam, for the conversion and for every
 Beam-based TFX component (DirectRunner runs on all cores here by default).
 """
@@ -23,17 +32,21 @@ from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
 import argparse
 import contextlib
+import dataclasses
 import fcntl
 import json
 import math
 import os
 import time
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from tfx import v1 as tfx
+from tfx.types import standard_component_specs as keys
 
 from cli import entry_point
 from cli.console import Console, FollowLog
+from components import anomaly_gate
+from components import pusher
 from components import ranking_evaluator
 from components.anomaly_gate import DataAnomalyError
 from movielens import constants as c
@@ -49,6 +62,7 @@ from pipeline.config import (DEFAULT_OUTPUT_DIR, LOCAL_BEAM_ARGS, LocalLayout, P
                              local_pipeline_config)
 from results import report
 from results import runs
+from results import spans
 from trainer import task
 
 
@@ -81,6 +95,10 @@ def parse_args(argv: Sequence[str]):
     raise ValueError(f"--scale must be a positive number, got {args.scale:g}")
   if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
     raise ValueError(f"--output-dir {args.output_dir} is a file, not a folder")
+  if not span_mode(args) and (args.replay or args.span is not None):
+    parser.error("--replay and --span need span mode: --spans N or --span-days D")
+  if args.replay and args.span is not None:
+    parser.error("--replay runs every span: leave out --span")
   return args, beam_args
 
 
@@ -96,13 +114,21 @@ def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
                      help="rerun every component even if its inputs did not change")
   group.add_argument("--prepare-only", action="store_true",
                      help="stop after the CSV conversion (to run the pipeline elsewhere)")
+  group.add_argument("--replay", action="store_true",
+                     help="with --spans/--span-days: run every span in turn on one ML "
+                     "Metadata store, as production would, skipping spans already done")
 
 
-def pipeline_config(args, csv_dir: str, beam_args: Sequence[str]) -> PipelineConfig:
+def span_mode(args) -> bool:
+  return args.spans > 1 or args.span_days is not None
+
+
+def pipeline_config(args, csv_dir: str, beam_args: Sequence[str],
+                    span: Optional[int] = None) -> PipelineConfig:
   return local_pipeline_config(
       args.output_dir, csv_dir, serving_dir=args.serving_dir, beam_args=beam_args,
-      train_steps=args.train_steps,
-      enable_cache=not args.no_cache, **runner_flags.training_and_gate_settings(args))
+      train_steps=args.train_steps, span=span, enable_cache=not args.no_cache,
+      **runner_flags.training_and_gate_settings(args, span_mode=span is not None))
 
 
 def prepare_raw_data(args, raw_root: str, console: Console) -> str:
@@ -131,20 +157,36 @@ def prepare_raw_data(args, raw_root: str, console: Console) -> str:
   return data_dir
 
 
+def csv_dir_for(args, data_dir: str, csv_root: str) -> str:
+  """The CSV folder of this data (in span mode, the root of its span folders)."""
+  name = os.path.basename(data_dir.rstrip("/"))
+  if span_mode(args):
+    name += f"-days{args.span_days}" if args.span_days else f"-spans{args.spans}"
+  return os.path.join(csv_root, name)
+
+
 def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
-                   console: Console) -> Tuple[str, dict]:
-  """The CSV folder for this data and settings, converted unless up to date; its summary."""
-  config = convert.config_from_flags(args, data_dir,
-                                     os.path.join(csv_root, os.path.basename(data_dir)))
+                   console: Console, span: Optional[int] = None) -> Tuple[str, dict]:
+  """The CSV folder for this data and settings (in span mode, span `span`'s), converted
+  unless up to date; its summary."""
+  config = convert.config_from_flags(args, data_dir, csv_dir_for(args, data_dir, csv_root),
+                                     span)
+  if config.span_mode:
+    config = dataclasses.replace(config, output_dir=config.span_dir(span))
   stale = conversion.staleness(config)
   if stale is None:
     console.event("CSV conversion", f"up to date in {config.output_dir}")
     return config.output_dir, conversion.read_summary(config.output_dir)
   console.stage("CSV conversion (Beam)", f"{data_dir} -> {config.output_dir} ({stale})")
   summary = conversion.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args, reuse=True)
-  console.done(", ".join(f"{summary['rows'][split]:,} {split}" for split in c.SPLITS)
-               + f" rows, {summary['skipped_total']:,} lines skipped")
+  console.done(split_rows(summary) + f" rows, {summary['skipped_total']:,} lines skipped")
   return config.output_dir, summary
+
+
+def split_rows(summary: dict) -> str:
+  """"8,435 train, 529 validation, 1,038 eval": a conversion's rows, splits in time order."""
+  return ", ".join(f"{summary['rows'][split]:,} {split}" for split in c.SPLITS
+                   if split in summary["rows"])
 
 
 @contextlib.contextmanager
@@ -176,15 +218,34 @@ def run_pipeline(config: PipelineConfig, console: Console) -> None:
     tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
 
 
+def already_serving(components) -> bool:
+  pushed = components[nodes.PUSHER].output(keys.PUSHED_MODEL_KEY)
+  return bool(pushed.custom_properties[pusher.ALREADY_SERVING].int_value)
+
+
+def print_drift(components, console: Console) -> None:
+  validator = components.get(nodes.DISTRIBUTION_VALIDATOR)
+  if validator is None:
+    return
+  drifted = anomaly_gate.read_drift(spans.mlmd_artifact(validator.output(keys.ANOMALIES_KEY)))
+  console.say("drift and skew: " + ("none over the schema's thresholds" if not drifted else
+                                    "\n  " + "\n  ".join(drifted)))
+
+
 def print_summary(config: PipelineConfig, console: Console) -> None:
-  """Per-component wall time from ML Metadata, then the evaluation and the push."""
+  """Per-component wall time from ML Metadata, then the drift, the evaluation and the
+  push (a span's first run, with nothing to train on, stops after the drift)."""
   components = runs.component_runs(runs.connect(config.metadata_path))
-  result = runs.outcome(components)
   say = console.say
   say("\ncomponent                        state       wall time")
   for run in components.values():
     say(f"  {run.component:<30} {run.state:<10} {run.seconds:8.1f} s")
   say(f"  {'total':<30} {'':<10} {sum(r.seconds for r in components.values()):8.1f} s")
+  print_drift(components, console)
+  if nodes.EVALUATOR not in components:
+    say(f"span {config.span} ingested and checked; later runs train on it")
+    return
+  result = runs.outcome(components)
   baseline = (f"last blessed model: {result.baseline_mae:.4f}" if result.baseline_mae
               is not None else "no blessed model before this one")
   say(f"\nvalidation MAE {result.training['validation_mae']:.4f} (the Trainer kept epoch "
@@ -194,7 +255,9 @@ def print_summary(config: PipelineConfig, console: Console) -> None:
   if result.ranking:
     say(ranking_evaluator.describe(result.ranking))
   say(f"report: {report.write_report(config.metadata_path)}")
-  if result.blessed:
+  if result.blessed and already_serving(components):
+    say(f"BLESSED, and already serving as {result.pushed_to}: no new version")
+  elif result.blessed:
     say(f"BLESSED and pushed to {result.pushed_to}")
   else:
     say("NOT BLESSED, not pushed:\n  " + "\n  ".join(result.failures))
@@ -223,6 +286,9 @@ def main(argv: Sequence[str]) -> None:
 def run(args, beam_args: List[str], layout: LocalLayout, console: Console) -> None:
   """Data, CSV, then the pipeline and its summary: every stage on the console."""
   data_dir = prepare_raw_data(args, layout.raw_dir, console)
+  if span_mode(args):
+    run_spans(args, beam_args, layout, data_dir, console)
+    return
   try:
     csv_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, console)
   except parse.MovieLensFormatError as error:
@@ -231,9 +297,8 @@ def run(args, beam_args: List[str], layout: LocalLayout, console: Console) -> No
     console.say("note: the data is SYNTHETIC (movielens.generate), not MovieLens 1M")
   if summary["skipped_total"]:
     console.say(f"skipped lines by file and reason: {json.dumps(summary['skipped'])}")
-  rows = ", ".join(f"{summary['rows'][split]:,} {split}" for split in c.SPLITS)
-  console.say(f"CSV for CsvExampleGen: {rows} rows from {summary['users']:,} users and "
-              f"{summary['movies']:,} movies")
+  console.say(f"CSV for CsvExampleGen: {split_rows(summary)} rows from "
+              f"{summary['users']:,} users and {summary['movies']:,} movies")
   if args.prepare_only:
     return
 
@@ -241,6 +306,57 @@ def run(args, beam_args: List[str], layout: LocalLayout, console: Console) -> No
   console.say(f"TFX pipeline (LocalDagRunner) under {config.pipeline_root}")
   run_pipeline(config, console)
   print_summary(config, console)
+
+
+def spans_done(layout: LocalLayout) -> Dict[int, spans.SpanRun]:
+  if not os.path.exists(layout.metadata_path):
+    return {}
+  return spans.span_runs(runs.connect(layout.metadata_path))
+
+
+def run_span(args, beam_args: List[str], layout: LocalLayout, data_dir: str, span: int,
+             console: Console) -> dict:
+  """Converts span `span` and runs the pipeline on it; returns the conversion summary."""
+  console.say(f"\n=== span {span} ===")
+  try:
+    csv_span_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args,
+                                           console, span)
+  except parse.MovieLensFormatError as error:
+    raise convert.with_lenient_hint(error) from None
+  if args.prepare_only:
+    return summary
+  config = pipeline_config(args, os.path.dirname(csv_span_dir), beam_args, span)
+  run_pipeline(config, console)
+  print_summary(config, console)
+  return summary
+
+
+def run_spans(args, beam_args: List[str], layout: LocalLayout, data_dir: str,
+              console: Console) -> None:
+  """Span mode: one span (--span, or the next not done), or every span (--replay)."""
+  done = spans_done(layout)
+  if not args.replay:
+    span = args.span if args.span is not None else (max(done) + 1 if done else 0)
+    if span > 0 and span - 1 not in done:
+      raise ValueError(f"span {span - 1} has not been ingested by a finished run under "
+                       f"{layout.pipeline_root}: run --span {span - 1} first, or --replay")
+    run_span(args, beam_args, layout, data_dir, span, console)
+    return
+  first = conversion.read_summary(conversion.ConversionConfig(
+      input_dir=data_dir, output_dir=csv_dir_for(args, data_dir, layout.csv_root)).span_dir(0))
+  num_spans = first["span"]["bounds"]["num_spans"] if first and 0 in done else None
+  span, started = 0, time.time()
+  while num_spans is None or span < num_spans:
+    if span in done and num_spans is not None:
+      console.say(f"span {span}: done in run {done[span].run_id}, skipped")
+    else:
+      summary = run_span(args, beam_args, layout, data_dir, span, console)
+      num_spans = summary["span"]["bounds"]["num_spans"]
+    span += 1
+  if args.prepare_only:
+    return
+  console.say(f"\nreplay of {num_spans} spans ({time.time() - started:.0f} s here):")
+  console.say(spans.table(spans_done(layout)))
 
 
 if __name__ == "__main__":

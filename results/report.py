@@ -34,6 +34,7 @@ from pipeline import evaluation
 from pipeline import metrics as error_metrics
 from pipeline.config import DEFAULT_LAYOUT, DEFAULT_OUTPUT_DIR, LocalLayout
 from results import runs
+from results import spans
 from transform import features as f
 
 REPORT_DIR = "reports"  # under the pipeline root: reports/<run id>.html
@@ -249,7 +250,29 @@ STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
          ".bad{color:#b00;font-weight:bold}")
 
 
-def render(components: Dict[str, runs.ComponentRun], run_id: str) -> str:
+def spans_section(by_span: Dict[int, spans.SpanRun]) -> str:
+  """Span mode: each span's run, the candidate's eval MAE beside that of the model it had
+  to beat (the last blessed one, on the same span), and what the drift check found."""
+  trained = [by_span[span] for span in sorted(by_span) if by_span[span].outcome]
+  if not trained:
+    return ""
+  rows = [[run.span, f"{run.rows:,}", "; ".join(run.drift) or ("none" if run.compared else "-"),
+           f"{run.outcome.mae:.4f}",
+           "-" if run.outcome.baseline_mae is None else f"{run.outcome.baseline_mae:.4f}",
+           "yes" if run.outcome.blessed else "no: " + "; ".join(run.outcome.failures)]
+          for run in trained]
+  labels = [f"span {run.span}" for run in trained]
+  bars = {"candidate": [run.outcome.mae for run in trained],
+          "model it had to beat": [run.outcome.baseline_mae or float("nan") for run in trained]}
+  return ("<h2>Spans</h2><p>One run per span: each trained on the spans before it and was "
+          "judged on its own span, beside the last blessed model on the same ratings.</p>"
+          + _table(["span", "rows", "drift", "eval MAE", "blessed model's eval MAE",
+                    "blessed"], rows)
+          + _bar_chart("eval MAE per span", labels, bars))
+
+
+def render(components: Dict[str, runs.ComponentRun], run_id: str,
+           by_span: Optional[Dict[int, spans.SpanRun]] = None) -> str:
   try:
     outcome = runs.outcome(components)
   except LookupError as error:
@@ -262,6 +285,7 @@ def render(components: Dict[str, runs.ComponentRun], run_id: str) -> str:
           f"</title><style>{STYLE}</style></head><body><h1>bst-movielens: run {run_id}</h1>"
           f"<p>Evaluation: {html.escape(outcome.evaluation_uri)}</p>"
           + overall_section(by_slice, outcome, eval_config)
+          + spans_section(by_span or {})
           + ranking_section(outcome.ranking) + slices_section(by_slice)
           + calibration_section(runs.calibration(outcome.evaluation_uri))
           + training_section(outcome.model_run_uri, outcome.training["kept_epoch"])
@@ -273,7 +297,7 @@ def write_report(metadata_path: str, run_id: Optional[str] = None,
   """Renders a run's report (the latest run by default); returns the file's path."""
   store = runs.connect(metadata_path)
   run_id = run_id or runs.run_ids(store)[-1]
-  page = render(runs.component_runs(store, run_id), run_id)
+  page = render(runs.component_runs(store, run_id), run_id, spans.span_runs(store))
   output = output or os.path.join(os.path.dirname(metadata_path), REPORT_DIR,
                                   f"{run_id}.html")
   os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)

@@ -33,6 +33,7 @@ class ComponentRun:
   seconds: float  # wall time MLMD recorded from start to last update
   end_time: float  # Unix seconds of the last update
   outputs: Dict[str, List[metadata_store_pb2.Artifact]]  # output key -> artifacts
+  execution_id: int = 0  # MLMD's execution: its events give the inputs
 
   def output(self, key: str) -> metadata_store_pb2.Artifact:
     artifacts = self.outputs.get(key, [])
@@ -81,7 +82,7 @@ def component_runs(store: metadata_store.MetadataStore,
         seconds=(execution.last_update_time_since_epoch
                  - execution.create_time_since_epoch) / 1000,
         end_time=execution.last_update_time_since_epoch / 1000,
-        outputs=by_key)
+        outputs=by_key, execution_id=execution.id)
   return runs
 
 

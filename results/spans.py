@@ -79,13 +79,13 @@ def _span_run(store, run_id: str, components: Dict[str, runs.ComponentRun]) -> S
   span = examples.custom_properties[spans.SPAN_PROPERTY].int_value
   statistics = components[nodes.STATISTICS_GEN].output(keys.STATISTICS_KEY)
   validator = components.get(nodes.DISTRIBUTION_VALIDATOR)
-  drift = (anomaly_gate.read_drift(_artifact(validator.output(keys.ANOMALIES_KEY)))
+  drift = (anomaly_gate.read_drift(mlmd_artifact(validator.output(keys.ANOMALIES_KEY)))
            if validator else [])
   trained = nodes.EVALUATOR in components
   pushed = components[nodes.PUSHER].output(keys.PUSHED_MODEL_KEY) if trained else None
   return SpanRun(
       span=span, run_id=run_id,
-      rows=sum(anomaly_gate.example_counts(_artifact(statistics)).values()),
+      rows=sum(anomaly_gate.example_counts(mlmd_artifact(statistics)).values()),
       drift=drift, compared=validator is not None and span > 0,
       outcome=runs.outcome(components) if trained else None,
       already_serving=bool(pushed and pushed.custom_properties[
@@ -93,11 +93,10 @@ def _span_run(store, run_id: str, components: Dict[str, runs.ComponentRun]) -> S
       seconds=sum(_first_run_seconds(store, run) for run in components.values()))
 
 
-def _artifact(mlmd_artifact) -> types.SimpleNamespace:
+def mlmd_artifact(artifact) -> types.SimpleNamespace:
   """An MLMD artifact with what the components' readers take of a TFX artifact."""
   return types.SimpleNamespace(
-      uri=mlmd_artifact.uri,
-      split_names=mlmd_artifact.properties["split_names"].string_value)
+      uri=artifact.uri, split_names=artifact.properties["split_names"].string_value)
 
 
 def span_runs(store: metadata_store.MetadataStore) -> Dict[int, SpanRun]:

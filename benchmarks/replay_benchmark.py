@@ -1,0 +1,106 @@
+"""Benchmark: production retraining, replayed, against one cold full run.
+
+    python -m benchmarks.replay_benchmark [--scale 1] [--spans 5]
+
+On one generated data set, in one session, each as a user runs it (local_runner.py):
+  1. a cold full run: the default one-span pipeline over all the ratings;
+  2. span mode, one run per span (`--spans N --span k`, k = 0 .. N-1), each timed;
+  3. the same replay command again (`--replay`): every span done, nothing new pushed;
+  4. the last span once more from random weights (`--cold-start`), to compare the warm
+     start's validation curve with a cold one's on the same span.
+Targets (issue 25): each run after the first at most 0.6x the cold full run's wall time;
+the warm start reaching the cold start's best validation MAE in at most half its epochs;
+the rerun pushing nothing.
+"""
+from benchmarks import common  # first: the process environment
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import List, Optional, Sequence
+
+from pipeline.config import LocalLayout
+from results import runs
+from results import spans
+
+TARGET_RUN_RATIO = 0.6
+TARGET_EPOCH_RATIO = 0.5
+
+
+def timed_run(*args: str) -> float:
+  """Wall seconds of one local_runner.py command (it must succeed)."""
+  start = time.perf_counter()
+  result = subprocess.run([sys.executable, os.path.join(common.REPO, "local_runner.py"),
+                           *args], cwd=common.REPO, capture_output=True, text=True)
+  if result.returncode:
+    raise RuntimeError(f"local_runner.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+  return time.perf_counter() - start
+
+
+def epochs_to_reach(curve: Sequence[float], target: float) -> Optional[int]:
+  """The first epoch (1-based) whose validation MAE is at or below target."""
+  return next((epoch + 1 for epoch, mae in enumerate(curve) if mae <= target), None)
+
+
+def main(argv: List[str]) -> None:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--scale", type=float, default=1.0, help="generated data scale")
+  parser.add_argument("--spans", type=int, default=5)
+  parser.add_argument("--work-dir", help="default: a new temp dir")
+  common.add_page_flag(parser, "replay_benchmark")
+  args = parser.parse_args(argv)
+  work = args.work_dir or tempfile.mkdtemp(prefix="replay_benchmark_")
+  raw = common.generated_data(work, args.scale)
+
+  cold_dir, span_dir = os.path.join(work, "cold"), os.path.join(work, "spans")
+  cold_seconds = timed_run("--data-dir", raw, "--output-dir", cold_dir)
+  span_flags = ("--data-dir", raw, "--spans", str(args.spans), "--output-dir", span_dir)
+  seconds = [timed_run(*span_flags, "--span", str(k)) for k in range(args.spans)]
+  serving = LocalLayout(span_dir).serving_dir
+  versions = sorted(os.listdir(serving)) if os.path.isdir(serving) else []
+  replay_seconds = timed_run(*span_flags, "--replay")
+  rerun_versions = sorted(os.listdir(serving)) if os.path.isdir(serving) else []
+  by_span = spans.span_runs(runs.connect(LocalLayout(span_dir).metadata_path))
+  table = spans.table(by_span)
+
+  last = args.spans - 1
+  warm = by_span[last].outcome.training
+  timed_run(*span_flags, "--span", str(last), "--cold-start")
+  cold = spans.span_runs(runs.connect(LocalLayout(span_dir).metadata_path))[last].outcome.training
+  cold_curve, warm_curve = cold["per_epoch"]["val_mae"], warm["per_epoch"]["val_mae"]
+  cold_best_epoch = cold_curve.index(min(cold_curve)) + 1
+  warm_reach = epochs_to_reach(warm_curve, min(cold_curve))
+  worst_ratio = max(seconds[1:]) / cold_seconds
+  epoch_ratio = warm_reach / cold_best_epoch if warm_reach else float("inf")
+  common.publish(args.page, "Benchmark: production retraining, replayed", [
+      f"Data: scale {args.scale:g} generated ratings, {args.spans} spans by count. Each "
+      "command timed as a user runs it (process start, conversion and pipeline).",
+      "", "| run | wall time | / cold full run |", "| --- | --- | --- |",
+      f"| cold full run (one span, all ratings) | {cold_seconds:.0f} s | 1.00 |",
+      *(f"| span {k} | {s:.0f} s | {s / cold_seconds:.2f} |" for k, s in enumerate(seconds)),
+      f"| the replay command again | {replay_seconds:.0f} s | "
+      f"{replay_seconds / cold_seconds:.2f} |",
+      "", "```", table, "```", "",
+      "| measure | value | target |", "| --- | --- | --- |",
+      f"| slowest run after the first / cold full run | {worst_ratio:.2f} | <= "
+      f"{TARGET_RUN_RATIO}: {common.verdict(worst_ratio <= TARGET_RUN_RATIO)} |",
+      f"| span {last}, validation MAE per epoch: warm start | "
+      f"{' '.join(f'{m:.4f}' for m in warm_curve)} | |",
+      f"| span {last}, validation MAE per epoch: cold start | "
+      f"{' '.join(f'{m:.4f}' for m in cold_curve)} | |",
+      f"| epochs for the warm start to reach the cold start's best ({min(cold_curve):.4f}, "
+      f"its epoch {cold_best_epoch}) | {warm_reach or 'never'} ({epoch_ratio:.2f} of "
+      f"{cold_best_epoch}) | <= {TARGET_EPOCH_RATIO}: "
+      f"{common.verdict(epoch_ratio <= TARGET_EPOCH_RATIO)} |",
+      f"| serving versions after the replay / after the same command again | "
+      f"{len(versions)} / {len(rerun_versions)} | equal: "
+      f"{common.verdict(versions == rerun_versions)} |",
+  ])
+
+
+if __name__ == "__main__":
+  main(sys.argv[1:])

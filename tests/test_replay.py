@@ -1,0 +1,155 @@
+"""Span mode end to end: `local_runner.py --replay --spans 3` on small generated data.
+
+Each run ingests one span, trains on the earlier ones from the last blessed model, checks
+drift against the previous span and judges on its own span, all on one ML Metadata store.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+from ml_metadata.proto import metadata_store_pb2
+
+from movielens import generate
+from movielens import parse
+from pipeline import nodes
+from pipeline.config import LocalLayout
+from results import runs
+from results import spans
+from tests.test_local_runner import REPO, run
+
+pytestmark = pytest.mark.slow  # real pipelines: the full tier only
+
+# A bound every model meets: later runs are judged by the comparison with the last blessed.
+REPLAY = ("--synthetic", "--scale", "0.01", "--spans", "3", "--epochs", "2", "--mae-bound", "5",
+          "--replay")
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory):
+  output_dir = str(tmp_path_factory.mktemp("replay"))
+  result = run(*REPLAY, "--output-dir", output_dir, timeout=1200)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return output_dir, result.stdout
+
+
+def _store(output_dir):
+  return runs.connect(LocalLayout(output_dir).metadata_path)
+
+
+def _table_lines(stdout):
+  """The replay's table: one line per span."""
+  return [line for line in stdout.splitlines() if re.match(r"^ +\d+ +[\d,]+ +\S+ ", line)]
+
+
+def _input_spans(store, component: runs.ComponentRun):
+  """The spans of the Examples a component's execution read, from ML Metadata."""
+  events = [e for e in store.get_events_by_execution_ids([component.execution_id])
+            if e.type == metadata_store_pb2.Event.INPUT and e.path.steps[0].key == "examples"]
+  return sorted(a.custom_properties["span"].int_value
+                for a in store.get_artifacts_by_id([e.artifact_id for e in events]))
+
+
+def test_each_run_ingests_one_span_and_trains_on_the_ones_before(replay):
+  output_dir, stdout = replay
+  store = _store(output_dir)
+  by_span = spans.span_runs(store)
+  assert sorted(by_span) == [0, 1, 2]
+  assert sum(run_.rows for run_ in by_span.values()) == 10_002  # every rating, once
+  for span, span_run in by_span.items():
+    components = runs.component_runs(store, span_run.run_id)
+    examples = components[nodes.EXAMPLE_GEN].output("examples")
+    assert examples.custom_properties["span"].int_value == span
+    if span == 0:
+      assert nodes.TRAINER not in components  # nothing earlier to train on
+      continue
+    assert _input_spans(store, components[nodes.TRAINER]) == list(range(span))
+    assert span_run.outcome.blessed or span_run.outcome.failures
+  assert len(_table_lines(stdout)) == 3
+  assert by_span[2].outcome.baseline_mae is not None  # judged beside the model it must beat
+  warm = by_span[2].outcome.training["warm_start"]
+  assert warm["vocabularies"]["movie_id"]["carried"] > 0
+
+
+def test_a_rerun_pushes_nothing_new(replay):
+  output_dir, stdout = replay
+  serving = sorted(os.listdir(LocalLayout(output_dir).serving_dir))
+  again = run(*REPLAY, "--output-dir", output_dir, timeout=600)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert again.stdout.count(", skipped") == 3
+  assert sorted(os.listdir(LocalLayout(output_dir).serving_dir)) == serving
+  assert _table_lines(again.stdout) == _table_lines(stdout)
+
+
+def test_a_replay_killed_during_its_second_run_resumes_where_it_stopped(replay, tmp_path):
+  """Killed inside span 1's Trainer, the same command skips span 0, finishes span 1 from
+  the cache and goes on; its table has the uninterrupted replay's columns for every span
+  (the MAEs to issue 27's run-to-run noise: CsvExampleGen's order is not yet fixed)."""
+  args = [*REPLAY, "--output-dir", str(tmp_path)]
+  first = subprocess.Popen([sys.executable, os.path.join(REPO, "local_runner.py"), *args],
+                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True, start_new_session=True)
+  try:
+    in_span_1 = False
+    for line in first.stdout:
+      in_span_1 = in_span_1 or "=== span 1 ===" in line
+      if in_span_1 and f"] {nodes.TRAINER}: " in line:
+        break
+    else:
+      pytest.fail("the replay ended before span 1's Trainer started")
+  finally:
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+  resumed = run(*args, timeout=1200)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert "span 0: done in run" in resumed.stdout
+  assert re.search(rf"^  {nodes.TRANSFORM} +CACHED", resumed.stdout, re.M)
+  uninterrupted = [line.split() for line in _table_lines(replay[1])]
+  lines = [line.split() for line in _table_lines(resumed.stdout)]
+  assert [line[:3] for line in lines] == [line[:3] for line in uninterrupted]  # span, rows, drift
+  for line, expected in zip(lines[1:], uninterrupted[1:]):
+    # span rows drift val-MAE ( kept of epochs) candidate baseline blessed version wall s
+    assert abs(float(line[8]) - float(expected[8])) < 0.05  # candidate eval MAE
+    assert line[-4] == expected[-4]  # blessed
+
+
+def test_a_cold_start_begins_higher_than_the_warm_one(replay):
+  """The same span (2) trained from random weights: its first epoch's loss is above the
+  warm start's, which began from the last blessed model. (Last: it adds a run to span 2.)"""
+  output_dir, _ = replay
+  store = _store(output_dir)
+  warm = spans.span_runs(store)[2].outcome.training
+  cold_run = run(*REPLAY[:-1], "--span", "2", "--cold-start", "--output-dir", output_dir,
+                 timeout=900)
+  assert cold_run.returncode == 0, cold_run.stderr[-3000:]
+  cold = spans.span_runs(_store(output_dir))[2].outcome.training
+  assert "warm_start" not in cold
+  assert warm["per_epoch"]["loss"][0] < cold["per_epoch"]["loss"][0]
+
+
+def test_a_span_whose_sex_mix_flipped_is_drift_and_stop_on_drift_stops_it(tmp_path):
+  data = generate.generate_movielens(str(tmp_path / "raw"),
+                                     generate.GeneratorConfig.scaled(0.01, seed=5))
+  args = ("--data-dir", data, "--spans", "2", "--output-dir", str(tmp_path / "out"))
+  first = run(*args, "--span", "0", timeout=600)
+  assert first.returncode == 0, first.stderr[-3000:]
+  users_path = os.path.join(data, "users.dat")
+  flipped = []
+  for line in open(users_path, encoding="latin-1"):
+    fields = line.rstrip("\n").split("::")
+    fields[1] = {"M": "F", "F": "M"}[fields[1]]
+    flipped.append("::".join(fields) + "\n")
+  open(users_path, "w", encoding="latin-1").write("".join(flipped))
+  parse.load_users(users_path)  # still valid
+
+  stopped = run(*args, "--span", "1", "--stop-on-drift", timeout=600)
+  assert stopped.returncode == 1
+  error = stopped.stderr.strip().splitlines()
+  assert "--stop-on-drift" in stopped.stderr and "'sex'" in stopped.stderr, error[-5:]
+  store = _store(str(tmp_path / "out"))
+  components = runs.component_runs(store)
+  assert components[nodes.ANOMALY_GATE].state == "FAILED"
+  for node in (nodes.TRANSFORM, nodes.TRAINER, nodes.PUSHER):
+    assert node not in components
