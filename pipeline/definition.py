@@ -38,9 +38,8 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import base_node
 from tfx.proto import example_gen_pb2
 from tfx.proto import transform_pb2
-from tfx.types import standard_component_specs as keys
-
 from tfx.components.distribution_validator.component import DistributionValidator
+from tfx.types import standard_component_specs as keys
 
 from components import spans
 from components.anomaly_gate import AnomalyGate
@@ -93,40 +92,47 @@ def _example_gen(config: PipelineConfig) -> base_node.BaseNode:
   ).with_id(nodes.EXAMPLE_GEN)
 
 
+def _distribution_validator(config: PipelineConfig, statistics
+                            ) -> Tuple[List[base_node.BaseNode], Any]:
+  """The skew check (eval against train) or, in span mode, the drift check (this span
+  against the previous one, found by a span resolver): its nodes, and its anomalies
+  channel (None for span 0, which has nothing earlier)."""
+  comparators = drift.validator_config(config.local_schema_path)
+  if not config.span_mode:
+    validator = DistributionValidator(statistics=statistics, baseline_statistics=statistics,
+                                      config=comparators, include_split_pairs=drift.SKEW_PAIRS)
+    return [validator.with_id(nodes.DISTRIBUTION_VALIDATOR)], validator.outputs[
+        keys.ANOMALIES_KEY]
+  if config.span == 0:
+    return [], None
+  previous = _span_resolver(nodes.PREVIOUS_STATISTICS_RESOLVER, keys.STATISTICS_KEY,
+                            tfx.types.standard_artifacts.ExampleStatistics,
+                            nodes.STATISTICS_GEN, config.span - 1, config.span - 1)
+  validator = DistributionValidator(
+      statistics=statistics, baseline_statistics=previous.outputs[keys.STATISTICS_KEY],
+      config=comparators, include_split_pairs=drift.SPAN_PAIRS)
+  return ([previous, validator.with_id(nodes.DISTRIBUTION_VALIDATOR)],
+          validator.outputs[keys.ANOMALIES_KEY])
+
+
 def _data_checks(config: PipelineConfig, examples) -> Tuple[List[base_node.BaseNode], Any]:
   """Statistics, schema, the schema check, the drift or skew check, and the gate that
-  stops the run on what they find; and the schema."""
+  stops the run on what they find (last in the list); and the schema."""
   schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path).with_id(
       nodes.SCHEMA_GEN)
   schema = schema_gen.outputs[keys.SCHEMA_KEY]
-  statistics_gen_class = spans.StatisticsGen if config.span_mode else tfx.components.StatisticsGen
-  statistics_gen = statistics_gen_class(examples=examples, schema=schema).with_id(
-      nodes.STATISTICS_GEN)
+  statistics_gen = (spans.StatisticsGen if config.span_mode else tfx.components.StatisticsGen)(
+      examples=examples, schema=schema).with_id(nodes.STATISTICS_GEN)
   statistics = statistics_gen.outputs[keys.STATISTICS_KEY]
   example_validator = tfx.components.ExampleValidator(
       statistics=statistics, schema=schema).with_id(nodes.EXAMPLE_VALIDATOR)
-  checks = [statistics_gen, schema_gen, example_validator]
-  distribution_validator = None
-  if not config.span_mode:
-    distribution_validator = DistributionValidator(
-        statistics=statistics, baseline_statistics=statistics,
-        config=drift.validator_config(config.local_schema_path), include_split_pairs=drift.SKEW_PAIRS)
-  elif config.span > 0:
-    previous = _span_resolver(nodes.PREVIOUS_STATISTICS_RESOLVER, keys.STATISTICS_KEY,
-                              tfx.types.standard_artifacts.ExampleStatistics,
-                              nodes.STATISTICS_GEN, config.span - 1, config.span - 1)
-    checks.append(previous)
-    distribution_validator = DistributionValidator(
-        statistics=statistics, baseline_statistics=previous.outputs[keys.STATISTICS_KEY],
-        config=drift.validator_config(config.local_schema_path), include_split_pairs=drift.SPAN_PAIRS)
-  if distribution_validator:
-    checks.append(distribution_validator.with_id(nodes.DISTRIBUTION_VALIDATOR))
+  distribution_nodes, drift_anomalies = _distribution_validator(config, statistics)
   anomaly_gate = AnomalyGate(
       anomalies=example_validator.outputs[keys.ANOMALIES_KEY], statistics=statistics,
-      csv_dir=config.data_dir,
-      drift=distribution_validator.outputs[keys.ANOMALIES_KEY] if distribution_validator
-      else None, stop_on_drift=int(config.stop_on_drift)).with_id(nodes.ANOMALY_GATE)
-  return checks + [anomaly_gate], schema
+      csv_dir=config.data_dir, drift=drift_anomalies,
+      stop_on_drift=int(config.stop_on_drift)).with_id(nodes.ANOMALY_GATE)
+  return [statistics_gen, schema_gen, example_validator, *distribution_nodes,
+          anomaly_gate], schema
 
 
 def _tuner_and_trainer(config: PipelineConfig, transformed_examples, transform_graph,

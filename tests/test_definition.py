@@ -1,0 +1,43 @@
+"""The pipeline's shape in each mode, as create_components builds it (no run)."""
+from tfx.dsl.components.common import resolver
+from tfx.types import standard_component_specs as keys
+
+from components import spans
+from pipeline import definition
+from pipeline import nodes
+from pipeline.config import local_pipeline_config
+
+
+def _components(**fields):
+  config = local_pipeline_config("/tmp/out", "/tmp/csv", **fields)
+  return {component.id: component for component in definition.create_components(config)}
+
+
+def test_one_span_checks_skew_of_eval_against_train():
+  components = _components()
+  assert nodes.TRAINING_SPANS_RESOLVER not in components
+  validator = components[nodes.DISTRIBUTION_VALIDATOR]
+  assert '["eval", "train"]' in validator.exec_properties[keys.INCLUDE_SPLIT_PAIRS_KEY]
+  assert type(components[nodes.TRAINER]) is not spans.Trainer
+
+
+def test_the_first_span_is_ingested_and_checked_only():
+  assert list(_components(span=0)) == [
+      nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.SCHEMA_GEN, nodes.EXAMPLE_VALIDATOR,
+      nodes.ANOMALY_GATE]
+
+
+def test_a_later_span_trains_on_a_window_from_the_last_blessed_model():
+  components = _components(span=5, train_spans=2)
+  window = components[nodes.TRAINING_SPANS_RESOLVER].exec_properties[resolver.RESOLVER_CONFIG]
+  assert (window["range_config"].static_range.start_span_number,
+          window["range_config"].static_range.end_span_number) == (3, 4)
+  previous = components[nodes.PREVIOUS_STATISTICS_RESOLVER].exec_properties[resolver.RESOLVER_CONFIG]
+  assert previous["range_config"].static_range.start_span_number == 4
+  trainer = components[nodes.TRAINER]
+  assert isinstance(trainer, spans.Trainer)
+  assert keys.BASE_MODEL_KEY in trainer.inputs
+  range_config = components[nodes.EXAMPLE_GEN].exec_properties[keys.RANGE_CONFIG_KEY]
+  assert '"start_span_number": 5' in range_config
+  cold = _components(span=5, warm_start=False)[nodes.TRAINER]
+  assert keys.BASE_MODEL_KEY not in cold.inputs
