@@ -342,8 +342,7 @@ def run_spans(args, beam_args: List[str], layout: LocalLayout, data_dir: str,
                        f"{layout.pipeline_root}: run --span {span - 1} first, or --replay")
     run_span(args, beam_args, layout, data_dir, span, console)
     return
-  first = conversion.read_summary(conversion.ConversionConfig(
-      input_dir=data_dir, output_dir=csv_dir_for(args, data_dir, layout.csv_root)).span_dir(0))
+  first = conversion.read_summary(c.span_dir(csv_dir_for(args, data_dir, layout.csv_root), 0))
   num_spans = first["span"]["bounds"]["num_spans"] if first and 0 in done else None
   span, started = 0, time.time()
   while num_spans is None or span < num_spans:

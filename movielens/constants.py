@@ -86,6 +86,12 @@ SPLITS = (TRAIN_SPLIT, VALIDATION_SPLIT, EVAL_SPLIT)
 # the run that ingests a span evaluates on all of it, and later runs train on it.
 SPAN_SPLITS = (TRAIN_SPLIT, VALIDATION_SPLIT)
 SPAN_FOLDER = "span-{SPAN}"  # TFX's {SPAN} placeholder: CsvExampleGen's input pattern
+
+
+def span_dir(csv_root: str, span: int) -> str:
+  """The folder of span `span` under a span-mode CSV root (any filesystem's path)."""
+  return csv_root.rstrip("/") + "/" + SPAN_FOLDER.replace("{SPAN}", str(span))
+
 CATALOG_DIR = "catalog"            # the movie catalog the model owns:
 CATALOG_FILE = "movies.csv"        # catalog/movies.csv, columns below
 CATALOG_COLUMNS = ("movie_id", "title", "genres")

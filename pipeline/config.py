@@ -10,7 +10,6 @@ import os
 from typing import Any, Dict, Optional, Sequence
 
 from movielens import constants as c
-from movielens.conversion.config import span_dir
 from trainer.config import TrainerConfig
 from transform.config import TransformConfig
 
@@ -125,7 +124,7 @@ class PipelineConfig:
   @property
   def data_dir(self) -> str:
     """The conversion this run ingests: csv_dir, or in span mode its span's folder."""
-    return span_dir(self.csv_dir, self.span) if self.span_mode else self.csv_dir
+    return c.span_dir(self.csv_dir, self.span) if self.span_mode else self.csv_dir
 
   @property
   def catalog_path(self) -> str:

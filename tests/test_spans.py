@@ -5,7 +5,6 @@ import pytest
 from movielens import constants as c
 from movielens.conversion import ConversionConfig
 from movielens.conversion import spans
-from movielens.conversion.config import span_dir
 from tests.conftest import read_split, run_small_conversion
 
 
@@ -53,7 +52,7 @@ def test_span_settings_are_checked(settings, message):
 @pytest.fixture(scope="module")
 def three_spans(small_movielens, tmp_path_factory):
   root = str(tmp_path_factory.mktemp("spans"))
-  summaries = [run_small_conversion(small_movielens, span_dir(root, k), spans=3, span=k)
+  summaries = [run_small_conversion(small_movielens, c.span_dir(root, k), spans=3, span=k)
                for k in range(3)]
   return root, summaries
 
@@ -66,7 +65,7 @@ def _rows(folder, splits):
 def test_spans_partition_the_ratings_in_time_and_keep_cross_span_history(
     three_spans, small_movielens, tmp_path):
   root, summaries = three_spans
-  by_span = [_rows(span_dir(root, k), c.SPAN_SPLITS) for k in range(3)]
+  by_span = [_rows(c.span_dir(root, k), c.SPAN_SPLITS) for k in range(3)]
   run_small_conversion(small_movielens, str(tmp_path))
   whole = _rows(str(tmp_path), c.SPLITS)
   columns = list(c.CSV_COLUMNS)

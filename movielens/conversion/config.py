@@ -36,7 +36,7 @@ class ConversionConfig:
 
   def span_dir(self, span: int) -> str:
     """Span `span`'s folder under `output_dir` in span mode."""
-    return span_dir(self.output_dir, span)
+    return c.span_dir(self.output_dir, span)
 
   def validate(self) -> None:
     if self.history_length < 1:
@@ -87,7 +87,3 @@ class ConversionConfig:
             **({"spans": self.spans, "span_days": self.span_days, "span": self.span}
                if self.span_mode else {})}
 
-
-def span_dir(csv_root: str, span: int) -> str:
-  """The folder of span `span` under a span-mode CSV root (TFX's {SPAN} layout)."""
-  return csv_root.rstrip("/") + "/" + c.SPAN_FOLDER.replace("{SPAN}", str(span))
