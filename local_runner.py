@@ -99,6 +99,11 @@ def parse_args(argv: Sequence[str]):
     parser.error("--replay and --span need span mode: --spans N or --span-days D")
   if args.replay and args.span is not None:
     parser.error("--replay runs every span: leave out --span")
+  if span_mode(args) and args.tune:
+    parser.error("the Tuner does not run in span mode yet: tune on one span (no --spans), "
+                 "then pass its values with --set")
+  if args.train_spans is not None and args.train_spans < 1:
+    parser.error(f"--train-spans must be at least 1, got {args.train_spans}")
   return args, beam_args
 
 

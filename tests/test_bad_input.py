@@ -72,6 +72,19 @@ def test_an_output_dir_that_is_a_file_is_refused(tmp_path):
     local_runner.parse_args(["--synthetic", "--output-dir", str(tmp_path / "a_file")])
 
 
+@pytest.mark.parametrize("flags,message", [
+    (["--span", "2"], "--replay and --span need span mode"),
+    (["--replay"], "--replay and --span need span mode"),
+    (["--spans", "3", "--replay", "--span", "1"], "--replay runs every span"),
+    (["--spans", "3", "--tune"], "the Tuner does not run in span mode yet"),
+    (["--spans", "3", "--train-spans", "0"], "--train-spans must be at least 1, got 0"),
+])
+def test_span_flags_that_cannot_work_are_refused_at_parse_time(flags, message, capsys):
+  with pytest.raises(SystemExit) as exit_info:
+    local_runner.parse_args(["--synthetic", *flags])
+  assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("epochs", ["0", "-3"])
 def test_epochs_must_be_at_least_one(epochs):
   """Refused with the other flags, before any data is prepared."""

@@ -102,7 +102,9 @@ def test_help_explains_the_flags():
   assert result.returncode == 0
   for flag in ("--synthetic", "--data-dir", "--output-dir", "--history-length", "--lenient",
                "--serving-dir", "--epochs", "--set", "--train-steps", "--mae-bound",
-               "--mae-max-increase", "--no-cache", "--prepare-only", "--verbose"):
+               "--mae-max-increase", "--no-cache", "--prepare-only", "--verbose", "--spans",
+               "--span-days", "--span", "--replay", "--train-spans", "--cold-start",
+               "--stop-on-drift", "--mae-min-improvement"):
     assert flag in result.stdout
 
 
