@@ -64,6 +64,7 @@ from results import report
 from results import runs
 from results import spans
 from trainer import task
+from transform import features as f
 
 
 def parse_args(argv: Sequence[str]):
@@ -255,6 +256,13 @@ def print_summary(config: PipelineConfig, console: Console) -> None:
               is not None else "no blessed model before this one")
   say(f"\nvalidation MAE {result.training['validation_mae']:.4f} (the Trainer kept epoch "
       f"{result.training['kept_epoch']} of {result.training['epochs_run']} on it)")
+  warm = result.training.get("warm_start")
+  if warm:
+    say("warm start from the last blessed model: " + (
+        f"none ({warm['skipped']})" if "skipped" in warm else "; ".join(
+            f"{name} {rows['carried']:,} rows carried by id, {rows['new']:,} new, "
+            f"{rows['left']:,} left" for name, rows in warm["vocabularies"].items()
+            if name in (f.MOVIE_VOCAB, f.USER_VOCAB))))
   say(f"eval MAE {result.mae:.4f} ({baseline}; bound {config.gate.mae_upper_bound:g})")
   say(f"evaluation: {result.evaluation_uri}")
   if result.ranking:

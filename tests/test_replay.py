@@ -78,6 +78,8 @@ def test_each_run_ingests_one_span_and_trains_on_the_ones_before(replay):
   assert by_span[2].outcome.baseline_mae is not None  # judged beside the model it must beat
   warm = by_span[2].outcome.training["warm_start"]
   assert warm["vocabularies"]["movie_id"]["carried"] > 0
+  assert re.search(r"^warm start from the last blessed model: movie_id [\d,]+ rows carried by "
+                   r"id", stdout, re.M)
 
 
 def test_a_rerun_pushes_nothing_new(replay):
