@@ -13,10 +13,13 @@ Output, under `output_dir`:
     skipped_lines.txt                file:line: reason: detail, for each skipped line
     summary.json                     rows per split, users, movies, skipped lines, inputs,
                                      and the sha256 of every file above
+In span mode (`spans`) the output folder is one span's, `<root>/span-K/`, with train/ and
+validation/ only, and summary.json records the span's bounds.
 
 The modules, by concern:
     config          ConversionConfig: what to convert, where to, and how
     splits          which split each of a user's events goes to
+    spans           span mode: the ratings cut by time, one span per conversion
     beam_pipeline   the Beam transforms: ratings.dat -> parsed events -> CSV shards
     summary         the catalog, summary.json, checksums, and whether a folder is current
     folders         one conversion at a time per folder; whole-or-nothing moves
