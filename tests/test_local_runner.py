@@ -63,7 +63,8 @@ def test_synthetic_run_prepares_data_runs_the_pipeline_then_reuses_everything(tm
 CONSOLE_LINE = re.compile(
     r"(\[\d\d:\d\d\] |    done in |    \.\.\. |  \w+ +(COMPLETE|CACHED|[\d.]+ s$|HR@)|"
     r"log: |note: |CSV for |TFX pipeline |component |validation MAE |eval MAE |"
-    r"evaluation: |ranking, |report: |NOT BLESSED|BLESSED|  mean_absolute_error|$)")
+    r"evaluation: |ranking, |report: |NOT BLESSED|BLESSED|  mean_absolute_error|"
+    r"drift and skew: |warm start from |$)")
 CONSOLE_LINE_BUDGET = 60  # heartbeats aside
 
 
