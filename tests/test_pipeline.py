@@ -27,7 +27,8 @@ from transform.config import TransformConfig
 pytestmark = pytest.mark.slow  # real pipelines and runners: the full tier only
 
 EXPECTED_COMPONENTS = [nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.SCHEMA_GEN,
-                       nodes.EXAMPLE_VALIDATOR, nodes.DISTRIBUTION_VALIDATOR, nodes.ANOMALY_GATE, nodes.TRANSFORM, nodes.TRAINER,
+                       nodes.EXAMPLE_VALIDATOR, nodes.DISTRIBUTION_VALIDATOR,
+                       nodes.ANOMALY_GATE, nodes.TRANSFORM, nodes.TRAINER,
                        nodes.BASELINE_RESOLVER, nodes.EVALUATOR, nodes.PUSHER,
                        nodes.RANKING_EVALUATOR]
 
