@@ -100,11 +100,10 @@ def parse_args(argv: Sequence[str]):
     parser.error("--replay and --span need span mode: --spans N or --span-days D")
   if args.replay and args.span is not None:
     parser.error("--replay runs every span: leave out --span")
-  if span_mode(args) and args.tune:
-    parser.error("the Tuner does not run in span mode yet: tune on one span (no --spans), "
-                 "then pass its values with --set")
-  if args.train_spans is not None and args.train_spans < 1:
-    parser.error(f"--train-spans must be at least 1, got {args.train_spans}")
+  try:  # PipelineConfig's own checks, before any work (the CSV folder is not needed)
+    pipeline_config(args, "", beam_args, span=0 if span_mode(args) else None)
+  except ValueError as error:
+    parser.error(str(error))
   return args, beam_args
 
 
@@ -174,7 +173,7 @@ def csv_dir_for(args, data_dir: str, csv_root: str) -> str:
 def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
                    console: Console, span: Optional[int] = None) -> Tuple[str, dict]:
   """The CSV folder for this data and settings (in span mode, span `span`'s), converted
-  unless up to date; its summary."""
+  unless up to date; its summary. A bad line (strict mode) raises with the --lenient hint."""
   config = convert.config_from_flags(args, data_dir, csv_dir_for(args, data_dir, csv_root),
                                      span)
   if config.span_mode:
@@ -184,7 +183,10 @@ def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
     console.event("CSV conversion", f"up to date in {config.output_dir}")
     return config.output_dir, conversion.read_summary(config.output_dir)
   console.stage("CSV conversion (Beam)", f"{data_dir} -> {config.output_dir} ({stale})")
-  summary = conversion.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args, reuse=True)
+  try:
+    summary = conversion.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args, reuse=True)
+  except parse.MovieLensFormatError as error:
+    raise convert.with_lenient_hint(error) from None
   console.done(split_rows(summary) + f" rows, {summary['skipped_total']:,} lines skipped")
   return config.output_dir, summary
 
@@ -302,10 +304,7 @@ def run(args, beam_args: List[str], layout: LocalLayout, console: Console) -> No
   if span_mode(args):
     run_spans(args, beam_args, layout, data_dir, console)
     return
-  try:
-    csv_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, console)
-  except parse.MovieLensFormatError as error:
-    raise convert.with_lenient_hint(error) from None
+  csv_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, console)
   if summary["synthetic"]:
     console.say("note: the data is SYNTHETIC (movielens.generate), not MovieLens 1M")
   if summary["skipped_total"]:
@@ -331,11 +330,8 @@ def run_span(args, beam_args: List[str], layout: LocalLayout, data_dir: str, spa
              console: Console) -> dict:
   """Converts span `span` and runs the pipeline on it; returns the conversion summary."""
   console.say(f"\n=== span {span} ===")
-  try:
-    csv_span_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args,
-                                           console, span)
-  except parse.MovieLensFormatError as error:
-    raise convert.with_lenient_hint(error) from None
+  csv_span_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, console,
+                                         span)
   if args.prepare_only:
     return summary
   config = pipeline_config(args, os.path.dirname(csv_span_dir), beam_args, span)

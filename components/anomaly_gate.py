@@ -16,7 +16,7 @@ and the runner's summary and the report show it.
 """
 import logging
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2

@@ -100,7 +100,7 @@ class PipelineConfig:
       raise ValueError("the Tuner does not run in span mode yet: tune on one span (no "
                        "--spans), then pass its values with --set")
     if self.train_spans is not None and self.train_spans < 1:
-      raise ValueError(f"train_spans (--train-spans) must be at least 1, got {self.train_spans}")
+      raise ValueError(f"--train-spans must be at least 1, got {self.train_spans}")
     if self.train_steps is not None and self.train_steps < 1:
       raise ValueError(f"train_steps must be at least 1, got {self.train_steps}")
     if self.tuning_trials < 0:

@@ -81,10 +81,10 @@ def carry_over(model, base_model_dir: str, tf_transform_output: tft.TFTransformO
   for vocabulary in bst.ROWS_BY_VOCABULARY:
     old_entries = read_vocabulary(base_model_dir, vocabulary)
     new_entries = tf_transform_output.vocabulary_by_name(vocabulary)
-    carried = len(row_mapping(old_entries, new_entries)) - 1 - f.NUM_OOV_BUCKETS
+    mapping = np.array(row_mapping(old_entries, new_entries))
+    carried = len(mapping) - 1 - f.NUM_OOV_BUCKETS  # padding and OOV rows aside
     kept[vocabulary] = {"carried": carried, "new": len(new_entries) - carried,
                         "left": len(old_entries) - carried}
-    mapping = np.array(row_mapping(old_entries, new_entries))
     for old_weight, new_weight in zip(old, new):
       if bst.VOCABULARY_OF.get(_layer(new_weight.name)) == vocabulary:
         rows = new_weight.numpy()
