@@ -19,10 +19,7 @@ import argparse
 import os
 from typing import Sequence
 
-from tfx import v1 as tfx
-
 from cli import entry_point
-from pipeline import definition
 from pipeline import runner_flags
 from pipeline.config import PipelineConfig
 
@@ -59,7 +56,7 @@ def parse_args(argv: Sequence[str]):
   runner_flags.add_training_and_gate_flags(parser)
   parser.add_argument("--output", default="pipeline.json",
                       help="where to write the PipelineJob JSON (default pipeline.json)")
-  entry_point.add_debug_flag(parser)
+  entry_point.add_debug_flag(parser, beam=False)
   args, beam_args = runner_flags.parse_runner_args(parser, argv)
   if args.span is not None:
     raise ValueError(SPAN_MODE_UNSUPPORTED)
@@ -77,6 +74,9 @@ def pipeline_config(args, beam_args: Sequence[str]) -> PipelineConfig:
 
 def compile_pipeline(config: PipelineConfig, image: str, output: str) -> str:
   """Writes the PipelineJob JSON; returns its path."""
+  # TFX loads here, not at import: --help answers at once and a bad flag is refused first.
+  from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
+  from pipeline import definition  # pylint: disable=g-import-not-at-top
   runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
       config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image),
       output_dir=os.path.dirname(os.path.abspath(output)),

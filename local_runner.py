@@ -27,6 +27,9 @@ span (results.spans).
 
 Flags this script does not know are passed to Beam, for the conversion and for every
 Beam-based TFX component (DirectRunner runs on all cores here by default).
+
+TFX, TensorFlow and Beam load only when the work starts (the imports inside functions):
+--help answers at once, and a bad flag is refused before their seconds of start-up.
 """
 from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
@@ -38,33 +41,21 @@ import json
 import math
 import os
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
-
-from tfx import v1 as tfx
-from tfx.types import standard_component_specs as keys
+from typing import List, Optional, Sequence, Tuple
 
 from cli import entry_point
 from cli.console import Console, FollowLog
-from components import anomaly_gate
-from components import pusher
-from components import ranking_evaluator
-from components.anomaly_gate import DataAnomalyError
 from movielens import constants as c
 from movielens import conversion
 from movielens import convert
 from movielens import download
 from movielens import generate
 from movielens import parse
-from pipeline import definition
 from pipeline import nodes
 from pipeline import runner_flags
 from pipeline.config import (DEFAULT_OUTPUT_DIR, LOCAL_BEAM_ARGS, LocalLayout, PipelineConfig,
                              local_pipeline_config)
-from results import report
-from results import runs
-from results import spans
-from trainer import task
-from transform import features as f
+from trainer.config import EPOCH_LOG_NAME
 
 
 def parse_args(argv: Sequence[str]):
@@ -218,72 +209,39 @@ def only_run_on(pipeline_root: str):
     yield
 
 
-def run_pipeline(config: PipelineConfig, console: Console) -> None:
-  """LocalDagRunner, with each component's start and end (and the Trainer's epochs) shown
-  as they happen."""
-  follow = FollowLog(console, nodes.ROLES, notes_from=[task.EPOCH_LOG.name])
+def new_run_id() -> str:
+  """This process's run id, "20261201-084500-123": the log file's name, and the pipeline
+  run's in ML Metadata, so the report and TensorBoard name the run the same way. File-name
+  safe, and free of the ':' and ',' TensorBoard's --logdir_spec splits on."""
+  now = time.time()
+  return time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now % 1 * 1000):03d}"
+
+
+def run_pipeline(config: PipelineConfig, console: Console, run_id: str) -> None:
+  """LocalDagRunner under run id `run_id`, with each component's start and end (and the
+  Trainer's epochs) shown as they happen; then the run's summary."""
+  from tfx import v1 as tfx  # pylint: disable=g-import-not-at-top
+  from tfx.dsl.compiler import compiler  # pylint: disable=g-import-not-at-top
+  from tfx.dsl.compiler import constants  # pylint: disable=g-import-not-at-top
+  from tfx.orchestration.portable import runtime_parameter_utils  # pylint: disable=g-import-not-at-top
+  from pipeline import definition  # pylint: disable=g-import-not-at-top
+  from results import run_summary  # pylint: disable=g-import-not-at-top
+  # LocalDagRunner.run would name the run by the clock (with ':'); the compiled pipeline
+  # gets this run's id instead, and LocalDagRunner runs it as it would its own.
+  ir = compiler.Compiler().compile(definition.create_pipeline(config))
+  runtime_parameter_utils.substitute_runtime_parameter(
+      ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
+  follow = FollowLog(console, nodes.ROLES, notes_from=[EPOCH_LOG_NAME])
   with follow.attached(), only_run_on(config.pipeline_root):
-    tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
+    tfx.orchestration.LocalDagRunner().run_with_ir(ir)
+  run_summary.print_summary(config, console, run_id)
 
 
-def already_serving(components) -> bool:
-  pushed = components[nodes.PUSHER].output(keys.PUSHED_MODEL_KEY)
-  return bool(pushed.custom_properties[pusher.ALREADY_SERVING].int_value)
-
-
-def print_drift(components, console: Console) -> None:
-  validator = components.get(nodes.DISTRIBUTION_VALIDATOR)
-  if validator is None:
-    return
-  drifted = anomaly_gate.read_drift(spans.mlmd_artifact(validator.output(keys.ANOMALIES_KEY)))
-  console.say("drift and skew: " + ("none over the schema's thresholds" if not drifted else
-                                    "\n  " + "\n  ".join(drifted)))
-
-
-def print_summary(config: PipelineConfig, console: Console) -> None:
-  """Per-component wall time from ML Metadata, then the drift, the evaluation and the
-  push (a span's first run, with nothing to train on, stops after the drift)."""
-  components = runs.component_runs(runs.connect(config.metadata_path))
-  say = console.say
-  say("\ncomponent                        state       wall time")
-  for run in components.values():
-    say(f"  {run.component:<30} {run.state:<10} {run.seconds:8.1f} s")
-  say(f"  {'total':<30} {'':<10} {sum(r.seconds for r in components.values()):8.1f} s")
-  print_drift(components, console)
-  if nodes.EVALUATOR not in components:
-    say(f"span {config.span} ingested and checked; later runs train on it")
-    return
-  result = runs.outcome(components)
-  baseline = (f"last blessed model: {result.baseline_mae:.4f}" if result.baseline_mae
-              is not None else "no blessed model before this one")
-  say(f"\nvalidation MAE {result.training['validation_mae']:.4f} (the Trainer kept epoch "
-      f"{result.training['kept_epoch']} of {result.training['epochs_run']} on it)")
-  warm = result.training.get("warm_start")
-  if warm:
-    say("warm start from the last blessed model: " + (
-        f"none ({warm['skipped']})" if "skipped" in warm else "; ".join(
-            f"{name} {rows['carried']:,} rows carried by id, {rows['new']:,} new, "
-            f"{rows['left']:,} left" for name, rows in warm["vocabularies"].items()
-            if name in (f.MOVIE_VOCAB, f.USER_VOCAB))))
-  say(f"eval MAE {result.mae:.4f} ({baseline}; bound {config.gate.mae_upper_bound:g})")
-  say(f"evaluation: {result.evaluation_uri}")
-  if result.ranking:
-    say(ranking_evaluator.describe(result.ranking))
-  say(f"report: {report.write_report(config.metadata_path)}")
-  if result.blessed and already_serving(components):
-    say(f"BLESSED, and already serving as {result.pushed_to}: no new version")
-  elif result.blessed:
-    say(f"BLESSED and pushed to {result.pushed_to}")
-  else:
-    say("NOT BLESSED, not pushed:\n  " + "\n  ".join(result.failures))
-
-
-def log_path(args, layout: LocalLayout) -> Optional[str]:
+def log_path(args, layout: LocalLayout, run_id: str) -> Optional[str]:
   """This run's log file (None with --verbose: the log stays on the terminal)."""
   if args.verbose:
     return None
-  return os.path.join(layout.logs_dir,
-                      time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}.log")
+  return os.path.join(layout.logs_dir, f"{run_id}.log")
 
 
 def main(argv: Sequence[str]) -> None:
@@ -292,17 +250,19 @@ def main(argv: Sequence[str]) -> None:
   layout = LocalLayout(args.output_dir)
   console = Console()
   try:
-    with console.quiet(log_path(args, layout)):
-      run(args, beam_args, layout, console)
+    run_id = new_run_id()
+    with console.quiet(log_path(args, layout, run_id)):
+      run(args, beam_args, layout, console, run_id)
   finally:
     console.close()
 
 
-def run(args, beam_args: List[str], layout: LocalLayout, console: Console) -> None:
+def run(args, beam_args: List[str], layout: LocalLayout, console: Console,
+        run_id: str) -> None:
   """Data, CSV, then the pipeline and its summary: every stage on the console."""
   data_dir = prepare_raw_data(args, layout.raw_dir, console)
   if span_mode(args):
-    run_spans(args, beam_args, layout, data_dir, console)
+    run_spans(args, beam_args, layout, data_dir, console, run_id)
     return
   csv_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, console)
   if summary["synthetic"]:
@@ -316,40 +276,34 @@ def run(args, beam_args: List[str], layout: LocalLayout, console: Console) -> No
 
   config = pipeline_config(args, csv_dir, beam_args)
   console.say(f"TFX pipeline (LocalDagRunner) under {config.pipeline_root}")
-  run_pipeline(config, console)
-  print_summary(config, console)
-
-
-def spans_done(layout: LocalLayout) -> Dict[int, spans.SpanRun]:
-  if not os.path.exists(layout.metadata_path):
-    return {}
-  return spans.span_runs(runs.connect(layout.metadata_path))
+  run_pipeline(config, console, run_id)
 
 
 def run_span(args, beam_args: List[str], layout: LocalLayout, data_dir: str, span: int,
-             console: Console) -> dict:
-  """Converts span `span` and runs the pipeline on it; returns the conversion summary."""
+             console: Console, run_id: str) -> dict:
+  """Converts span `span` and runs the pipeline on it, as run `<run_id>-span<span>`;
+  returns the conversion summary."""
   console.say(f"\n=== span {span} ===")
   csv_span_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, console,
                                          span)
   if args.prepare_only:
     return summary
   config = pipeline_config(args, os.path.dirname(csv_span_dir), beam_args, span)
-  run_pipeline(config, console)
-  print_summary(config, console)
+  run_pipeline(config, console, f"{run_id}-span{span}")
   return summary
 
 
 def run_spans(args, beam_args: List[str], layout: LocalLayout, data_dir: str,
-              console: Console) -> None:
+              console: Console, run_id: str) -> None:
   """Span mode: one span (--span, or the next not done), or every span (--replay)."""
-  done = spans_done(layout)
+  from results import spans  # pylint: disable=g-import-not-at-top
+  done = spans.runs_done(layout.metadata_path)
   if not args.replay:
     span = args.span if args.span is not None else (max(done) + 1 if done else 0)
     if span > 0 and span - 1 not in done:
       raise ValueError(f"span {span - 1} has not been ingested by a finished run under "
                        f"{layout.pipeline_root}: run --span {span - 1} first, or --replay")
-    run_span(args, beam_args, layout, data_dir, span, console)
+    run_span(args, beam_args, layout, data_dir, span, console, run_id)
     return
   first = conversion.read_summary(c.span_dir(csv_dir_for(args, data_dir, layout.csv_root), 0))
   num_spans = first["span"]["bounds"]["num_spans"] if first and 0 in done else None
@@ -358,14 +312,14 @@ def run_spans(args, beam_args: List[str], layout: LocalLayout, data_dir: str,
     if span in done and num_spans is not None:
       console.say(f"span {span}: done in run {done[span].run_id}, skipped")
     else:
-      summary = run_span(args, beam_args, layout, data_dir, span, console)
+      summary = run_span(args, beam_args, layout, data_dir, span, console, run_id)
       num_spans = summary["span"]["bounds"]["num_spans"]
     span += 1
   if args.prepare_only:
     return
   console.say(f"\nreplay of {num_spans} spans ({time.time() - started:.0f} s here):")
-  console.say(spans.table(spans_done(layout)))
+  console.say(spans.table(spans.runs_done(layout.metadata_path)))
 
 
 if __name__ == "__main__":
-  entry_point.run(main, expected=(DataAnomalyError, download.DatasetUnavailableError))
+  entry_point.run(main, expected=(download.DatasetUnavailableError,))

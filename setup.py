@@ -20,7 +20,7 @@ setuptools.setup(
         "serving", "serving.*",
         "results", "results.*",
     ]),
-    package_data={"pipeline": ["schema/schema.pbtxt"]},
+    package_data={"pipeline": ["schema/schema.pbtxt"], "cli": ["beam_option_flags.txt"]},
     py_modules=["local_runner"],
     install_requires=[
         "tfx[kfp]==1.16.0",

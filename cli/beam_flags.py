@@ -6,14 +6,29 @@ the flags it does not know to Beam: `--runner`, `--direct_num_workers`, the Data
 Flink and Spark options. Beam drops an option it does not know with a warning, so a
 misspelled flag of the command (`--mae_bound` for `--mae-bound`) would silently keep
 its default; `parse_args_and_beam_args` refuses it instead.
+
+Beam's flags are read from OPTION_FLAGS_FILE, a list written from the installed Beam
+(`python -m cli.beam_flags`), so that a command refuses a bad flag without Beam's seconds
+of start-up; a test compares it with the installed Beam's, so an upgrade that adds or
+removes an option says to rewrite it.
 """
 import argparse
 import difflib
+import os
 from typing import List, Sequence, Tuple
+
+OPTION_FLAGS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                 "beam_option_flags.txt")
 
 
 def beam_option_flags() -> List[str]:
-  """Every flag Beam's pipeline options define, collected as Beam's own
+  """Every flag of Beam's pipeline options, as OPTION_FLAGS_FILE lists them."""
+  with open(OPTION_FLAGS_FILE) as lines:
+    return [line.strip() for line in lines if line.startswith("-")]
+
+
+def installed_beam_option_flags() -> List[str]:
+  """Every flag the installed Beam's pipeline options define, collected as Beam's own
   PipelineOptions.get_all_options collects them (Beam has no public call for it)."""
   # pylint: disable=protected-access
   from apache_beam.options import pipeline_options  # pylint: disable=g-import-not-at-top
@@ -38,3 +53,9 @@ def parse_args_and_beam_args(parser: argparse.ArgumentParser, argv: Sequence[str
       raise ValueError(f"unknown flag {flag}: not one of this command's (--help) nor a Beam "
                        "pipeline option" + (f"; did you mean {near[0]}?" if near else ""))
   return args, rest
+
+
+if __name__ == "__main__":  # rewrites OPTION_FLAGS_FILE from the installed Beam
+  with open(OPTION_FLAGS_FILE, "w") as out:
+    out.write("# Beam's pipeline option flags: python -m cli.beam_flags rewrites this list\n")
+    out.write("".join(f"{flag}\n" for flag in installed_beam_option_flags()))

@@ -17,10 +17,12 @@ DEBUG_FLAG = "--debug"
 EXPECTED_ERRORS: Tuple[Type[BaseException], ...] = (ValueError, OSError, LookupError)
 
 
-def add_debug_flag(parser: argparse.ArgumentParser) -> None:
+def add_debug_flag(parser: argparse.ArgumentParser, beam: bool = True) -> None:
+  """--debug; `beam`: the command runs Beam, whose log --debug also shows."""
   parser.add_argument(DEBUG_FLAG, action="store_true",
-                      help="on an error, show the traceback and Beam's logs instead of one "
-                      "line")
+                      help="on an error, show the traceback" + (" and Beam's logs" if beam
+                                                                 else "")
+                      + " instead of one line")
 
 
 def command_name() -> str:

@@ -30,8 +30,9 @@ SPLIT_PAIR_FOLDER = "SplitPair-"  # DistributionValidator's folder per compared 
 STATISTICS_FILE = "FeatureStats.pb"  # what StatisticsGen writes per split
 
 
-class DataAnomalyError(RuntimeError):
-  """The data broke the schema; the message lists each anomaly."""
+class DataAnomalyError(ValueError):
+  """The data broke the schema; the message lists each anomaly. Bad input, so every
+  command reports it as one line (cli.entry_point)."""
 
 
 def read_anomalies(anomalies_artifact, folder: str = "Split-"

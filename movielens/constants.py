@@ -20,8 +20,17 @@ ML1M_ZIP_DIR = "ml-1m"  # the folder inside the zip that holds the .dat files
 
 # --- Codes (ml-1m README) ---------------------------------------------------------------
 SEXES = ("M", "F")
-AGE_GROUPS = (1, 18, 25, 35, 45, 50, 56)  # "Under 18", "18-24", ..., "56+"
-OCCUPATIONS = tuple(range(21))  # 0 "other" ... 20 "writer"
+AGE_GROUP_LABELS = {1: "under 18", 18: "18-24", 25: "25-34", 35: "35-44", 45: "45-49",
+                    50: "50-55", 56: "56+"}
+AGE_GROUPS = tuple(AGE_GROUP_LABELS)
+OCCUPATION_LABELS = {
+    0: "other", 1: "academic/educator", 2: "artist", 3: "clerical/admin",
+    4: "college/grad student", 5: "customer service", 6: "doctor/health care",
+    7: "executive/managerial", 8: "farmer", 9: "homemaker", 10: "K-12 student",
+    11: "lawyer", 12: "programmer", 13: "retired", 14: "sales/marketing", 15: "scientist",
+    16: "self-employed", 17: "technician/engineer", 18: "tradesman/craftsman",
+    19: "unemployed", 20: "writer"}
+OCCUPATIONS = tuple(OCCUPATION_LABELS)
 GENRES = (
     "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
     "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",

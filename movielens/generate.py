@@ -533,7 +533,7 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument("--num-ratings", type=int, help="override the scaled number of ratings")
   parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
   add_choice_flag(parser)
-  entry_point.add_debug_flag(parser)
+  entry_point.add_debug_flag(parser, beam=False)
   args = parser.parse_args(argv)
   config = GeneratorConfig.scaled(args.scale, seed=args.seed,
                                   choice_strength=args.choice_strength)

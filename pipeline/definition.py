@@ -9,11 +9,13 @@ Data flow, one folder (artifact) per component under the pipeline root:
     model) -> Pusher (blessed models only, to config.serving_model_dir; TFX's, with
     components.pusher's executor: unique versions, whole pushes)
     Trainer -> RankingEvaluator (HR@K, NDCG@K of the next movie, beside popularity)
+    CsvExampleGen -> ReferenceModels (eval MAE of the training mean and of user + movie
+    biases, fit on train: what the model's MAE and the gate's bound read against)
 
 The splits have one job each: the Transform's analyzers see train only; the Trainer fits
 on train and chooses (early stopping, the kept epoch; the Tuner: hyperparameters) on
 validation; eval is read only by the Evaluator, which gates on it, and by the
-RankingEvaluator, which reports on it.
+RankingEvaluator and ReferenceModels, which report on it.
 
 A DistributionValidator (pipeline.drift) compares the eval split's statistics with the
 train split's (skew) and the AnomalyGate reads what it found.
@@ -45,6 +47,7 @@ from components import spans
 from components.anomaly_gate import AnomalyGate
 from components.pusher import Pusher
 from components.ranking_evaluator import RankingEvaluator
+from components.reference_models import ReferenceModels
 from movielens import constants as c
 from movielens import conversion
 from pipeline import drift
@@ -221,8 +224,12 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
       examples=examples, model=model, transform_graph=transform_graph,
       negatives=config.ranking.negatives, k=config.ranking.k, seed=config.ranking.seed,
       eval_splits=",".join(eval_splits)).with_id(nodes.RANKING_EVALUATOR)
+  references = ReferenceModels(
+      training_examples=training_examples, examples=examples,
+      eval_splits=",".join(eval_splits)).with_id(nodes.REFERENCE_MODELS)
+  references.add_upstream_node(checks[-1])  # no numbers from data the gate stopped
   return [example_gen] + checks + window + [transform] + ([tuner] if tuner else []) + [
-      trainer, baseline_model, evaluator, pusher, ranking_evaluator]
+      trainer, baseline_model, evaluator, pusher, ranking_evaluator, references]
 
 
 def check_csv(config: PipelineConfig) -> None:

@@ -19,6 +19,7 @@ BASELINE_RESOLVER = "latest_blessed_model_resolver"
 EVALUATOR = "Evaluator"
 PUSHER = "Pusher"
 RANKING_EVALUATOR = "RankingEvaluator"
+REFERENCE_MODELS = "ReferenceModels"
 
 ROLES = {  # what each node does, in the order it runs: the runner's progress lines
     EXAMPLE_GEN: "CSV -> tf.Examples (train, validation, eval)",
@@ -36,4 +37,5 @@ ROLES = {  # what each node does, in the order it runs: the runner's progress li
     EVALUATOR: "TFMA metrics, slices and the MAE gate",
     PUSHER: "blessed models to the serving folder",
     RANKING_EVALUATOR: "HR@10 and NDCG@10 of the next movie, beside popularity",
+    REFERENCE_MODELS: "eval MAE of the training mean and of user + movie biases",
 }

@@ -14,12 +14,12 @@ from tfx.types import standard_component_specs as keys
 from tfx.utils import path_utils
 
 from components import ranking_evaluator
+from components import reference_models
 from pipeline import evaluation
 from pipeline import nodes
+from results.store import NODE_CONTEXT, RUN_CONTEXT, connect  # noqa: F401  (runs.connect)
 from trainer import summary as training_summary
 
-RUN_CONTEXT = "pipeline_run"  # TFX's MLMD context types
-NODE_CONTEXT = "node"
 # Custom properties TFX's Evaluator and Pusher set on their output artifacts.
 BLESSED = "blessed"
 PUSHED = "pushed"
@@ -42,17 +42,16 @@ class ComponentRun:
     return artifacts[0]
 
 
-def connect(metadata_path: str) -> metadata_store.MetadataStore:
-  config = metadata_store_pb2.ConnectionConfig()
-  config.sqlite.filename_uri = metadata_path
-  config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-  return metadata_store.MetadataStore(config)
-
-
 def run_ids(store: metadata_store.MetadataStore) -> List[str]:
   """Every pipeline run in the store, oldest first."""
   runs = sorted(store.get_contexts_by_type(RUN_CONTEXT), key=lambda c: c.create_time_since_epoch)
   return [run.name for run in runs]
+
+
+def file_safe(run_id: str) -> str:
+  """A run id as a file name and a TensorBoard run name: TFX's own ids (LocalDagRunner's
+  clock, as in runs before local_runner named them) hold ':', which neither allows."""
+  return run_id.replace(":", ".")
 
 
 def component_runs(store: metadata_store.MetadataStore,
@@ -103,6 +102,8 @@ class Outcome:
   model_dir: str                # the Trainer's exported SavedModel, blessed or not
   model_run_uri: str            # the Trainer's TensorBoard logs and training summary
   ranking: Optional[Dict[str, object]]  # the RankingEvaluator's result; None: none ran
+  # ReferenceModels' eval MAE of each reference predictor; None: none ran (older runs)
+  references: Optional[Dict[str, Dict[str, float]]] = None
 
 
 SliceKey = Tuple[Tuple[str, Union[str, int, float]], ...]  # () is the overall slice
@@ -196,6 +197,7 @@ def outcome(runs: Dict[str, ComponentRun]) -> Outcome:
   pushed = runs[nodes.PUSHER].output(keys.PUSHED_MODEL_KEY)
   model_run_uri = trainer.output(keys.MODEL_RUN_KEY).uri
   ranking = runs.get(nodes.RANKING_EVALUATOR)
+  references = runs.get(nodes.REFERENCE_MODELS)
   return Outcome(
       evaluation_uri=evaluation_uri,
       mae=candidate(metrics)[evaluation.GATED_METRIC],
@@ -208,4 +210,8 @@ def outcome(runs: Dict[str, ComponentRun]) -> Outcome:
       model_dir=path_utils.serving_model_path(trainer.output(keys.MODEL_KEY).uri),
       model_run_uri=model_run_uri,
       ranking=(ranking_evaluator.read_result(ranking.output(ranking_evaluator.RANKING_KEY).uri)
-               if ranking else None))
+               if ranking else None),
+      references=(reference_models.read_result(
+          references.output(reference_models.REFERENCES_KEY).uri)
+                  if references and reference_models.REFERENCES_KEY in references.outputs
+                  else None))

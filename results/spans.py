@@ -9,6 +9,7 @@ run that made them, so a replay resumed after an interruption reads as the whole
 The local runner's replay prints this table; the report shows it.
 """
 import dataclasses
+import os
 import types
 from typing import Dict, List, Optional
 
@@ -97,6 +98,13 @@ def mlmd_artifact(artifact) -> types.SimpleNamespace:
   """An MLMD artifact with what the components' readers take of a TFX artifact."""
   return types.SimpleNamespace(
       uri=artifact.uri, split_names=artifact.properties["split_names"].string_value)
+
+
+def runs_done(metadata_path: str) -> Dict[int, SpanRun]:
+  """span_runs of the store at metadata_path; none if there is no store yet."""
+  if not os.path.exists(metadata_path):
+    return {}
+  return span_runs(runs.connect(metadata_path))
 
 
 def span_runs(store: metadata_store.MetadataStore) -> Dict[int, SpanRun]:

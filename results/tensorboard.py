@@ -7,8 +7,9 @@ Pointed at the pipeline root, TensorBoard would name runs by artifact folder ("8
 This reads ML Metadata instead: each pipeline run whose Trainer trained (a cached Trainer
 reuses an earlier run's logs and is listed once) becomes
 `<run id> kept epoch K, validation MAE M[, settings that differ from the defaults]`,
-with its `train` and `validation` curves, and TensorBoard is started on them
-(`--logdir_spec`), from this project's environment.
+with its `train` and `validation` curves and its model choice (trainer/summary.py: MAE by
+epoch and the kept epoch, laid out on one custom-scalars chart), and TensorBoard is
+started on them (`--logdir_spec`), from this project's environment.
 """
 from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
@@ -17,13 +18,9 @@ import os
 import sys
 from typing import Dict, List, Sequence
 
-from tfx.types import standard_component_specs as keys
-
 from cli import entry_point
 from pipeline import nodes
 from pipeline.config import DEFAULT_OUTPUT_DIR, LocalLayout
-from results import runs
-from trainer import summary as training_summary
 from trainer.config import TrainerConfig
 
 
@@ -40,6 +37,10 @@ def run_name(run_id: str, summary: Dict[str, object]) -> str:
 
 def logdirs(metadata_path: str) -> List[str]:
   """`name:logs folder` of every run whose Trainer trained, oldest first."""
+  # ML Metadata, TFX and TensorFlow load here, not at import: --help answers at once.
+  from tfx.types import standard_component_specs as keys  # pylint: disable=g-import-not-at-top
+  from results import runs  # pylint: disable=g-import-not-at-top
+  from trainer import summary as training_summary  # pylint: disable=g-import-not-at-top
   store = runs.connect(metadata_path)
   named, seen = [], set()
   for run_id in runs.run_ids(store):
@@ -63,7 +64,7 @@ def main(argv: Sequence[str]) -> None:
   parser.add_argument("--host", default="127.0.0.1",
                       help="where TensorBoard listens (default 127.0.0.1: this machine only)")
   parser.add_argument("--port", type=int, default=6006, help="its port (default 6006)")
-  entry_point.add_debug_flag(parser)
+  entry_point.add_debug_flag(parser, beam=False)
   args = parser.parse_args(argv)
   metadata = LocalLayout(args.output_dir).metadata_path
   if not os.path.isfile(metadata):
@@ -71,7 +72,10 @@ def main(argv: Sequence[str]) -> None:
   named = logdirs(metadata)
   if not named:
     raise LookupError(f"no run in {metadata} has trained a model yet")
-  print("\n".join(f"run: {entry.rsplit(':', 1)[0]}" for entry in named), flush=True)
+  print("\n".join(f"run: {entry.rsplit(':', 1)[0]}" for entry in named))
+  print(f"open http://{args.host}:{args.port}/#custom_scalars: each run's train and "
+        "validation MAE by epoch on one chart, the kept epoch marked (Keras's own curves, "
+        "epochs counted from 0, are under SCALARS)", flush=True)
   os.execv(sys.executable, [sys.executable, "-m", "tensorboard.main", "--logdir_spec",
                             ",".join(named), "--host", args.host, "--port", str(args.port)])
 

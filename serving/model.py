@@ -5,6 +5,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from movielens import constants as c
 from movielens import contract
 from pipeline.config import DEFAULT_LAYOUT
 from transform import features as f
@@ -26,7 +27,7 @@ def version_dir(serving_dir: str, version: Optional[int] = None) -> str:
   pushed = versions(serving_dir)
   if not pushed:
     raise NoModelError(f"no pushed model in {serving_dir}: run the pipeline until a model "
-                       "is blessed (python local_runner.py)")
+                       "is blessed (bin/run), or name the serving folder with --serving-dir")
   if version is not None and version not in pushed:
     raise NoModelError(f"no version {version} in {serving_dir}; there are {pushed}")
   path = os.path.join(serving_dir, str(version if version is not None else pushed[-1]))
@@ -51,6 +52,12 @@ class RatingModel:
     # TensorFlow loads here, not at import: the commands answer --help and refuse a bad
     # request without its seconds of start-up.
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    from transform import vocabulary  # pylint: disable=g-import-not-at-top
+    # Grappler's cost model has no estimate for the attention's Softmax and says so on
+    # stderr at every load, through a C++ log TF_CPP_MIN_LOG_LEVEL does not silence. The
+    # signatures are small graphs that score as fast without it (benchmarks/pipeline_
+    # benchmark times serving), so the commands' stderr keeps only what they say.
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     self.path = path
     loaded = tf.saved_model.load(path)
     self._serve = loaded.signatures[contract.SERVING_SIGNATURE]
@@ -58,6 +65,14 @@ class RatingModel:
     # history events before the last `window` are read and dropped.
     self.window = loaded.signatures[contract.TRANSFORM_SIGNATURE].structured_outputs[
         f.HISTORY_MOVIE_INDEX].shape[1]
+    # The movies the model trained on; any other id is scored as an unknown movie (an
+    # out-of-vocabulary row), which the commands say rather than hide.
+    self.known_movie_ids = {int(entry) for entry in vocabulary.read(path, f.MOVIE_VOCAB)}
+
+  def unknown_movie_ids(self, request: Dict[str, Any]) -> List[int]:
+    """The request's movie ids (history and target) the model never trained on."""
+    movie_ids = list(request[c.HISTORY_MOVIE_IDS]) + [request[c.TARGET_MOVIE_ID]]
+    return sorted({int(m) for m in movie_ids} - self.known_movie_ids)
 
   def predict(self, requests: List[Dict[str, Any]]) -> np.ndarray:
     """The predicted ratings."""

@@ -1,17 +1,21 @@
 """Top-N movies for a user: every catalog movie the user has not rated, scored by the model.
 
-    python -m serving.recommend --data-dir outputs/raw/synthetic-scale1-seed0 --user-id 42
-    python -m serving.recommend --data-dir DIR --request user.json   # a user not in DIR
-    python -m serving.recommend --data-dir DIR --user-id 42 --by rating
+    python -m serving.recommend --user-id 42          # a user of the last run's data
+    python -m serving.recommend --request examples/user.json   # a user given whole
+    python -m serving.recommend --user-id 42 --by rating --json
+    python -m serving.recommend --data-dir DIR --user-id 42 --serving-dir DIR/serving
 
 By default movies are ranked by the model's next-movie score, how likely the user is to
 pick each one next: what "what should I watch next" asks. `--by rating` ranks by the
 predicted rating instead: movies the user would rate highly if they watched them, which
-favours obscure movies that few would pick (the RankingEvaluator measures both).
+favours obscure movies that few would pick (the RankingEvaluator measures both); ties,
+common at the top of the rating scale, go to the likelier pick.
+
+The catalog, users and ratings are the MovieLens folder the last run under outputs/ was
+converted from (found in its ML Metadata), or --data-dir.
 
 With --user-id the user's demographics come from users.dat and their ratings from a
-history index of ratings.dat, built on first use and kept (serving/history.py: no
-reparsing per call); with --request they come from one serving-contract JSON object (its
+history index of ratings.dat, built on first use and kept (no reparsing per call); with --request they come from one serving-contract JSON object (its
 target fields ignored).
 All candidates go to the model in large batches, as the same event at the same time
 (by default just after the user's last rating), differing only in the target movie.
@@ -30,6 +34,8 @@ from cli import entry_point
 from movielens import constants as c
 from movielens import contract
 from movielens import parse
+from pipeline.config import DEFAULT_LAYOUT
+from results import store
 from serving import history
 from serving import model as serving_model
 
@@ -94,7 +100,8 @@ def recommend(rating_model: serving_model.RatingModel, user: Dict[str, Any],
   event = contract.encode({**{k: v for k, v in user.items() if k != "rated"},
                            c.TARGET_MOVIE_ID: candidates[0], c.TARGET_TIMESTAMP: at})
   scores = rating_model.score_examples(contract.with_targets(event, candidates))
-  best = np.argsort(-scores[ORDERS[by]], kind="stable")[:top]
+  tie_break = scores[ORDERS["next"]]
+  best = np.lexsort((-tie_break, -scores[ORDERS[by]]))[:top]
   return [{"movie_id": candidates[i], "title": movies[candidates[i]].title,
            "genres": c.GENRE_SEPARATOR.join(movies[candidates[i]].genres),
            contract.PREDICTION_KEY: round(float(scores[contract.PREDICTION_KEY][i]), 4),
@@ -105,9 +112,10 @@ def recommend(rating_model: serving_model.RatingModel, user: Dict[str, Any],
 def parse_args(argv: Sequence[str]):
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--data-dir", required=True,
+  parser.add_argument("--data-dir",
                       help="MovieLens folder: movies.dat is the catalog (titles); users.dat "
-                      "and ratings.dat give --user-id's features and history")
+                      "and ratings.dat give --user-id's features and history (default: the "
+                      f"data of the last run under {DEFAULT_LAYOUT.output_dir})")
   who = parser.add_mutually_exclusive_group(required=True)
   who.add_argument("--user-id", type=int, help="a user of --data-dir")
   who.add_argument("--request", help="a JSON file: one serving-contract object for the user")
@@ -119,12 +127,21 @@ def parse_args(argv: Sequence[str]):
                       help="Unix time of the imagined ratings (default: after the last one)")
   parser.add_argument("--index-dir", default=history.DEFAULT_INDEX_DIR,
                       help="where --user-id's history index is kept, built on first use "
-                      f"(serving/history.py; default {history.DEFAULT_INDEX_DIR})")
+                      f"(default {history.DEFAULT_INDEX_DIR})")
+  parser.add_argument("--json", action="store_true",
+                      help="print one JSON object (the model, the user, the ranked movies) "
+                      "instead of a table")
   serving_model.add_served_model_flags(parser)
-  entry_point.add_debug_flag(parser)
+  entry_point.add_debug_flag(parser, beam=False)
   args = parser.parse_args(argv)
   if args.top < 1:
     raise ValueError(f"--top must be at least 1, got {args.top}")
+  if args.data_dir is None:
+    args.data_dir = store.latest_raw_data_dir(DEFAULT_LAYOUT.metadata_path)
+    if args.data_dir is None:
+      raise FileNotFoundError(f"no run under {DEFAULT_LAYOUT.output_dir} to take the "
+                              "catalog from: run the pipeline (bin/run), or name a MovieLens "
+                              "folder with --data-dir")
   if not os.path.isfile(os.path.join(args.data_dir, c.MOVIES_FILE)):
     raise FileNotFoundError(f"--data-dir {args.data_dir} has no {c.MOVIES_FILE}")
   return args
@@ -134,15 +151,24 @@ def main(argv: Sequence[str]) -> None:
   args = parse_args(argv)
   path = serving_model.version_dir(args.serving_dir, args.version)
   movies = parse.load_movies(os.path.join(args.data_dir, c.MOVIES_FILE))
-  user = request_from_file(args.request) if args.request else None
+  if args.request:
+    user = request_from_file(args.request)
+  else:  # an unknown user is refused before the model's seconds of loading
+    users = parse.load_users(os.path.join(args.data_dir, c.USERS_FILE))
+    if args.user_id not in users:
+      raise LookupError(f"user {args.user_id} is not in {args.data_dir}/{c.USERS_FILE}")
   started = time.monotonic()
   rating_model = serving_model.RatingModel(path)
   loaded = time.monotonic()
-  if user is None:
-    user = user_from_data_dir(args.data_dir, args.user_id, rating_model.window,
-                              args.index_dir)
+  if not args.request:
+    user = user_request(users, history.load(args.data_dir, args.index_dir), args.user_id,
+                        rating_model.window)
   ranked, num_candidates = recommend(rating_model, user, movies, args.top, args.at, args.by)
   answered = time.monotonic()
+  if args.json:
+    print(json.dumps({"model": path, c.USER_ID: user[c.USER_ID], "ranked_by": ORDERS[args.by],
+                      "candidates": num_candidates, "movies": ranked}))
+    return
   print(f"model {path} (loaded in {loaded - started:.1f} s): {num_candidates:,} unrated "
         f"movies scored, answered in {answered - loaded:.2f} s; ranked by "
         f"{ORDERS[args.by]}")

@@ -41,7 +41,7 @@ def test_synthetic_run_prepares_data_runs_the_pipeline_then_reuses_everything(tm
                     nodes.PUSHER):
     assert f"] {component}: " in first.stdout  # its progress line
     assert re.search(rf"^  {component} +COMPLETE +[\d.]+ s$", first.stdout, re.M)
-  assert re.search(r"^validation MAE \d\.\d{4} \(the Trainer kept epoch 1 of 1 on it\)$",
+  assert re.search(r"^validation MAE \d\.\d{4} \(the Trainer kept epoch 1 of the 1 it ran\)$",
                    first.stdout, re.M)
   assert re.search(r"^eval MAE \d\.\d{4} \(no blessed model before this one; bound 0.1\)$",
                    first.stdout, re.M)

@@ -14,6 +14,7 @@ from tfx import v1 as tfx
 from tfx.types import standard_component_specs as keys
 
 from components import ranking_evaluator
+from components import reference_models
 from components.anomaly_gate import DataAnomalyError
 from movielens import constants as c
 from movielens import contract
@@ -21,7 +22,8 @@ from pipeline import definition
 from pipeline import nodes
 from pipeline.evaluation import GATED_METRIC
 from results import runs
-from tests.conftest import TEST_GATE_BOUND, eval_examples, pipeline_config, serving_values
+from tests.conftest import (TEST_GATE_BOUND, eval_examples, pipeline_config, read_split,
+                            serving_values)
 from transform.config import TransformConfig
 
 pytestmark = pytest.mark.slow  # real pipelines and runners: the full tier only
@@ -30,7 +32,7 @@ EXPECTED_COMPONENTS = [nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.SCHEMA_GEN
                        nodes.EXAMPLE_VALIDATOR, nodes.DISTRIBUTION_VALIDATOR,
                        nodes.ANOMALY_GATE, nodes.TRANSFORM, nodes.TRAINER,
                        nodes.BASELINE_RESOLVER, nodes.EVALUATOR, nodes.PUSHER,
-                       nodes.RANKING_EVALUATOR]
+                       nodes.RANKING_EVALUATOR, nodes.REFERENCE_MODELS]
 
 
 def test_every_component_succeeds_and_the_model_is_blessed_and_pushed(pipeline_runs):
@@ -242,3 +244,15 @@ def test_ranking_metrics_are_computed_for_every_eval_user(pipeline_runs):
     assert 1 <= result[scorer]["mean_rank"] <= 1 + result["negatives"]
   # The generator's movie bias makes popularity informative: far better than chance.
   assert result["popularity"]["hr@10"] > 2 * 10 / (1 + result["negatives"])
+
+
+def test_the_references_are_fit_on_train_and_scored_on_the_eval_rows(pipeline_runs):
+  good = pipeline_runs["good"]
+  train = read_split(good["config"].csv_dir, c.TRAIN_SPLIT)[c.RATING].astype(float)
+  evaluation = read_split(good["config"].csv_dir, c.EVAL_SPLIT)[c.RATING].astype(float)
+  result = good["outcome"].references
+  mean = result[reference_models.TRAINING_MEAN]
+  assert mean["prediction"] == pytest.approx(train.mean())
+  assert mean["mae"] == pytest.approx((evaluation - train.mean()).abs().mean())
+  # The generator gives users and movies their own levels: the biases explain some of it.
+  assert result[reference_models.BIASES]["mae"] < mean["mae"]

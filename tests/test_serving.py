@@ -1,4 +1,6 @@
 """predict, recommend and the HTML report, on the model a real pipeline run pushed."""
+import csv
+import io
 import json
 import os
 import re
@@ -7,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 from matplotlib import image as matplotlib_image
@@ -16,12 +19,13 @@ import pytest
 from movielens import constants as c
 from movielens import contract
 from movielens import parse
-from results import report
+from results import report_page
 from results import runs
 from serving import history
 from serving import model as serving_model
 from serving import recommend
 from tests.conftest import eval_examples, serving_values
+from trainer import summary as training_summary
 from transform import features as f
 from transform.config import TransformConfig
 
@@ -55,10 +59,33 @@ def test_predict_scores_json_lines(tmp_path, served):
   assert result.returncode == 0, result.stderr[-2000:]
   lines = [json.loads(line) for line in result.stdout.splitlines()]
   assert [line["record"] for line in lines] == list(range(1, 21))
+  assert [(line[c.USER_ID], line[c.TARGET_MOVIE_ID]) for line in lines] == [
+      (r[c.USER_ID][0], r[c.TARGET_MOVIE_ID][0]) for r in served["requests"]]
   assert all(isinstance(line[contract.NEXT_MOVIE_KEY], float) for line in lines)
   expected = served["model"].predict(
       [contract.request_from_row(r, "test", 1) for r in served["requests"]])
   np.testing.assert_allclose([line["predicted_rating"] for line in lines], expected, atol=1e-4)
+  assert result.stderr == ""  # known movies, good requests: nothing of TensorFlow's either
+
+  as_csv = run_module("serving.predict", str(path), "--output", "csv", "--serving-dir",
+                      served["serving_dir"])
+  rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+  assert [{k: v for k, v in row.items()} for row in rows] == [
+      {**{k: str(v) for k, v in line.items()}, "unknown_movie_ids": ""} for line in lines]
+
+
+def test_predict_names_the_movies_the_model_never_trained_on(tmp_path, served):
+  unknown = max(served["model"].known_movie_ids) + 1
+  request = {**served["requests"][0], c.TARGET_MOVIE_ID: [unknown]}
+  path = tmp_path / "requests.jsonl"
+  path.write_text(json.dumps(served["requests"][1]) + "\n" + json.dumps(request) + "\n")
+  result = run_module("serving.predict", str(path), "--serving-dir", served["serving_dir"])
+  assert result.returncode == 0, result.stderr[-2000:]
+  first, second = [json.loads(line) for line in result.stdout.splitlines()]
+  assert "unknown_movie_ids" not in first and second["unknown_movie_ids"] == [unknown]
+  assert result.stderr.splitlines() == [
+      f"warning: {path}: 1 of 2 requests name movies the model never trained on, scored as "
+      f"unknown movies (unknown_movie_ids in the output): record 2: {unknown}"]
 
 
 def test_predict_scores_the_pipelines_own_csv(pipeline_csv, served):
@@ -156,11 +183,31 @@ def test_recommend_ranks_unrated_movies(tmp_path, pipeline_raw, served):
                          str(user_id), "--by", "rating", "--serving-dir", served["serving_dir"],
                          "--index-dir", str(tmp_path / "index"))
   assert f"ranked by {contract.PREDICTION_KEY}" in by_rating.stdout
+  as_json = json.loads(run_module(
+      "serving.recommend", "--data-dir", pipeline_raw, "--user-id", str(user_id), "--top",
+      "3", "--json", "--serving-dir", served["serving_dir"], "--index-dir",
+      str(tmp_path / "index")).stdout)
+  assert (as_json[c.USER_ID], as_json["ranked_by"], as_json["candidates"]) == (
+      user_id, contract.NEXT_MOVIE_KEY, scored)
+  assert [m["movie_id"] for m in as_json["movies"]] == [
+      int(line.rsplit("(movie ", 1)[1].rstrip(")")) for line in result.stdout.splitlines()
+      if "(movie " in line]
+
+
+def test_recommend_refuses_an_unknown_user_before_loading_the_model(pipeline_raw, served):
+  result = subprocess.run(
+      [sys.executable, "-X", "importtime", "-m", "serving.recommend", "--data-dir",
+       pipeline_raw, "--user-id", "999999", "--serving-dir", served["serving_dir"]],
+      cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 1
+  assert (f"error: user 999999 is not in {pipeline_raw}/{c.USERS_FILE}"
+          in result.stderr.splitlines())
+  assert not re.search(r"\| +tensorflow$", result.stderr, re.M)  # the model never loaded
 
 
 def test_report_renders_the_runs_own_numbers(tmp_path, pipeline_runs):
   good, worse = pipeline_runs["good"], pipeline_runs["worse"]
-  path = report.write_report(good["config"].metadata_path, good["run_id"],
+  path = report_page.write_report(good["config"].metadata_path, good["run_id"],
                              str(tmp_path / "good.html"))
   page = open(path).read()
   for section in ("Overall", "Gate", "Ranking", "Slices", "Calibration", "Training"):
@@ -169,7 +216,7 @@ def test_report_renders_the_runs_own_numbers(tmp_path, pipeline_runs):
   training = good["outcome"].training
   assert (f"<td>validation</td><td>{training['validation_mae']:.4f}</td>"
           f"<td>{training['validation_rmse']:.4f}</td><td>chose the model: the Trainer kept "
-          f"epoch {training['kept_epoch']} of {training['epochs_run']}</td>") in page
+          f"epoch {training['kept_epoch']} of the {training['epochs_run']} it ran</td>") in page
   assert f"<td>eval</td><td>{good['outcome'].mae:.4f}</td>" in page
   assert "BLESSED: pushed to" in page
   assert "chance (a random order)" in page and "times chance" in page
@@ -179,12 +226,12 @@ def test_report_renders_the_runs_own_numbers(tmp_path, pipeline_runs):
   shown = [b for b in buckets if f"<td>{b}</td>" in page]
   assert len(shown) >= 2 and sorted(shown, key=page.index) == shown
   # A slice holding every eval row is said, not drawn (no eval row has a short history here).
-  history = report.feature_slices(runs.metrics_by_slice(good["outcome"].evaluation_uri),
+  history = report_page.feature_slices(runs.metrics_by_slice(good["outcome"].evaluation_uri),
                                   f.HISTORY_LENGTH_BUCKET)
   if len(history) == 1:
     assert (f"Not drawn: every eval row is in one slice, {history[0][0]}: nothing to "
             "compare.") in page
-  worse_page = open(report.write_report(worse["config"].metadata_path, worse["run_id"],
+  worse_page = open(report_page.write_report(worse["config"].metadata_path, worse["run_id"],
                                         str(tmp_path / "worse.html"))).read()
   assert "baseline (last blessed)" in worse_page and "NOT BLESSED" in worse_page
   assert f"<td>{worse['outcome'].mae:.4f}</td><td>{good['outcome'].mae:.4f}</td>" in worse_page
@@ -215,7 +262,7 @@ CHART_BLUE = (0x1f, 0x77, 0xb4)  # matplotlib's first colour: the candidate's ba
 def test_report_renders_in_a_headless_browser(tmp_path, pipeline_runs):
   """The page as a browser draws it: a screenshot with the charts' colours in it."""
   good = pipeline_runs["good"]
-  page = report.write_report(good["config"].metadata_path, good["run_id"],
+  page = report_page.write_report(good["config"].metadata_path, good["run_id"],
                              str(tmp_path / "report.html"))
   screenshot = tmp_path / "report.png"
   subprocess.run([CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
@@ -245,7 +292,8 @@ def test_report_command_lists_runs_and_writes_the_latest(tmp_path, pipeline_runs
   assert by_output_dir.stdout == listed.stdout
 
 
-def test_tensorboard_serves_each_run_under_a_readable_name(pipeline_runs):
+def test_tensorboard_serves_each_run_under_a_readable_name_with_its_model_choice(
+    pipeline_runs):
   root = os.path.dirname(os.path.dirname(pipeline_runs["good"]["config"].metadata_path))
   with socket.socket() as probe:
     probe.bind(("127.0.0.1", 0))
@@ -260,7 +308,10 @@ def test_tensorboard_serves_each_run_under_a_readable_name(pipeline_runs):
     run = (f"{pipeline_runs[name]['run_id'].replace(':', '.')} kept epoch "
            f"{training['kept_epoch']} validation MAE {training['validation_mae']:.4f}"
            f"{settings}")
-    expected |= {f"{run}/train", f"{run}/validation"}
+    expected |= {f"{run}/train", f"{run}/validation", f"{run}/model_choice"}
+  good = pipeline_runs["good"]["outcome"].training
+  good_choice = next(run for run in expected if run.startswith(
+      pipeline_runs["good"]["run_id"].replace(":", ".")) and run.endswith("/model_choice"))
   served, deadline = [], time.monotonic() + 120
   try:
     while set(served) != expected:
@@ -272,6 +323,15 @@ def test_tensorboard_serves_each_run_under_a_readable_name(pipeline_runs):
           served = json.load(page)
       except OSError:
         pass  # not listening yet
+    data = f"http://127.0.0.1:{port}/data/plugin"
+    with urllib.request.urlopen(f"{data}/custom_scalars/layout", timeout=5) as page:
+      charts = [chart for category in json.load(page)["category"]
+                for chart in category["chart"]]
+    assert [chart["multiline"]["tag"] for chart in charts] == [["^MAE/"]]
+    query = urllib.parse.urlencode({"run": good_choice, "tag": training_summary.KEPT_TAG})
+    with urllib.request.urlopen(f"{data}/scalars/scalars?{query}", timeout=5) as page:
+      (_, step, value), = json.load(page)  # one point: the kept epoch, counted from 1
+    assert (step, value) == (good["kept_epoch"], pytest.approx(good["validation_mae"]))
   finally:
     server.terminate()
     server.wait(timeout=30)
@@ -281,10 +341,10 @@ def test_slices_read_as_text_in_their_natural_order():
   names = [b"1001+", b"unseen in training", b"top 100", b"501-1000", b"101-500"]
   by_slice = {((f.TARGET_POPULARITY_BUCKET, name),): {"": {"mae": 1.0}} for name in names}
   by_slice.update({((c.AGE_GROUP, age),): {"": {"mae": 1.0}} for age in (56, 1, 25)})
-  assert [label for label, _ in report.feature_slices(by_slice, f.TARGET_POPULARITY_BUCKET)
+  assert [label for label, _ in report_page.feature_slices(by_slice, f.TARGET_POPULARITY_BUCKET)
           ] == ["top 100", "101-500", "501-1000", "1001+", "unseen in training"]
-  assert [label for label, _ in report.feature_slices(by_slice, c.AGE_GROUP)] == [
-      "1", "25", "56"]
+  assert [label for label, _ in report_page.feature_slices(by_slice, c.AGE_GROUP)] == [
+      "under 18", "25-34", "56+"]  # MovieLens's names for the codes, in the codes' order
 
 
 def test_requests_take_scalars_bare_or_as_one_element_lists(served):

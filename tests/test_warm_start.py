@@ -9,6 +9,7 @@ from tests.test_model import CONFIG, SIZES, WINDOW
 from trainer import model as bst
 from trainer import warm_start
 from transform import features as f
+from transform import vocabulary as vocabulary_files
 
 
 def test_rows_map_by_id_when_the_order_changes():
@@ -39,9 +40,9 @@ def _export(model, vocabularies, export_dir):
   root = tf.Module()
   root.weights = list(model.scorer.weights)
   tf.saved_model.save(root, export_dir)
-  os.makedirs(os.path.join(export_dir, warm_start.ASSETS_DIR), exist_ok=True)
+  os.makedirs(os.path.join(export_dir, vocabulary_files.ASSETS_DIR), exist_ok=True)
   for name, entries in vocabularies.items():
-    with open(os.path.join(export_dir, warm_start.ASSETS_DIR, name), "wb") as out:
+    with open(os.path.join(export_dir, vocabulary_files.ASSETS_DIR, name), "wb") as out:
       out.write(b"".join(entry + b"\n" for entry in entries))
 
 

@@ -2,6 +2,10 @@
 import dataclasses
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+# The logger the Trainer writes one line per epoch to (trainer.task); the local runner's
+# console shows its latest line as the Trainer's heartbeat (cli.console).
+EPOCH_LOG_NAME = "trainer.epochs"
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainerConfig:

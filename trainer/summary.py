@@ -11,6 +11,13 @@ from typing import Dict
 import tensorflow as tf
 
 TRAINING_SUMMARY_FILE = "training_summary.json"
+# TensorBoard's view of the model choice, beside Keras's train/ and validation/ logs: MAE
+# per epoch on both splits and the kept epoch, numbered from 1 as the runner's heartbeat
+# and summary number them (Keras's own epoch_* curves count from 0), and a custom-scalars
+# layout that puts them on one chart.
+CHOICE_DIR = "model_choice"
+CHOICE_TAGS = {"mae": "MAE/train", "val_mae": "MAE/validation"}
+KEPT_TAG = "MAE/kept epoch"
 
 
 def from_history(history, early_stopping) -> Dict[str, object]:
@@ -31,3 +38,22 @@ def write(summary: Dict[str, object], model_run_dir: str) -> None:
 def read(model_run_dir: str) -> Dict[str, object]:
   with tf.io.gfile.GFile(os.path.join(model_run_dir, TRAINING_SUMMARY_FILE)) as summary:
     return json.load(summary)
+
+
+def write_choice_for_tensorboard(summary: Dict[str, object], model_run_dir: str) -> None:
+  """CHOICE_DIR's scalars and custom-scalars layout: train and validation MAE by epoch,
+  and the kept epoch as one point on the validation curve."""
+  from tensorboard.plugins.custom_scalar import layout_pb2  # pylint: disable=g-import-not-at-top
+  from tensorboard.plugins.custom_scalar import summary as custom_scalar  # pylint: disable=g-import-not-at-top
+  layout = layout_pb2.Layout(category=[layout_pb2.Category(
+      title="model choice", chart=[layout_pb2.Chart(
+          title="MAE by epoch: train, validation and the kept epoch",
+          multiline=layout_pb2.MultilineChartContent(tag=[r"^MAE/"]))])])
+  writer = tf.summary.create_file_writer(os.path.join(model_run_dir, CHOICE_DIR))
+  with writer.as_default():
+    tf.summary.experimental.write_raw_pb(custom_scalar.pb(layout).SerializeToString(), step=0)
+    for name, tag in CHOICE_TAGS.items():
+      for epoch, value in enumerate(summary["per_epoch"][name], start=1):
+        tf.summary.scalar(tag, value, step=epoch)
+    tf.summary.scalar(KEPT_TAG, summary["validation_mae"], step=summary["kept_epoch"])
+  writer.close()

@@ -33,7 +33,7 @@ from movielens import contract
 from trainer import model as bst
 from trainer import summary as training_summary
 from trainer import warm_start
-from trainer.config import TrainerConfig
+from trainer.config import EPOCH_LOG_NAME, TrainerConfig
 from transform import features as f
 from transform import preprocessing
 
@@ -41,9 +41,7 @@ from transform import preprocessing
 # Trainer applies the Transform graph as it reads them.
 RAW_EXAMPLES = "raw_examples"
 
-# Each epoch's end is logged here; the local runner's console shows the latest line as the
-# Trainer's heartbeat (cli.console).
-EPOCH_LOG = logging.getLogger(__name__)
+EPOCH_LOG = logging.getLogger(EPOCH_LOG_NAME)
 
 
 def data_shape(tf_transform_output: tft.TFTransformOutput, train_files: List[str],
@@ -250,15 +248,17 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
                                start_from)
   summary["config"] = config.to_custom_config()  # what was trained, tuned values included
   training_summary.write(summary, fn_args.model_run_dir)
+  training_summary.write_choice_for_tensorboard(summary, fn_args.model_run_dir)
   export(model, tf_transform_output, fn_args.serving_model_dir)
 
 
 class LogEpochs(keras.callbacks.Callback):
-  """One line per epoch on EPOCH_LOG: which epoch of how many, and its validation MAE."""
+  """One line per epoch on EPOCH_LOG: the epoch (from 1, as the summary and TensorBoard's
+  model choice count), the most there can be, and its validation MAE."""
 
   def on_epoch_end(self, epoch, logs=None):
-    EPOCH_LOG.info("epoch %d of %d: validation MAE %.4f", epoch + 1, self.params["epochs"],
-                   (logs or {}).get("val_mae", float("nan")))
+    EPOCH_LOG.info("epoch %d (at most %d): validation MAE %.4f", epoch + 1,
+                   self.params["epochs"], (logs or {}).get("val_mae", float("nan")))
 
 
 def train_model(config: TrainerConfig, data: bst.DataShape, train: tf.data.Dataset,

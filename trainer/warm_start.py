@@ -17,7 +17,6 @@ that the exported SavedModel carries), so the mapping needs nothing but the mode
 If the base model's weights do not line up with the new model's (another architecture,
 another --set), nothing is copied and the training summary says why: a cold start.
 """
-import os
 import re
 from typing import Dict, List, Sequence, Tuple
 
@@ -27,9 +26,7 @@ import tensorflow_transform as tft
 
 from trainer import model as bst
 from transform import features as f
-
-ASSETS_DIR = "assets"  # where a SavedModel keeps the Transform's vocabulary files
-
+from transform import vocabulary as vocabulary_files
 
 def row_mapping(old_vocabulary: Sequence[bytes], new_vocabulary: Sequence[bytes]
                 ) -> List[Tuple[int, int]]:
@@ -47,11 +44,6 @@ def row_mapping(old_vocabulary: Sequence[bytes], new_vocabulary: Sequence[bytes]
 def _layer(weight_name: str) -> str:
   """The layer of a weight, without Keras's numbering of unnamed layers ("dense_3")."""
   return re.sub(r"_\d+$", "", weight_name.split("/", 1)[0])
-
-
-def read_vocabulary(model_dir: str, vocabulary: str) -> List[bytes]:
-  with tf.io.gfile.GFile(os.path.join(model_dir, ASSETS_DIR, vocabulary), "rb") as lines:
-    return [line.rstrip(b"\n") for line in lines]
 
 
 def _mismatch(old: Sequence[tf.Variable], new: Sequence[tf.Variable]) -> str:
@@ -79,7 +71,7 @@ def carry_over(model, base_model_dir: str, tf_transform_output: tft.TFTransformO
     return {"base_model": base_model_dir, "skipped": reason}
   kept: Dict[str, Dict[str, int]] = {}
   for vocabulary in bst.ROWS_BY_VOCABULARY:
-    old_entries = read_vocabulary(base_model_dir, vocabulary)
+    old_entries = vocabulary_files.read(base_model_dir, vocabulary)
     new_entries = tf_transform_output.vocabulary_by_name(vocabulary)
     mapping = np.array(row_mapping(old_entries, new_entries))
     carried = len(mapping) - 1 - f.NUM_OOV_BUCKETS  # padding and OOV rows aside

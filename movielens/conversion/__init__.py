@@ -26,11 +26,22 @@ The modules, by concern:
     run             run_conversion: all of the above, in order
 The command line is `movielens/convert.py`.
 """
-from movielens.conversion.config import ConversionConfig
-from movielens.conversion.folders import is_local
-from movielens.conversion.run import run_conversion
-from movielens.conversion.splits import split_sizes
-from movielens.conversion.summary import is_current, read_summary, staleness
+import importlib
 
-__all__ = ["ConversionConfig", "is_current", "is_local", "read_summary", "run_conversion",
-           "split_sizes", "staleness"]
+from movielens.conversion.config import ConversionConfig
+from movielens.conversion.splits import split_sizes
+
+# Names whose modules import Beam, loaded on first use (PEP 562): a command that only
+# builds a ConversionConfig from its flags answers --help, or refuses a bad flag, without
+# Beam's seconds of start-up.
+_BEAM_NAMES = {"is_local": "folders", "run_conversion": "run", "is_current": "summary",
+               "read_summary": "summary", "staleness": "summary"}
+
+
+def __getattr__(name: str):
+  if name not in _BEAM_NAMES:
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+  return getattr(importlib.import_module(f"{__name__}.{_BEAM_NAMES[name]}"), name)
+
+
+__all__ = ["ConversionConfig", "split_sizes", *_BEAM_NAMES]
