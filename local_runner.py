@@ -81,6 +81,11 @@ def parse_args(argv: Sequence[str]):
                       "<output-dir>/logs/")
   entry_point.add_debug_flag(parser)
   args, beam_args = runner_flags.parse_runner_args(parser, argv)
+  # Absolute before anything is recorded: ML Metadata keeps every artifact's path, and a
+  # relative one would point elsewhere when the same folder is used from another folder.
+  for flag in ("output_dir", "data_dir", "serving_dir"):
+    if getattr(args, flag):
+      setattr(args, flag, os.path.abspath(getattr(args, flag)))
   if args.data_dir and args.synthetic:
     parser.error("--data-dir and --synthetic exclude each other")
   if not (math.isfinite(args.scale) and args.scale > 0):
@@ -253,6 +258,8 @@ def main(argv: Sequence[str]) -> None:
     run_id = new_run_id()
     with console.quiet(log_path(args, layout, run_id)):
       run(args, beam_args, layout, console, run_id)
+  except KeyboardInterrupt:  # every stage is cached or redone whole: a rerun resumes
+    raise entry_point.Interrupted(console.last_step) from None
   finally:
     console.close()
 

@@ -37,6 +37,7 @@ class Console:
     self._heartbeat_seconds = heartbeat_seconds
     self._lock = threading.Lock()
     self._stage_start: Optional[float] = None
+    self.last_step = ""  # the latest stage or event's name: where an interruption struck
     self._note = ""
     self._wake = threading.Event()
     self._heartbeat: Optional[threading.Thread] = None
@@ -48,6 +49,7 @@ class Console:
 
   def event(self, name: str, detail: str = "") -> None:
     """A line with the run's clock, for a step with nothing to wait for."""
+    self.last_step = name
     self.say(f"[{_clock(time.monotonic() - self._start)}] {name}"
              f"{': ' + detail if detail else ''}")
 
@@ -117,7 +119,7 @@ class Console:
     self.say(f"log: {log_path} (everything but these lines{shown_by})")
     try:
       yield
-    except BaseException:
+    except Exception:  # not on Ctrl-C: its one line says what to do
       self.say(f"the full log: {log_path}")
       raise
     finally:

@@ -4,8 +4,9 @@ Bad input (a malformed line, a request outside the contract, a flag out of range
 missing file or model, anomalous data: `run` prints `error: <message>` on stderr and
 exits 1, and keeps Beam's own log in this process (which repeats the error at length) off
 the terminal; Beam's multi-processing workers, separate processes, still print theirs.
-`--debug` lets the exception through with its traceback, and Beam's log too. Anything
-else is a bug and keeps its traceback.
+`--debug` lets the exception through with its traceback, and Beam's log too. Ctrl-C is
+one line too ("interrupted during STAGE; rerun the same command to resume" where a rerun
+resumes) and exit 130. Anything else is a bug and keeps its traceback.
 """
 import argparse
 import logging
@@ -32,6 +33,17 @@ def command_name() -> str:
   return f"python -m {spec.name}" if spec else os.path.basename(sys.argv[0])
 
 
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as shells report a process Ctrl-C stopped
+
+
+class Interrupted(KeyboardInterrupt):
+  """Ctrl-C during a named step of a command whose rerun resumes (the local runner)."""
+
+  def __init__(self, step: str):
+    super().__init__(f"interrupted during {step}; rerun the same command to resume"
+                     if step else "interrupted; rerun the same command to resume")
+
+
 def run(main: Callable[[List[str]], None], argv: Optional[Sequence[str]] = None,
         expected: Tuple[Type[BaseException], ...] = ()) -> None:
   """Calls main(argv) (default: the command line); `expected` adds the command's own
@@ -48,3 +60,6 @@ def run(main: Callable[[List[str]], None], argv: Optional[Sequence[str]] = None,
     main(argv)
   except EXPECTED_ERRORS + tuple(expected) as error:
     raise SystemExit(f"error: {error}") from None
+  except KeyboardInterrupt as interrupted:  # Ctrl-C: one line, not a traceback
+    print(str(interrupted) or "interrupted", file=sys.stderr)
+    raise SystemExit(INTERRUPTED_EXIT) from None

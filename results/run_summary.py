@@ -1,5 +1,7 @@
 """What a local run prints at its end: each component's wall time from ML Metadata, the
 drift, the validation and eval MAE, the ranking, the report and the push."""
+import os
+
 from tfx.types import standard_component_specs as keys
 
 from cli.console import Console
@@ -13,6 +15,13 @@ from results import report_page
 from results import runs
 from results import spans
 from transform import features as f
+
+
+def shown(path: str) -> str:
+  """A path as the summary prints it: relative to this folder when under it (the runner
+  records every path absolute), else whole."""
+  relative = os.path.relpath(path)
+  return path if relative.startswith("..") else relative
 
 
 def already_serving(components) -> bool:
@@ -58,13 +67,13 @@ def print_summary(config: PipelineConfig, console: Console, run_id: str) -> None
   say(f"eval MAE {result.mae:.4f} ({baseline}; bound {config.gate.mae_upper_bound:g})")
   if result.references:
     say(reference_models.describe(result.references))
-  say(f"evaluation: {result.evaluation_uri}")
+  say(f"evaluation: {shown(result.evaluation_uri)}")
   if result.ranking:
     say(ranking_evaluator.describe(result.ranking))
-  say(f"report: {report_page.write_report(config.metadata_path, run_id)}")
+  say(f"report: {shown(report_page.write_report(config.metadata_path, run_id))}")
   if result.blessed and already_serving(components):
-    say(f"BLESSED, and already serving as {result.pushed_to}: no new version")
+    say(f"BLESSED, and already serving as {shown(result.pushed_to)}: no new version")
   elif result.blessed:
-    say(f"BLESSED and pushed to {result.pushed_to}")
+    say(f"BLESSED and pushed to {shown(result.pushed_to)}")
   else:
     say("NOT BLESSED, not pushed:\n  " + "\n  ".join(result.failures))

@@ -100,10 +100,10 @@ def main(argv: Sequence[str]) -> None:
   source = "stdin" if args.input == "-" else args.input
   path = serving_model.version_dir(args.serving_dir, args.version)
   if args.input == "-":
-    batch = requests.read_requests(sys.stdin, source, form)
+    batch = requests.parse_requests(sys.stdin.buffer.read(), source, form)
   else:
-    with open(args.input, newline="") as text:
-      batch = requests.read_requests(text, source, form)
+    with open(args.input, "rb") as data:
+      batch = requests.parse_requests(data.read(), source, form)
   rating_model = serving_model.RatingModel(path)
   unknown = [rating_model.unknown_movie_ids(request) for request in batch]
   warning = unknown_warning(source, unknown)

@@ -84,6 +84,12 @@ def request_from_file(path: str) -> Dict[str, Any]:
 ORDERS = {"next": contract.NEXT_MOVIE_KEY, "rating": contract.PREDICTION_KEY}  # --by
 
 
+def printable(text: str) -> str:
+  """Text safe for a terminal: a control character in a title (an escape sequence could
+  retitle the window or worse) is shown as its code, never sent raw."""
+  return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
 def recommend(rating_model: serving_model.RatingModel, user: Dict[str, Any],
               movies: Dict[int, parse.Movie], top: int, at: Optional[int] = None,
               by: str = "next") -> Tuple[List[Dict[str, Any]], int]:
@@ -175,7 +181,8 @@ def main(argv: Sequence[str]) -> None:
   print(f"  #  {'next':>6}  rating  title")
   for rank, movie in enumerate(ranked, start=1):
     print(f"{rank:3d}. {movie[contract.NEXT_MOVIE_KEY]:6.2f}  "
-          f"{movie[contract.PREDICTION_KEY]:6.2f}  {movie['title']}  [{movie['genres']}]"
+          f"{movie[contract.PREDICTION_KEY]:6.2f}  {printable(movie['title'])}  "
+          f"[{movie['genres']}]"
           f"  (movie {movie['movie_id']})")
 
 

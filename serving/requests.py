@@ -7,6 +7,7 @@ label, is passed through for comparison). Each invalid request raises the contra
 InvalidRequestError (movielens.contract), naming the source, the record and the field.
 """
 import csv
+import io
 import json
 from typing import Any, Dict, Iterable, Iterator, List, TextIO
 
@@ -37,3 +38,23 @@ def read_requests(text: TextIO, source: str, form: str) -> List[Dict[str, Any]]:
   """form: "jsonl" or "csv"."""
   reader = read_csv(text, source) if form == "csv" else read_json_lines(text, source)
   return list(reader)
+
+
+def decode(data: bytes, source: str) -> str:
+  """A request file's text: UTF-8, a byte-order mark allowed. Other bytes raise, naming
+  the file and the line, before any model is loaded."""
+  try:
+    return data.decode("utf-8-sig")
+  except UnicodeDecodeError as error:
+    line = data[:error.start].count(b"\n") + 1
+    raise ValueError(f"{source}: line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}): "
+                     "requests are JSON lines or CSV in UTF-8") from None
+
+
+def parse_requests(data: bytes, source: str, form: str) -> List[Dict[str, Any]]:
+  """The requests in a file's bytes (form: "jsonl" or "csv"); none at all is an error."""
+  batch = read_requests(io.StringIO(decode(data, source), newline=""), source, form)
+  if not batch:
+    raise ValueError(f"{source}: no requests in it" + (
+        " (only a header row)" if form == "csv" and data.strip() else ""))
+  return batch

@@ -282,3 +282,39 @@ def test_the_serving_commands_refuse_a_bad_request_before_loading_tensorflow(tmp
           "if m in sys.modules])")
   result = run("-c", code, str(bad), "--serving-dir", str(tmp_path / "serving"))
   assert result.stdout.splitlines() == [f"error: {bad}: record 1: field 'sex': missing", "[]"]
+
+
+# --- Paths and request files ------------------------------------------------------------------
+
+def test_paths_on_the_command_line_are_made_absolute_before_anything_is_recorded(
+    tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  args, _ = local_runner.parse_args(["--data-dir", "d", "--output-dir", "o",
+                                     "--serving-dir", "s"])
+  assert (args.data_dir, args.output_dir, args.serving_dir) == tuple(
+      str(tmp_path / name) for name in ("d", "o", "s"))
+  config = local_runner.pipeline_config(args, str(tmp_path / "csv"), [])
+  assert all(os.path.isabs(path) for path in (config.pipeline_root, config.metadata_path,
+                                              config.serving_model_dir))
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "{path}: no requests in it"),
+    (b"\n\n", "{path}: no requests in it"),
+    (b'{"user_id": 1}\n\xc8\xff garbage\n', "{path}: line 2: not UTF-8 text (byte 0xc8): "
+     "requests are JSON lines or CSV in UTF-8"),
+])
+def test_an_empty_or_undecodable_request_file_is_one_line_before_the_model(
+    tmp_path, content, message):
+  serving = tmp_path / "serving" / "1700000000"
+  serving.mkdir(parents=True)
+  (serving / "saved_model.pb").write_bytes(b"")  # never loaded: the requests fail first
+  path = tmp_path / "requests.jsonl"
+  path.write_bytes(content)
+  result = run("-m", "serving.predict", str(path), "--serving-dir", str(serving.parent))
+  assert one_line_error(result) == "error: " + message.format(path=path)
+
+
+def test_titles_never_reach_the_terminal_raw():
+  assert recommend.printable("Heat\x1b]0;owned\x07 (1995) Misérables") == (
+      "Heat\\x1b]0;owned\\x07 (1995) Misérables")

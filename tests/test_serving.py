@@ -16,6 +16,7 @@ from matplotlib import image as matplotlib_image
 import numpy as np
 import pytest
 
+from components import reference_models
 from movielens import constants as c
 from movielens import contract
 from movielens import parse
@@ -221,6 +222,20 @@ def test_report_renders_the_runs_own_numbers(tmp_path, pipeline_runs):
   assert "BLESSED: pushed to" in page
   assert "chance (a random order)" in page and "times chance" in page
   assert "b&#x27;" not in page and "b'" not in page  # values as text, not Python bytes
+  # Codes by MovieLens's names; each metric by one name; the references beside the gate.
+  by_slice = runs.metrics_by_slice(good["outcome"].evaluation_uri)
+  ages = report_page.feature_slices(by_slice, c.AGE_GROUP)
+  assert ages and all(f"<td>{label}</td>" in page for label, _ in ages)
+  assert {label for label, _ in ages} <= set(c.AGE_GROUP_LABELS.values())
+  assert "ExactMeanAbsoluteError" not in page and "mean_absolute_error" not in page
+  references = good["outcome"].references
+  for name in (reference_models.TRAINING_MEAN, reference_models.BIASES):
+    assert f"<td>reference: {name}</td><td>{references[name]['mae']:.4f}</td>" in page
+  # A slice under the drawing minimum is named under its chart, with its count.
+  small = [(label, m) for label, m in report_page.feature_slices(by_slice, c.OCCUPATION)
+           if runs.candidate(m)["example_count"] < report_page.MIN_DRAWN_EXAMPLES]
+  for label, m in small:
+    assert f"{label} ({int(runs.candidate(m)['example_count'])})" in page
   # Popularity buckets in their order, not as text ("1001+" sorts before "top 100").
   buckets = [name for _, name in f.POPULARITY_RANK_BUCKETS]
   shown = [b for b in buckets if f"<td>{b}</td>" in page]
@@ -282,8 +297,14 @@ def test_report_command_lists_runs_and_writes_the_latest(tmp_path, pipeline_runs
   metadata = pipeline_runs["worse"]["config"].metadata_path
   listed = run_module("results.report", "--metadata", metadata, "--list")
   assert listed.returncode == 0, listed.stderr[-2000:]
-  assert listed.stdout.split() == [pipeline_runs["good"]["run_id"],
-                                   pipeline_runs["worse"]["run_id"]]
+  header, *lines = listed.stdout.splitlines()
+  assert header.split() == ["run", "started", "eval", "MAE", "verdict"]
+  good, worse = pipeline_runs["good"], pipeline_runs["worse"]
+  assert [line.split()[0] for line in lines] == [good["run_id"], worse["run_id"]]
+  assert re.fullmatch(rf"\S+ +\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d +"
+                      rf"{good['outcome'].mae:.4f}  blessed, pushed to "
+                      rf"{re.escape(good['outcome'].pushed_to)}", lines[0]), lines[0]
+  assert lines[1].endswith(f"{worse['outcome'].mae:.4f}  not blessed")
   written = run_module("results.report", "--metadata", metadata, "--output",
                        str(tmp_path / "latest.html"))
   assert written.returncode == 0 and os.path.isfile(written.stdout.strip())
