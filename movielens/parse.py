@@ -1,6 +1,7 @@
 """Exact parsing of the MovieLens 1M `.dat` files.
 
-The files are `::`-separated and latin-1 encoded:
+The files are `::`-separated and latin-1 encoded, as ml-1m's are (UTF-8 is detected, and
+read as such: `read_lines`):
 
     ratings.dat  UserID::MovieID::Rating::Timestamp
     users.dat    UserID::Gender::Age::Occupation::Zip-code
@@ -15,11 +16,13 @@ The line parsers here are shared by `load_movielens` (pure Python, for tests, ba
 benchmarks) and by the Beam conversion (`conversion/`), so both accept exactly the same
 input.
 """
+import codecs
 import collections
 import dataclasses
 import enum
 import functools
 import io
+import logging
 import os
 import re
 from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
@@ -254,17 +257,55 @@ def handle(error: MovieLensFormatError, report: Optional[SkipReport]) -> None:
 # --- Whole files -------------------------------------------------------------------------
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def file_encoding(path: str, open_binary: Callable[[str], BinaryIO]) -> str:
+  """"utf-8-sig" for a file that starts with UTF-8's byte-order mark (the codec skips it),
+  "utf-8" for one that is valid UTF-8 holding non-ASCII text (a catalog saved by today's
+  editors), else c.FILE_ENCODING, ml-1m's own latin-1 (in which any bytes decode)."""
+  decoder = codecs.getincrementaldecoder("utf-8")()
+  non_ascii = False
+  with open_binary(path) as raw:
+    first = raw.read(len(UTF8_BOM))
+    if first == UTF8_BOM:
+      return "utf-8-sig"
+    chunk = first
+    while chunk:
+      non_ascii = non_ascii or not chunk.isascii()
+      try:
+        decoder.decode(chunk)
+      except UnicodeDecodeError:
+        return c.FILE_ENCODING
+      chunk = raw.read(1 << 20)
+  return "utf-8" if non_ascii else c.FILE_ENCODING
+
+
 def read_lines(path: str, open_binary: Callable[[str], BinaryIO] = None
                ) -> Iterator[Tuple[int, str]]:
-  """Yields (1-based line number, line with its line end) of a latin-1 file; the last
-  line of a cut-off file has none (split_fields refuses it).
+  """Yields (1-based line number, line with its line end) of a .dat file, decoded as
+  file_encoding finds it (a byte-order mark is skipped and logged); the last line of a
+  cut-off file has none (split_fields refuses it). Empty lines at the very end of a file,
+  as editors leave them, are not lines; an empty line before a record is one (and bad).
 
   `open_binary` opens the path for reading bytes (default: the local filesystem); Beam
   passes its FileSystems.open so the same code reads from any filesystem Beam supports.
   """
-  with (open_binary or functools.partial(open, mode="rb"))(path) as raw:
-    text = io.TextIOWrapper(raw, encoding=c.FILE_ENCODING, newline="")
-    yield from enumerate(text, start=1)
+  open_binary = open_binary or functools.partial(open, mode="rb")
+  encoding = file_encoding(path, open_binary)
+  if encoding == "utf-8-sig":
+    logging.warning("%s: a UTF-8 byte-order mark starts the file; skipped, read as UTF-8",
+                    path)
+  with open_binary(path) as raw:
+    text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+    held: List[Tuple[int, str]] = []  # empty lines, yielded once a record follows them
+    for numbered in enumerate(text, start=1):
+      if not numbered[1].strip("\r\n"):
+        held.append(numbered)
+        continue
+      yield from held
+      held = []
+      yield numbered
 
 
 def _load_by_id(path: str, parse_line: Callable, id_name: str,

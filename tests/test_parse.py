@@ -36,6 +36,33 @@ def test_windows_line_endings_are_accepted(tmp_path):
   assert len(parse.load_movielens(directory).ratings) == len(RATINGS)
 
 
+def test_utf8_files_are_detected_and_read_as_utf8(tmp_path):
+  directory = write_dat_files(tmp_path, RATINGS, USERS, MOVIES)
+  with open(os.path.join(directory, "movies.dat"), "w", encoding="utf-8") as f:
+    f.write("".join(line + "\n" for line in MOVIES))  # "é" as UTF-8's two bytes
+  assert parse.load_movielens(directory).movies[2].title == "Misérables, Les (1995)"
+
+
+def test_a_byte_order_mark_is_accepted_and_said(tmp_path, caplog):
+  directory = write_dat_files(tmp_path, RATINGS, USERS, MOVIES)
+  path = os.path.join(directory, "ratings.dat")
+  with open(path, "rb") as f:
+    content = f.read()
+  with open(path, "wb") as f:
+    f.write(parse.UTF8_BOM + content)
+  assert len(parse.load_movielens(directory).ratings) == len(RATINGS)  # strict: none lost
+  assert f"{path}: a UTF-8 byte-order mark starts the file" in caplog.text
+
+
+def test_empty_lines_at_the_end_are_not_lines_but_one_between_records_is_bad(tmp_path):
+  directory = write_dat_files(tmp_path, RATINGS + ["", ""], USERS, MOVIES)
+  assert len(parse.load_movielens(directory).ratings) == len(RATINGS)  # strict mode
+  directory = write_dat_files(tmp_path / "middle", RATINGS[:1] + [""] + RATINGS[1:], USERS,
+                              MOVIES)
+  with pytest.raises(parse.MovieLensFormatError, match=r"ratings\.dat:2: "):
+    parse.load_movielens(directory)
+
+
 # (file, replaced line index, bad line, expected reason, text expected in the message)
 BAD_LINES = [
     ("ratings.dat", 1, "1::2::3", parse.SkipReason.MALFORMED, "expected 4"),
