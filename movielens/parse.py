@@ -121,9 +121,15 @@ class SkipReport:
 
   def __init__(self):
     self.errors: List[MovieLensFormatError] = []
+    # file name -> id -> where its line was skipped: a rating of a skipped user or movie
+    # is skipped too, and says why (the id is in the file, its line was bad).
+    self.skipped_ids: Dict[str, Dict[int, str]] = {}
 
-  def record(self, error: MovieLensFormatError) -> None:
+  def record(self, error: MovieLensFormatError, record_id: Optional[int] = None) -> None:
     self.errors.append(error)
+    if record_id is not None:
+      self.skipped_ids.setdefault(error.file_name, {}).setdefault(
+          record_id, f"{error.file_name}:{error.line_number}: {error.reason.value}")
 
   def counts(self) -> Dict[str, Dict[str, int]]:
     return count_by_file_and_reason((e.file_name, e.reason.value) for e in self.errors)
@@ -216,14 +222,20 @@ def parse_rating(line: str, path: str, line_number: int) -> Rating:
 
 
 def check_rating_references(rating: Rating, known_users: Mapping[int, object],
-                            known_movies: Mapping[int, object], path: str) -> None:
-  """Raises unless the rating's user and movie were defined (and kept) in their files."""
-  if rating.user_id not in known_users:
-    raise MovieLensFormatError(path, rating.line_number, SkipReason.UNKNOWN_USER,
-                               f"UserID {rating.user_id} is not in {c.USERS_FILE}")
-  if rating.movie_id not in known_movies:
-    raise MovieLensFormatError(path, rating.line_number, SkipReason.UNKNOWN_MOVIE,
-                               f"MovieID {rating.movie_id} is not in {c.MOVIES_FILE}")
+                            known_movies: Mapping[int, object], path: str,
+                            skipped_ids: Optional[Mapping[str, Mapping[int, str]]] = None
+                            ) -> None:
+  """Raises unless the rating's user and movie were defined (and kept) in their files;
+  `skipped_ids` (SkipReport.skipped_ids) tells an id whose line was skipped from one that
+  is not there at all."""
+  for known, record_id, file_name, field, reason in (
+      (known_users, rating.user_id, c.USERS_FILE, "UserID", SkipReason.UNKNOWN_USER),
+      (known_movies, rating.movie_id, c.MOVIES_FILE, "MovieID", SkipReason.UNKNOWN_MOVIE)):
+    if record_id not in known:
+      skipped_at = (skipped_ids or {}).get(file_name, {}).get(record_id)
+      raise MovieLensFormatError(path, rating.line_number, reason, (
+          f"{field} {record_id}'s own line was skipped ({skipped_at})" if skipped_at
+          else f"{field} {record_id} is not in {file_name}"))
 
 
 def split_duplicate_ratings(
@@ -247,11 +259,13 @@ def split_duplicate_ratings(
   return kept, duplicates
 
 
-def handle(error: MovieLensFormatError, report: Optional[SkipReport]) -> None:
-  """Strict mode (no report) raises the error; lenient mode records it."""
+def handle(error: MovieLensFormatError, report: Optional[SkipReport],
+           record_id: Optional[int] = None) -> None:
+  """Strict mode (no report) raises the error; lenient mode records it (and the id the
+  bad line defined, if it has one)."""
   if report is None:
     raise error
-  report.record(error)
+  report.record(error, record_id)
 
 
 # --- Whole files -------------------------------------------------------------------------
@@ -322,7 +336,8 @@ def _load_by_id(path: str, parse_line: Callable, id_name: str,
                                    f"{_ID_FIELDS[id_name]} {record_id} already defined at "
                                    f"line {first_line[record_id]}")
     except MovieLensFormatError as error:
-      handle(error, report)
+      first_field = line.split(c.FIELD_SEPARATOR, 1)[0].strip()
+      handle(error, report, int(first_field) if first_field.isdigit() else None)
       continue
     records[record_id] = record
     first_line[record_id] = line_number
@@ -349,7 +364,8 @@ def load_ratings(path: str, users: Mapping[int, User], movies: Mapping[int, Movi
   for line_number, line in read_lines(path):
     try:
       rating = parse_rating(line, path, line_number)
-      check_rating_references(rating, users, movies, path)
+      check_rating_references(rating, users, movies, path,
+                              report.skipped_ids if report else None)
     except MovieLensFormatError as error:
       handle(error, report)
       continue

@@ -220,6 +220,22 @@ def test_lenient_conversion_counts_and_lists_every_skipped_line(tmp_path):
       "movies.dat:5"]
 
 
+def test_a_rating_of_a_skipped_movie_gives_the_true_reason(tmp_path):
+  # Movie 5 is in movies.dat, but its line was skipped: its rating must not say otherwise.
+  movies = MOVIES + ["5::Nixon (1995)::Biography"]
+  data = write_dat_files(tmp_path / "in", RATINGS + ["1::5::4::400"], USERS, movies)
+  run_small_conversion(data, str(tmp_path / "out"), strict=False)
+  listed = open(tmp_path / "out" / c.SKIPPED_FILE).read().splitlines()
+  rating_line = f"{os.path.join(data, 'ratings.dat')}:{len(RATINGS) + 1}"
+  assert [line for line in listed if line.startswith(rating_line)] == [
+      f"{rating_line}: rating for an unknown movie: MovieID 5's own line was skipped "
+      "(movies.dat:5: unknown code)"]
+  parsed = parse.load_movielens(data, strict=False)  # the pure parser says the same
+  assert [str(error) for error in parsed.skipped.errors
+          if str(error).startswith(rating_line)] == [
+              line for line in listed if line.startswith(rating_line)]
+
+
 def test_summary_detects_stale_output(tmp_path):
   data = write_dat_files(tmp_path / "in", RATINGS, USERS, MOVIES)
   config = conversion.ConversionConfig(input_dir=data, output_dir=str(tmp_path / "out"))

@@ -45,17 +45,20 @@ class ParseRatings(beam.DoFn):
   """Parses and checks ratings; emits (user_id, Event). Bad lines raise or go to `skipped`."""
 
   def __init__(self, path: str, users: Dict[int, parse.User],
-               movies: Dict[int, parse.Movie], strict: bool):
+               movies: Dict[int, parse.Movie], strict: bool,
+               skipped_ids: Dict[str, Dict[int, str]]):
     self._path = path
     self._users = users
     self._movies = movies
     self._strict = strict
+    self._skipped_ids = skipped_ids  # parse.SkipReport.skipped_ids of the catalogs
 
   def process(self, chunk: List[Tuple[int, str]]):
     for line_number, line in chunk:
       try:
         rating = parse.parse_rating(line, self._path, line_number)
-        parse.check_rating_references(rating, self._users, self._movies, self._path)
+        parse.check_rating_references(rating, self._users, self._movies, self._path,
+                                      self._skipped_ids)
       except parse.MovieLensFormatError as error:
         if self._strict:
           raise
@@ -188,8 +191,10 @@ def span_summary(timestamp_counts, config: ConversionConfig) -> Dict[str, object
 
 def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
                    users: Dict[int, parse.User], movies: Dict[int, parse.Movie],
-                   launch_skipped: List[summary.SkipRecord], header: Dict[str, object]) -> None:
-  """Adds the ratings conversion to `pipeline`; users and movies are already parsed."""
+                   catalog_report: parse.SkipReport, header: Dict[str, object]) -> None:
+  """Adds the ratings conversion to `pipeline`; users and movies are already parsed, their
+  skipped lines in `catalog_report`."""
+  launch_skipped = [skip_record(error) for error in catalog_report.errors]
   ratings_path = FileSystems.join(config.input_dir, c.RATINGS_FILE)
   parsed = (
       pipeline
@@ -197,7 +202,8 @@ def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
       | "ReadRatingChunks" >> beam.FlatMap(read_line_chunks)
       | "SpreadChunks" >> beam.Reshuffle()
       | "ParseRatings" >> beam.ParDo(
-          ParseRatings(ratings_path, users, movies, config.strict)).with_outputs(
+          ParseRatings(ratings_path, users, movies, config.strict,
+                       catalog_report.skipped_ids)).with_outputs(
               SKIPPED_TAG, main="ratings"))
   span = None
   if config.span_mode:

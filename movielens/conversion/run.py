@@ -1,7 +1,7 @@
 """run_conversion: parse the catalogs, run the Beam pipeline, move the folder into place."""
 import dataclasses
 import logging
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -18,15 +18,15 @@ _join = FileSystems.join  # paths may be on any Beam filesystem
 
 
 def parse_catalogs(config: ConversionConfig) -> Tuple[
-    Dict[int, parse.User], Dict[int, parse.Movie], List[conversion_summary.SkipRecord]]:
-  """users.dat and movies.dat, parsed at launch (strict: the first bad line raises)."""
+    Dict[int, parse.User], Dict[int, parse.Movie], parse.SkipReport]:
+  """users.dat and movies.dat, parsed at launch (strict: the first bad line raises; lenient:
+  the report holds the skipped lines and the ids they defined)."""
   report = None if config.strict else parse.SkipReport()
   users = parse.load_users(_join(config.input_dir, c.USERS_FILE), report,
                            FileSystems.open)
   movies = parse.load_movies(_join(config.input_dir, c.MOVIES_FILE), report,
                              FileSystems.open)
-  skipped = [beam_pipeline.skip_record(e) for e in report.errors] if report else []
-  return users, movies, skipped
+  return users, movies, report or parse.SkipReport()
 
 
 def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = (),
@@ -64,12 +64,12 @@ def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = (),
 
 def _convert(config: ConversionConfig, beam_args: Sequence[str]) -> Dict[str, object]:
   """The conversion itself, into config.output_dir."""
-  users, movies, launch_skipped = parse_catalogs(config)
+  users, movies, catalog_report = parse_catalogs(config)
   header = conversion_summary.summary_header(config)
   conversion_summary.write_catalog(movies, config.output_dir)
   try:
     with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
-      beam_pipeline.build_pipeline(pipeline, config, users, movies, launch_skipped, header)
+      beam_pipeline.build_pipeline(pipeline, config, users, movies, catalog_report, header)
   except Exception as runner_error:  # the runner wraps errors raised on its workers
     format_error = parse.MovieLensFormatError.find_in(str(runner_error))
     if format_error is None:
