@@ -58,6 +58,9 @@ def run(main: Callable[[List[str]], None], argv: Optional[Sequence[str]] = None,
   logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
   try:
     main(argv)
+  except BrokenPipeError:  # the reader left (`| head`): stop quietly, as shell tools do
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+    raise SystemExit(0) from None
   except EXPECTED_ERRORS + tuple(expected) as error:
     raise SystemExit(f"error: {error}") from None
   except KeyboardInterrupt as interrupted:  # Ctrl-C: one line, not a traceback

@@ -318,3 +318,15 @@ def test_an_empty_or_undecodable_request_file_is_one_line_before_the_model(
 def test_titles_never_reach_the_terminal_raw():
   assert recommend.printable("Heat\x1b]0;owned\x07 (1995) Misérables") == (
       "Heat\\x1b]0;owned\\x07 (1995) Misérables")
+
+
+def test_a_reader_that_leaves_early_is_no_error():
+  # `bin/recommend ... | head -1`: the command stops quietly, as shell tools do.
+  script = ("import sys; from cli import entry_point\n"
+            "def main(argv):\n"
+            "  for _ in range(100000): print('a line of output')\n"
+            "entry_point.run(main, [])\n")
+  result = subprocess.run(f"{sys.executable} -c \"{script}\" | head -1", shell=True,
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+  assert result.stdout == "a line of output\n"
+  assert result.stderr == ""
