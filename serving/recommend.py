@@ -15,8 +15,8 @@ The catalog, users and ratings are the MovieLens folder the last run under outpu
 converted from (found in its ML Metadata), or --data-dir.
 
 With --user-id the user's demographics come from users.dat and their ratings from a
-history index of ratings.dat, built on first use and kept (no reparsing per call); with --request they come from one serving-contract JSON object (its
-target fields ignored).
+history index of ratings.dat, built on first use and kept (no reparsing per call); with
+--request they come from one serving-contract JSON object (its target fields ignored).
 All candidates go to the model in large batches, as the same event at the same time
 (by default just after the user's last rating), differing only in the target movie.
 """
@@ -40,13 +40,18 @@ from serving import history
 from serving import model as serving_model
 
 
+def check_user(users: Dict[int, parse.User], user_id: int,
+               users_file: str = c.USERS_FILE) -> None:
+  if user_id not in users:
+    raise LookupError(f"user {user_id} is not in {users_file}")
+
+
 def user_request(users: Dict[int, parse.User], index: history.HistoryIndex, user_id: int,
                  history_length: int) -> Dict[str, Any]:
   """The user's features and latest `history_length` ratings (the model's window: it
   reads no more), as a serving-contract request without a target; "rated" holds every
   movie they rated."""
-  if user_id not in users:
-    raise LookupError(f"user {user_id} is not in {c.USERS_FILE}")
+  check_user(users, user_id)
   user = users[user_id]
   movie_ids, ratings, timestamps = index.history(user_id)
   recent = slice(max(0, len(movie_ids) - history_length), None)
@@ -160,9 +165,9 @@ def main(argv: Sequence[str]) -> None:
   if args.request:
     user = request_from_file(args.request)
   else:  # an unknown user is refused before the model's seconds of loading
-    users = parse.load_users(os.path.join(args.data_dir, c.USERS_FILE))
-    if args.user_id not in users:
-      raise LookupError(f"user {args.user_id} is not in {args.data_dir}/{c.USERS_FILE}")
+    users_file = os.path.join(args.data_dir, c.USERS_FILE)
+    users = parse.load_users(users_file)
+    check_user(users, args.user_id, users_file)
   started = time.monotonic()
   rating_model = serving_model.RatingModel(path)
   loaded = time.monotonic()

@@ -110,24 +110,28 @@ def test_help_explains_the_flags():
     assert flag in result.stdout
 
 
+def run_until(component: str, *args: str, **popen) -> subprocess.Popen:
+  """A local_runner.py run in a process group of its own, once `component` has started
+  (and a few seconds into it); it fails the test if the run ends before."""
+  process = subprocess.Popen([sys.executable, os.path.join(REPO, "local_runner.py"), *args],
+                             cwd=REPO, stdout=subprocess.PIPE, text=True,
+                             start_new_session=True, **popen)
+  for line in process.stdout:
+    if f"] {component}: " in line:
+      time.sleep(3)  # inside it
+      return process
+  os.killpg(process.pid, signal.SIGKILL)
+  pytest.fail(f"the run ended before its {component} started")
+
+
 def test_a_run_killed_during_the_trainer_resumes_from_the_cache(tmp_path):
   """Killed mid-Trainer (the whole process group, Beam's workers too), the same command
   run again reuses every finished component and pushes exactly one model."""
   args = ("--synthetic", "--scale", "0.01", "--output-dir", str(tmp_path), "--epochs", "2",
           "--train-steps", "40", "--mae-bound", "5")
-  first = subprocess.Popen([sys.executable, os.path.join(REPO, "local_runner.py"), *args],
-                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                           text=True, start_new_session=True)
-  try:
-    for line in first.stdout:
-      if f"] {nodes.TRAINER}: " in line:
-        break
-    else:
-      pytest.fail("the first run ended before its Trainer started")
-    time.sleep(3)  # inside the Trainer
-  finally:
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
+  first = run_until(nodes.TRAINER, *args, stderr=subprocess.DEVNULL)
+  os.killpg(first.pid, signal.SIGKILL)
+  first.wait()
   assert not (tmp_path / "serving").exists()
 
   second = run(*args, timeout=600)
@@ -147,17 +151,9 @@ def test_ctrl_c_is_one_line_naming_the_stage_and_the_rerun_resumes(tmp_path):
           "--train-steps", "10", "--mae-bound", "5")
   # SIGINT as a terminal leaves it: a test suite started in the background (`bin/test &`)
   # has it ignored, and ignored signals are inherited.
-  first = subprocess.Popen([sys.executable, os.path.join(REPO, "local_runner.py"), *args],
-                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, start_new_session=True,
-                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+  first = run_until(nodes.TRANSFORM, *args, stderr=subprocess.PIPE,
+                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
   try:
-    for line in first.stdout:
-      if f"] {nodes.TRANSFORM}: " in line:
-        break
-    else:
-      pytest.fail("the first run ended before its Transform started")
-    time.sleep(3)  # inside the Transform
     os.killpg(first.pid, signal.SIGINT)
     _, stderr = first.communicate(timeout=120)
   finally:
