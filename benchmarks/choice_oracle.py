@@ -26,7 +26,7 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
-from components import ranking_evaluator as ranking
+from components import ranking_metrics as ranking
 from movielens import conversion
 from movielens import generate
 
@@ -40,7 +40,7 @@ def first_eval_positions(counts: np.ndarray, timestamps: np.ndarray, movie_ids: 
                          ) -> Dict[int, Tuple[int, int]]:
   """user -> (train events, index of the first eval event) in the user's own sequence,
   split as the conversion's defaults split it, the first eval event chosen as the
-  RankingEvaluator chooses it (ranking_evaluator.event_order)."""
+  RankingEvaluator chooses it (ranking_metrics.event_order)."""
   starts = np.cumsum(counts) - counts
   positions = {}
   for user, (start, count) in enumerate(zip(starts, counts)):

@@ -13,11 +13,11 @@ on every core).
 from benchmarks import common  # first: the process environment
 
 import argparse
-import sys
 import tempfile
 import time
 
 from cli import beam_flags
+from cli import entry_point
 from movielens import constants as c
 from movielens import conversion
 from pipeline.config import LOCAL_BEAM_ARGS, LocalLayout
@@ -26,14 +26,14 @@ TARGET_SECONDS = 180
 TARGET_PEAK_BYTES = 4 * common.GB
 
 
-def main():
+def main(argv):
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--scale", type=float, default=1.0, help="generated data scale")
   parser.add_argument("--data-dir", help="convert this MovieLens folder instead")
   parser.add_argument("--work-dir", help="where data and CSV go (default: a temp dir)")
   common.add_page_flag(parser, "convert_benchmark")
-  args, beam_args = beam_flags.parse_args_and_beam_args(parser, sys.argv[1:])
+  args, beam_args = beam_flags.parse_args_and_beam_args(parser, argv)
   work_dir = args.work_dir or tempfile.mkdtemp(prefix="convert_benchmark_")
   data_dir = args.data_dir
   if not data_dir:
@@ -67,4 +67,4 @@ def main():
   ])
 
 if __name__ == "__main__":
-  main()
+  entry_point.run(main)  # a bad flag: one line

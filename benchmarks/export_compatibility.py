@@ -23,8 +23,6 @@ import subprocess
 import sys
 from typing import Any, Dict
 
-import tensorflow as tf
-
 from movielens import contract
 from serving import requests
 
@@ -85,6 +83,7 @@ def newest_tensorflow_venv() -> str:
 
 def check(model_dir: str) -> Dict[str, object]:
   """Loads and scores `model_dir` in the newest TensorFlow; compares with this one's."""
+  import tensorflow as tf  # here, not at the top: --help answers at once
   example = contract.encode(example_request())
   here = float(contract.score(
       tf.saved_model.load(model_dir).signatures[contract.SERVING_SIGNATURE], [example])[0])

@@ -13,32 +13,33 @@ validation loss (in-batch sampled softmax: the lower, the better it picks each r
 movie out of the batch's) and the time it took. The eval
 split is never read: it belongs to the gate and the final numbers (quality_benchmark.py).
 """
+from __future__ import annotations  # annotations name types loaded only when work starts
+
 from benchmarks import common  # first: the process environment
 
 import argparse
 import os
 import time
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import tensorflow as tf
-import tensorflow_transform as tft
-import tf_keras as keras
-from tfx.types import standard_component_specs as keys
 
 from movielens import constants as c
 from pipeline import nodes
-from results import runs
-from trainer import model as bst
-from trainer import task
 from trainer.config import TrainerConfig
 from transform import features as f
+
+# TensorFlow and TFX load in the functions that use them, so that --help answers at once.
+if TYPE_CHECKING:  # for the annotations only
+  import tensorflow as tf
+  import tensorflow_transform as tft
 
 
 def transformed_splits(examples_uri: str, splits: Sequence[str],
                        transform_output: tft.TFTransformOutput, batch_size: int,
                        shuffle_seed=None, shuffle_buffer: int = 100_000) -> tf.data.Dataset:
   """(features, label) batches of the Transform's output for `splits` (together)."""
+  import tensorflow as tf
   files = [path for split in splits
            for path in tf.io.gfile.glob(os.path.join(examples_uri, f"Split-{split}", "*"))]
   records = tf.data.TFRecordDataset(sorted(files), compression_type="GZIP")
@@ -55,6 +56,9 @@ def transformed_splits(examples_uri: str, splits: Sequence[str],
 def readout_maes(model, validation: tf.data.Dataset, temperatures) -> dict:
   """Validation MAE of the predicted median at each smoothing temperature: the readout
   does not change training, so it is chosen after it, on validation."""
+  import tf_keras as keras
+  from trainer import model as bst
+  from trainer import task
   readout = model.get_layer("predicted_rating")
   score_and_thresholds = keras.Model(model.inputs, readout.input)
   errors = {t: [] for t in temperatures}
@@ -76,6 +80,11 @@ def main() -> None:
                       "variant's readout with, on validation")
   common.add_page_flag(parser, "model_ablation")
   args = parser.parse_args()
+  import tensorflow_transform as tft
+  import tf_keras as keras
+  from tfx.types import standard_component_specs as keys
+  from results import runs
+  from trainer import task
   transform = runs.component_runs(runs.connect(args.metadata))[nodes.TRANSFORM]
   transform_output = tft.TFTransformOutput(transform.output(keys.TRANSFORM_GRAPH_KEY).uri)
   examples_uri = transform.output(keys.TRANSFORMED_EXAMPLES_KEY).uri

@@ -29,25 +29,24 @@ import time
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
-from tfx import v1 as tfx
 
 from benchmarks import baselines
 from benchmarks import export_compatibility
 from cli import beam_flags
+from cli import entry_point
 from cli.console import Console
-from components import ranking_evaluator
+from components import ranking_metrics
 from movielens import constants as c
 from movielens import contract
 from movielens import generate
 from movielens import parse
-from pipeline import definition
 from pipeline import nodes
 from pipeline.config import local_pipeline_config
-from results import runs
 from serving import history
 from serving import model as serving_model
 from serving import recommend
+
+# TensorFlow and TFX load in the functions that use them, so that --help answers at once.
 
 BEAM_STAGES = (nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.TRANSFORM)
 TARGETS = {"whole pipeline": 15 * 60, "Beam stages": 4 * 60}  # seconds
@@ -68,6 +67,7 @@ def stage_row(stage: str, seconds: float, peak: int, note: str = "") -> str:
 
 def serving_speed(model_dir: str, evaluation: pd.DataFrame):
   """Batched predictions per second, and single-request latency percentiles (ms)."""
+  import tensorflow as tf
   serve = tf.saved_model.load(model_dir).signatures[contract.SERVING_SIGNATURE]
   examples = common.serving_examples(evaluation)
   contract.score(serve, examples[:contract.SCORING_BATCH])  # trace once before timing
@@ -127,6 +127,9 @@ def run_stages(args, beam_args, work: str):
   """Generation, conversion and the whole pipeline without cache, under a memory
   sampler: (stage rows, the pipeline config, the conversion summary, the raw and CSV
   folders, the conversion + pipeline seconds and peak, the Beam stages' seconds)."""
+  from tfx import v1 as tfx
+  from pipeline import definition
+  from results import runs
   stages = []
   with common.PeakMemory(interval=0.25) as memory:
     start = time.time()
@@ -185,14 +188,15 @@ def serving_lines(config, outcome, raw: str, evaluation: pd.DataFrame, work: str
   ]
 
 
-def main():
+def main(argv):
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--scale", type=float, default=1.0, help="generated data scale")
   parser.add_argument("--work-dir", help="default: a new temp dir")
   common.add_page_flag(parser, "pipeline_benchmark")
-  args, beam_args = beam_flags.parse_args_and_beam_args(parser, sys.argv[1:])
+  args, beam_args = beam_flags.parse_args_and_beam_args(parser, argv)
   work = args.work_dir or tempfile.mkdtemp(prefix="pipeline_benchmark_")
+  from results import runs
   stages, config, summary, raw, csv_dir, components = run_stages(args, beam_args, work)
   outcome = runs.outcome(components)
   rows, epochs = summary["rows"], outcome.training["epochs_run"]
@@ -224,8 +228,8 @@ def main():
       f"{common.verdict(ratio <= TARGET_MAE_OVER_ORACLE)} |",
       *(f"| next movie by {scorer}: HR@{k} / NDCG@{k} / mean rank | "
         f"{ranking[scorer][f'hr@{k}']:.4f} / {ranking[scorer][f'ndcg@{k}']:.4f} / "
-        f"{ranking[scorer]['mean_rank']:.1f} | |" for scorer in ranking_evaluator.SCORERS),
+        f"{ranking[scorer]['mean_rank']:.1f} | |" for scorer in ranking_metrics.SCORERS),
   ])
 
 if __name__ == "__main__":
-  main()
+  entry_point.run(main)  # a bad flag: one line

@@ -23,23 +23,22 @@ import tempfile
 import time
 
 import numpy as np
-import tensorflow as tf
-from tfx import v1 as tfx
 
 from benchmarks import baselines
 from cli.console import Console
 from movielens import constants as c
 from movielens import contract
 from movielens import generate
-from pipeline import definition
 from pipeline import nodes
 from pipeline import runner_flags
 from pipeline.config import local_pipeline_config
-from results import runs
 from trainer.config import TrainerConfig
+
+# TensorFlow and TFX load in the functions that use them, so that --help answers at once.
 
 
 def predict(model_dir: str, rows) -> np.ndarray:
+  import tensorflow as tf
   serve = tf.saved_model.load(model_dir).signatures[contract.SERVING_SIGNATURE]
   return contract.score(serve, common.serving_examples(rows))
 
@@ -61,6 +60,9 @@ def main():
   parser.add_argument("--no-svdpp", action="store_true",
                       help="leave out SVD++ (about 10 minutes at ml-1m scale)")
   args = parser.parse_args()
+  from tfx import v1 as tfx
+  from pipeline import definition
+  from results import runs
   work = args.work_dir or tempfile.mkdtemp(prefix="quality_benchmark_")
 
   # Beam's, TFX's and TensorFlow's own log goes to a file; the results come here.

@@ -12,28 +12,28 @@ the pipeline trains it, and on train + validation, the refit (which has no split
 stop on, hence N). Both are exported as the Trainer exports and score the run's eval rows
 through the serving signature, beside the run's own Trainer model.
 """
+from __future__ import annotations  # annotations name types loaded only when work starts
+
 from benchmarks import common  # first: the process environment
 
 import argparse
 import os
 import tempfile
 import time
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import tensorflow_transform as tft
-import tf_keras as keras
-from tfx.types import standard_component_specs as keys
 
 from benchmarks.model_ablation import transformed_splits
 from benchmarks.quality_benchmark import predict
 from cli.console import Console
 from movielens import constants as c
 from pipeline import nodes
-from results import runs
-from trainer import model as bst
-from trainer import task
 from trainer.config import TrainerConfig
+
+# TensorFlow and TFX load in the functions that use them, so that --help answers at once.
+if TYPE_CHECKING:  # for the annotations only
+  import tensorflow_transform as tft
 
 # Shuffles across all of a fit's rows: the validation split's file would otherwise come
 # last in every epoch.
@@ -46,6 +46,9 @@ def fit_and_export(splits: Sequence[str], epochs: int, examples_uri: str,
   (build_bst, model_features) but no early stopping, which trainer.task.train_model
   requires a validation split for, and model_ablation's input; exports it as the Trainer
   does, to `model_dir`. Returns the seconds it took."""
+  import tf_keras as keras
+  from trainer import model as bst
+  from trainer import task
   config = TrainerConfig()
   keras.backend.clear_session()
   keras.utils.set_random_seed(config.seed)
@@ -68,6 +71,9 @@ def main() -> None:
   parser.add_argument("--work-dir", help="default: a new temp dir")
   common.add_page_flag(parser, "refit_benchmark")
   args = parser.parse_args()
+  import tensorflow_transform as tft
+  from tfx.types import standard_component_specs as keys
+  from results import runs
   work = args.work_dir or tempfile.mkdtemp(prefix="refit_benchmark_")
   lines = []
   # Beam's, TFX's and TensorFlow's own log (and Keras's epochs) go to a file; results here.

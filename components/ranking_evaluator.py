@@ -8,11 +8,11 @@ with a fixed seed. The model scores each candidate as the target of that very ev
 it next) and by its predicted rating; a popularity baseline scores them by training
 frequency (the vocabulary's order). Reported for each of the three: HR@K (the true movie
 in the top K), NDCG@K (1 / log2(1 + rank) when it is) and the mean rank, with ties
-counted against the true movie.
+counted against the true movie (components/ranking_metrics.py).
 """
 import json
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -23,61 +23,17 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from movielens import constants as c
+from components import ranking_metrics as metrics
 from movielens import contract
 from transform import features as f
 
 RESULT_FILE = "ranking.json"
 RANKING_KEY = "ranking"  # the component's output: the `ranking` parameter below
-# The scorers compared, in the order results list them: the model's two outputs (named
-# as the serving contract names them) and the popularity baseline.
-NEXT_MOVIE, POPULARITY = contract.NEXT_MOVIE_KEY, "popularity"
-SCORERS = (NEXT_MOVIE, contract.PREDICTION_KEY, POPULARITY)
 
 
 class RankingMetrics(artifact.Artifact):
-  """ranking.json: HR@K, NDCG@K and mean rank of each of SCORERS."""
+  """ranking.json: HR@K, NDCG@K and mean rank of each of metrics.SCORERS."""
   TYPE_NAME = "bst_movielens.RankingMetrics"  # "namespace.Name", as Kubeflow V2 requires
-
-
-# --- The metrics, on ranks -----------------------------------------------------------------
-
-def rank_of_true(scores: np.ndarray) -> np.ndarray:
-  """[users, 1 + negatives] scores, the true movie first -> its 1-based rank per user.
-
-  Ties count against the true movie: a model that scores everything alike ranks last.
-  """
-  return 1 + (scores[:, 1:] >= scores[:, :1]).sum(axis=1)
-
-
-def hit_rate(ranks: np.ndarray, k: int) -> float:
-  return float(np.mean(ranks <= k))
-
-
-def ndcg(ranks: np.ndarray, k: int) -> float:
-  """With one relevant movie the ideal DCG is 1, so NDCG@K is 1 / log2(1 + rank) in the top K."""
-  return float(np.mean(np.where(ranks <= k, 1.0 / np.log2(1.0 + ranks), 0.0)))
-
-
-def chance(negatives: int, k: int) -> Dict[str, float]:
-  """What a random order scores on average: the true movie's rank is uniform over
-  1 .. 1 + negatives."""
-  ranks = np.arange(1, negatives + 2)
-  return summarize(ranks, k)
-
-
-def verdict(result: Dict[str, object]) -> str:
-  """The next-movie score's HR@K against popularity's and chance's, in words."""
-  k = result["k"]
-  model, popularity = result[NEXT_MOVIE][f"hr@{k}"], result[POPULARITY][f"hr@{k}"]
-  at_chance = chance(result["negatives"], k)[f"hr@{k}"]
-  return (f"Ranked by its next-movie score, the model puts the next movie in its top {k} "
-          f"{model:.1%} of the time: {model / at_chance:.2f} times chance ({at_chance:.1%}), "
-          f"{model / popularity:.2f} times popularity ({popularity:.1%}).")
-
-
-def summarize(ranks: np.ndarray, k: int) -> Dict[str, float]:
-  return {f"hr@{k}": hit_rate(ranks, k), f"ndcg@{k}": ndcg(ranks, k),
-          "mean_rank": float(ranks.mean())}
 
 
 # --- Reading the pipeline's examples ------------------------------------------------------
@@ -105,13 +61,6 @@ def rated_movies(files: List[str]) -> Dict[int, set]:
   return rated
 
 
-def event_order(timestamp: int, movie_id: int) -> Tuple[int, int]:
-  """Sorts a user's events: by second, and of events at the same second by movie id, so
-  that which comes first does not depend on the order in which Beam wrote the examples
-  (ml-1m has such ties)."""
-  return int(timestamp), int(movie_id)
-
-
 def first_events(files: List[str]) -> Dict[int, bytes]:
   """user id -> the serialized example of the user's first event in these files, by
   event_order."""
@@ -122,7 +71,7 @@ def first_events(files: List[str]) -> Dict[int, bytes]:
                                               keys[c.TARGET_TIMESTAMP].numpy().ravel(),
                                               keys[c.TARGET_MOVIE_ID].numpy().ravel(),
                                               batch.numpy()):
-      order = event_order(timestamp, movie)
+      order = metrics.event_order(timestamp, movie)
       if int(user) not in first or order < first[int(user)][0]:
         first[int(user)] = (order, record)
   return {user: record for user, (_, record) in first.items()}
@@ -130,20 +79,13 @@ def first_events(files: List[str]) -> Dict[int, bytes]:
 
 # --- Candidates and scores ------------------------------------------------------------------
 
-def sample_negatives(known_movies: np.ndarray, rated: set, count: int,
-                     rng: np.random.Generator) -> Optional[np.ndarray]:
-  """`count` known movies the user never rated; None if there are not that many."""
-  allowed = known_movies[~np.isin(known_movies, list(rated))]
-  return rng.choice(allowed, size=count, replace=False) if len(allowed) >= count else None
-
-
 def evaluate(model, events: Dict[int, bytes], rated: Dict[int, set],
              movies_by_popularity: np.ndarray, negatives: int, k: int,
              seed: int) -> Dict[str, object]:
   """HR@K and NDCG@K of the model and of popularity, over the same candidates."""
   rng = np.random.default_rng(seed)
   popularity_rank = {int(m): rank for rank, m in enumerate(movies_by_popularity)}
-  sampled = {user: sample_negatives(movies_by_popularity, rated[user], negatives, rng)
+  sampled = {user: metrics.sample_negatives(movies_by_popularity, rated[user], negatives, rng)
              for user in sorted(events)}
   users = [user for user, movies in sampled.items() if movies is not None]
   skipped = len(events) - len(users)  # so few unrated movies that N negatives do not exist
@@ -157,12 +99,14 @@ def evaluate(model, events: Dict[int, bytes], rated: Dict[int, set],
               for example in contract.with_targets(events[user], movies)]
   scores = contract.score_all(model.signatures[contract.EVAL_SIGNATURE], examples)
   unseen = len(movies_by_popularity)  # never rated in training: least popular of all
-  scores[POPULARITY] = -np.vectorize(lambda m: popularity_rank.get(m, unseen))(candidates)
+  scores[metrics.POPULARITY] = -np.vectorize(
+      lambda m: popularity_rank.get(m, unseen))(candidates)
   return {
       "users": len(users), "users_skipped_too_few_unrated_movies": skipped,
       "negatives": negatives, "k": k, "seed": seed,
-      **{scorer: summarize(rank_of_true(scores[scorer].reshape(candidates.shape)), k)
-         for scorer in SCORERS},
+      **{scorer: metrics.summarize(
+          metrics.rank_of_true(scores[scorer].reshape(candidates.shape)), k)
+         for scorer in metrics.SCORERS},
   }
 
 
@@ -177,8 +121,8 @@ def RankingEvaluator(  # pylint: disable=invalid-name  (TFX component naming)
     k: tfx.dsl.components.Parameter[int],
     seed: tfx.dsl.components.Parameter[int],
     eval_splits: tfx.dsl.components.Parameter[str] = c.EVAL_SPLIT):
-  """Writes ranking.json: HR@K, NDCG@K and mean rank of SCORERS on the eval split (or the
-  comma-separated `eval_splits`: in span mode, all of the new span)."""
+  """Writes ranking.json: HR@K, NDCG@K and mean rank of metrics.SCORERS on the eval split
+  (or the comma-separated `eval_splits`: in span mode, all of the new span)."""
   movies_by_popularity = np.array(
       [int(m) for m in tft.TFTransformOutput(transform_graph.uri).vocabulary_by_name(
           f.MOVIE_VOCAB)], dtype=np.int64)
@@ -197,15 +141,3 @@ def read_result(ranking_uri: str) -> Dict[str, object]:
     return json.load(result)
 
 
-def describe(result: Dict[str, object]) -> str:
-  """The result in a few lines, the scorers side by side: what the runner and the
-  benchmark print."""
-  k = result["k"]
-  line = lambda name, metrics: (f"  {name:<18} HR@{k} {metrics[f'hr@{k}']:.4f}  NDCG@{k} "
-                                f"{metrics[f'ndcg@{k}']:.4f}  mean rank "
-                                f"{metrics['mean_rank']:5.1f}")
-  return "\n".join(
-      [f"ranking, the next movie among {result['negatives']} unrated ones "
-       f"({result['users']:,} users):"]
-      + [line(scorer, result[scorer]) for scorer in SCORERS]
-      + [line("chance", chance(result["negatives"], k))])

@@ -21,7 +21,7 @@ from matplotlib import ticker  # pylint: disable=g-import-not-at-top
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
-from components import ranking_evaluator
+from components import ranking_metrics
 from components import reference_models
 from movielens import constants as c
 from pipeline import evaluation
@@ -266,15 +266,15 @@ def ranking_section(result: Optional[dict]) -> str:
   if not result:
     return ""
   k = result["k"]
-  chance = ranking_evaluator.chance(result["negatives"], k)
+  chance = ranking_metrics.chance(result["negatives"], k)
   rows = [[scorer, result[scorer][f"hr@{k}"], result[scorer][f"ndcg@{k}"],
-           f"{result[scorer]['mean_rank']:.1f}"] for scorer in ranking_evaluator.SCORERS]
+           f"{result[scorer]['mean_rank']:.1f}"] for scorer in ranking_metrics.SCORERS]
   rows.append(["chance (a random order)", chance[f"hr@{k}"], chance[f"ndcg@{k}"],
                f"{chance['mean_rank']:.1f}"])
   return (f"<h2>Ranking</h2><p>Each user's first eval event: the true movie among "
           f"{result['negatives']} unrated ones, {result['users']:,} users "
           f"({result['users_skipped_too_few_unrated_movies']} skipped: too few unrated "
-          f"movies).</p><p>{html.escape(ranking_evaluator.verdict(result))}</p>"
+          f"movies).</p><p>{html.escape(ranking_metrics.verdict(result))}</p>"
           + _table(["scorer", f"HR@{k}", f"NDCG@{k}", "mean rank"], rows))
 
 

@@ -7,7 +7,7 @@ from tfx.types import standard_component_specs as keys
 from cli.console import Console
 from components import anomaly_gate
 from components import pusher
-from components import ranking_evaluator
+from components import ranking_metrics
 from components import reference_models
 from pipeline import nodes
 from pipeline.config import PipelineConfig
@@ -69,7 +69,7 @@ def print_summary(config: PipelineConfig, console: Console, run_id: str) -> None
     say(reference_models.describe(result.references))
   say(f"evaluation: {shown(result.evaluation_uri)}")
   if result.ranking:
-    say(ranking_evaluator.describe(result.ranking))
+    say(ranking_metrics.describe(result.ranking))
   say(f"report: {shown(report_page.write_report(config.metadata_path, run_id))}")
   if result.blessed and already_serving(components):
     say(f"BLESSED, and already serving as {shown(result.pushed_to)}: no new version")

@@ -27,6 +27,15 @@ ENTRY_POINTS = {  # every command a user starts (the bin/ wrappers run these): t
     ("-m", "serving.recommend"): ("--user-id", "1"),
     ("-m", "results.report"): (),
     ("-m", "results.tensorboard"): (),
+    # The benchmarks: developers' commands, held to the same start.
+    ("-m", "benchmarks.choice_oracle"): (),
+    ("-m", "benchmarks.convert_benchmark"): (),
+    ("-m", "benchmarks.export_compatibility"): ("--model-dir", "m"),
+    ("-m", "benchmarks.model_ablation"): ("--metadata", "m"),
+    ("-m", "benchmarks.pipeline_benchmark"): (),
+    ("-m", "benchmarks.quality_benchmark"): (),
+    ("-m", "benchmarks.refit_benchmark"): ("--metadata", "m", "--csv-dir", "c"),
+    ("-m", "benchmarks.replay_benchmark"): (),
 }
 HEAVY = ("tensorflow", "tfx", "apache_beam")
 IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)$", re.M)

@@ -13,7 +13,7 @@ import tensorflow as tf
 from tfx import v1 as tfx
 from tfx.types import standard_component_specs as keys
 
-from components import ranking_evaluator
+from components import ranking_metrics
 from components import reference_models
 from components.anomaly_gate import DataAnomalyError
 from movielens import constants as c
@@ -239,7 +239,7 @@ def test_ranking_metrics_are_computed_for_every_eval_user(pipeline_runs):
                 for e in eval_examples(good["components"])}
   assert result["users"] + result["users_skipped_too_few_unrated_movies"] == len(eval_users)
   assert result["users"] > 0 and result["negatives"] == good["config"].ranking.negatives
-  for scorer in ranking_evaluator.SCORERS:
+  for scorer in ranking_metrics.SCORERS:
     assert 0 <= result[scorer]["ndcg@10"] <= result[scorer]["hr@10"] <= 1
     assert 1 <= result[scorer]["mean_rank"] <= 1 + result["negatives"]
   # The generator's movie bias makes popularity informative: far better than chance.

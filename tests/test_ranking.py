@@ -5,7 +5,8 @@ import tensorflow as tf
 
 from movielens import constants as c
 
-from components import ranking_evaluator as ranking
+from components import ranking_evaluator
+from components import ranking_metrics as ranking
 
 
 def test_rank_counts_ties_against_the_true_movie():
@@ -49,7 +50,7 @@ def test_the_first_event_does_not_depend_on_the_order_of_the_examples(tmp_path):
   chosen = []
   for name, ordered in (("a", events), ("b", events[::-1])):
     _write_events(tmp_path / name, ordered)
-    first = ranking.first_events([str(tmp_path / name)])
+    first = ranking_evaluator.first_events([str(tmp_path / name)])
     chosen.append({user: tf.train.Example.FromString(record).features.feature[
         c.TARGET_MOVIE_ID].int64_list.value[0] for user, record in first.items()})
   assert chosen[0] == chosen[1] == {1: 20, 2: 5}
