@@ -17,6 +17,7 @@ The exported SavedModel has four signatures (names and keys: movielens.contract)
 """
 import logging
 import os
+import tempfile
 from typing import Dict, List
 
 import numpy as np
@@ -31,6 +32,7 @@ from tfx_bsl.public import tfxio
 from movielens import constants as c
 from movielens import contract
 from trainer import model as bst
+from trainer import input_order
 from trainer import summary as training_summary
 from trainer import warm_start
 from trainer.config import EPOCH_LOG_NAME, TrainerConfig
@@ -205,16 +207,21 @@ def export(model: keras.Model, tf_transform_output: tft.TFTransformOutput,
 
 
 def training_inputs(fn_args, config: TrainerConfig, tf_transform_output: tft.TFTransformOutput,
-                    raw: bool = False):
+                    input_dir: str, raw: bool = False):
   """(train batches, validation batches, steps per epoch) from the Trainer's or the Tuner's
-  FnArgs: the train split, and the validation split as their `eval_files`."""
+  FnArgs: the train split, and the validation split as their `eval_files`, each first
+  written to `input_dir` in an order that does not depend on how Beam wrote them
+  (trainer.input_order), so that the same data and seed train the same model."""
   # With train_steps, epochs split them; without, each epoch is one pass over the data.
   steps_per_epoch = (max(1, fn_args.train_steps // config.epochs)
                      if fn_args.train_steps else None)
-  train = make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
+  train_file, validation_file = (
+      input_order.write_in_canonical_order(files, config.seed, os.path.join(input_dir, name))
+      for name, files in (("train", fn_args.train_files), ("validation", fn_args.eval_files)))
+  train = make_dataset([train_file], fn_args.data_accessor, tf_transform_output,
                        config.batch_size, None if steps_per_epoch else 1, config.seed,
                        shuffle=True, raw=raw)
-  validation = make_dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
+  validation = make_dataset([validation_file], fn_args.data_accessor, tf_transform_output,
                             config.batch_size, 1, config.seed, shuffle=False, raw=raw)
   if fn_args.eval_steps:
     validation = validation.take(fn_args.eval_steps)
@@ -237,15 +244,17 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
   keras.utils.set_random_seed(config.seed)
   tf.config.experimental.enable_op_determinism()
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
-  train, validation, steps_per_epoch = training_inputs(fn_args, config, tf_transform_output,
-                                                       raw)
   start_from = None
   if fn_args.base_model:
     start_from = lambda model: warm_start.carry_over(model, fn_args.base_model,
                                                      tf_transform_output)
-  model, summary = train_model(config, data_shape(tf_transform_output, fn_args.train_files, raw),
-                               train, validation, steps_per_epoch, fn_args.model_run_dir,
-                               start_from)
+  with tempfile.TemporaryDirectory(prefix="bst-trainer-input-") as input_dir:
+    train, validation, steps_per_epoch = training_inputs(fn_args, config, tf_transform_output,
+                                                         input_dir, raw)
+    model, summary = train_model(config, data_shape(tf_transform_output, fn_args.train_files,
+                                                    raw),
+                                 train, validation, steps_per_epoch, fn_args.model_run_dir,
+                                 start_from)
   summary["config"] = config.to_custom_config()  # what was trained, tuned values included
   training_summary.write(summary, fn_args.model_run_dir)
   training_summary.write_choice_for_tensorboard(summary, fn_args.model_run_dir)

@@ -13,6 +13,9 @@ KerasTuner here binds to Keras 3, while the model is tf_keras (TFT 1.16 needs it
 trial that is just "train with these settings, report the validation MAE" is the same in
 both.
 """
+import atexit
+import shutil
+import tempfile
 from typing import Any, Dict, Sequence
 
 import keras_tuner
@@ -69,8 +72,11 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
   """Called by the TFX Tuner: the tuner, and the data its trials train and validate on."""
   config = TrainerConfig.from_custom_config(fn_args.custom_config[TRAINER_CONFIG_KEY])
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
+  # The trials read their input after this returns: it is removed when the process ends.
+  input_dir = tempfile.mkdtemp(prefix="bst-tuner-input-")
+  atexit.register(shutil.rmtree, input_dir, ignore_errors=True)
   train, validation, steps_per_epoch = task.training_inputs(fn_args, config,
-                                                            tf_transform_output)
+                                                            tf_transform_output, input_dir)
   tuner = BstTuner(config, task.data_shape(tf_transform_output, fn_args.train_files),
                    max_trials=fn_args.custom_config[MAX_TRIALS_KEY],
                    directory=fn_args.working_dir, project_name="bst")
