@@ -7,6 +7,7 @@ are the one definition of a local run (the runner, the benchmarks and the tests 
 import dataclasses
 import math
 import os
+import statistics
 from typing import Any, Dict, Optional, Sequence
 
 from movielens import constants as c
@@ -25,13 +26,22 @@ class GateConfig:
   The default bound is just under what answering 4 stars for every rating scores on
   ml-1m's rating distribution (MAE 0.87): a model that does not beat that is not worth
   serving.
+
+  Against the last blessed model, the change in MAE is judged beyond noise: both models
+  are scored on the same eval rows, and the change is moved by `confidence`'s one-sided
+  normal quantile times the standard error of their paired difference
+  (pipeline.metrics.MaeWithNoiseMargin). Without a required improvement, a candidate is
+  refused only if it is worse with that confidence (by more than mae_max_increase); with
+  one (span mode's default), it is blessed only if it is better with that confidence (by
+  at least mae_min_improvement). A confidence of 0.5 compares the two MAEs as they are.
   """
   mae_upper_bound: float = 0.85
   # Largest increase of MAE over the last blessed model still blessed; 0: no regression.
   mae_max_increase: float = 0.0
-  # Instead: the least decrease of MAE below the last blessed model's for a blessing, so
-  # that a model no better beyond run-to-run noise is not pushed (span mode's default).
-  mae_min_improvement: float = 0.0
+  # Instead: the least decrease of MAE below the last blessed model's for a blessing;
+  # None: no improvement required.
+  mae_min_improvement: Optional[float] = None
+  confidence: float = 0.95
 
   def __post_init__(self):
     # Checked here, before any work: a NaN or negative bound would run the whole
@@ -42,16 +52,31 @@ class GateConfig:
     if not (math.isfinite(self.mae_max_increase) and self.mae_max_increase >= 0):
       raise ValueError("the MAE's allowed increase (--mae-max-increase) must be 0 or more, "
                        f"got {self.mae_max_increase:g}")
-    if not (math.isfinite(self.mae_min_improvement) and self.mae_min_improvement >= 0):
+    if self.mae_min_improvement is not None and not (
+        math.isfinite(self.mae_min_improvement) and self.mae_min_improvement >= 0):
       raise ValueError("the MAE's required improvement (--mae-min-improvement) must be 0 or "
                        f"more, got {self.mae_min_improvement:g}")
-    if self.mae_max_increase and self.mae_min_improvement:
+    if self.mae_max_increase and self.mae_min_improvement is not None:
       raise ValueError("--mae-max-increase and --mae-min-improvement exclude each other")
+    if not 0.5 <= self.confidence < 1:  # NaN fails too
+      raise ValueError("the gate's confidence (--gate-confidence) must be at least 0.5 and "
+                       f"below 1, got {self.confidence:g}")
+
+  @property
+  def requires_improvement(self) -> bool:
+    return self.mae_min_improvement is not None
 
   @property
   def mae_change_bound(self) -> float:
-    """The largest candidate-minus-baseline MAE change still blessed."""
-    return -self.mae_min_improvement if self.mae_min_improvement else self.mae_max_increase
+    """The largest candidate-minus-baseline MAE change still blessed, noise margin applied."""
+    return -self.mae_min_improvement if self.requires_improvement else self.mae_max_increase
+
+  @property
+  def noise_margin(self) -> float:
+    """Standard errors by which the change is moved before it meets mae_change_bound: the
+    candidate given the benefit of the doubt (-z), or held to it (+z)."""
+    z = statistics.NormalDist().inv_cdf(self.confidence)
+    return z if self.requires_improvement else -z
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,6 +4,8 @@ TFMA scores CsvExampleGen's eval split through the model's `predict_pipeline_exa
 signature and runs `transform_features` beside it, so slices can use the Transform's
 slicing features (history length, target popularity) as well as raw ones.
 """
+import json
+from typing import List
 
 import tensorflow_model_analysis as tfma
 
@@ -13,7 +15,9 @@ from pipeline import metrics
 from pipeline.config import GateConfig
 from transform import features as f
 
-GATED_METRIC = metrics.MAE
+GATED_METRIC = metrics.MAE  # under the bound
+# ...and its change against the last blessed model, beyond noise (GateConfig).
+GATED_CHANGE_METRIC = metrics.MAE_WITH_NOISE_MARGIN
 # (metric class, its module or "" for TFMA's, the name it reports). The rating metrics
 # and the plot come from pipeline.metrics: TFMA's and Keras's MAE and MSE are not exact,
 # and there all of them share one conversion per example (see there).
@@ -34,26 +38,32 @@ SLICE_FEATURES = (c.SEX, c.AGE_GROUP, c.OCCUPATION, f.HISTORY_LENGTH_BUCKET,
                   f.TARGET_POPULARITY_BUCKET, c.RATING)
 
 
-def gate_threshold(gate: GateConfig) -> tfma.MetricThreshold:
-  """MAE under an absolute bound, and no worse than the baseline by more than allowed
-  (or, with mae_min_improvement, better than it by at least that much).
+def gate_metrics(gate: GateConfig) -> List[tfma.MetricConfig]:
+  """The gate, on the overall slice only (slices inform, they do not gate): the MAE under
+  an absolute bound, and its change against the last blessed model, moved by the noise
+  margin, within GateConfig.mae_change_bound.
 
   Without a baseline (the first run) TFX drops the change threshold: the bound alone gates.
   """
-  return tfma.MetricThreshold(
-      value_threshold=tfma.GenericValueThreshold(upper_bound={"value": gate.mae_upper_bound}),
-      change_threshold=tfma.GenericChangeThreshold(
-          direction=tfma.MetricDirection.LOWER_IS_BETTER,
-          absolute={"value": gate.mae_change_bound}))
+  bound = tfma.MetricThreshold(
+      value_threshold=tfma.GenericValueThreshold(upper_bound={"value": gate.mae_upper_bound}))
+  change = tfma.MetricThreshold(change_threshold=tfma.GenericChangeThreshold(
+      direction=tfma.MetricDirection.LOWER_IS_BETTER, absolute={"value": gate.mae_change_bound}))
+  return [
+      tfma.MetricConfig(class_name="ExactMeanAbsoluteError", module=metrics.__name__,
+                        per_slice_thresholds=[tfma.PerSliceMetricThreshold(
+                            slicing_specs=[OVERALL], threshold=bound)]),
+      tfma.MetricConfig(class_name="MaeWithNoiseMargin", module=metrics.__name__,
+                        config=json.dumps({"margin": gate.noise_margin}),
+                        per_slice_thresholds=[tfma.PerSliceMetricThreshold(
+                            slicing_specs=[OVERALL], threshold=change)]),
+  ]
 
 
 def eval_config(gate: GateConfig) -> tfma.EvalConfig:
-  configs = [tfma.MetricConfig(class_name=class_name, module=module)
-             for class_name, module, _ in METRICS]
-  for metric, (_, _, name) in zip(configs, METRICS):
-    if name == GATED_METRIC:  # on the overall slice only: slices inform, they do not gate
-      metric.per_slice_thresholds.append(tfma.PerSliceMetricThreshold(
-          slicing_specs=[OVERALL], threshold=gate_threshold(gate)))
+  configs = gate_metrics(gate) + [
+      tfma.MetricConfig(class_name=class_name, module=module)
+      for class_name, module, name in METRICS if name != GATED_METRIC]
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(
           signature_name=contract.EVAL_SIGNATURE,

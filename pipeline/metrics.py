@@ -17,6 +17,13 @@ preprocessor, which
 TFMA runs once per example before the fan-out, turns each example into its row of sums;
 every metric and the plot then derive from one shared sum of those rows per slice
 (TFMA's derived metrics, as its own calibration metrics share their sums).
+
+Paired with the baseline: when the Evaluator has a baseline model (the last blessed one),
+each example's row also holds d = |candidate's error| - |baseline's error| and d squared,
+so that MaeWithNoiseMargin can move the MAE by a multiple of the standard error of the
+mean of d: the noise of comparing two models on the same, finite eval rows. TFMA's diff
+of that metric is then a one-sided confidence bound of the change in MAE, which the gate
+(pipeline.evaluation) holds to its threshold.
 """
 import math
 from typing import Any, Callable, Dict, Iterable, Iterator, Optional
@@ -27,6 +34,7 @@ from tensorflow_model_analysis.metrics import metric_types
 from tensorflow_model_analysis.metrics import metric_util
 from tensorflow_model_analysis.proto import config_pb2
 from tensorflow_model_analysis.proto import metrics_for_slice_pb2
+from tensorflow_model_analysis.utils import model_util
 
 from movielens import constants as c
 
@@ -36,15 +44,18 @@ RMSE = "root_mean_squared_error"
 MEAN_LABEL = "mean_label"
 MEAN_PREDICTION = "mean_prediction"
 CALIBRATION_PLOT = "calibration_plot"  # TFMA's name: its writer files it as its own plot
+MAE_WITH_NOISE_MARGIN = "mae_with_noise_margin"
 # The calibration plot's bucket edges: half a star wide over the rating scale, and below
 # and above it one more bucket each (as TFMA's CalibrationPlot).
 CALIBRATION_EDGES = tuple(np.arange(c.MIN_RATING, c.MAX_RATING + 0.5, 0.5).tolist())
 _CALIBRATION_LOWS = (-math.inf,) + CALIBRATION_EDGES
 _CALIBRATION_HIGHS = CALIBRATION_EDGES + (math.inf,)
 # An example's row: its weight, then its weighted absolute error, squared error, label and
-# prediction; then per calibration bucket (weight, weighted label, weighted prediction),
-# zero but in the bucket of its prediction.
-_WEIGHT, _ABSOLUTE_ERROR, _SQUARED_ERROR, _LABEL, _PREDICTION, _CALIBRATION = range(6)
+# prediction, its paired difference with the baseline's absolute error and that squared
+# (0 without a baseline); then per calibration bucket (weight, weighted label, weighted
+# prediction), zero but in the bucket of its prediction.
+(_WEIGHT, _ABSOLUTE_ERROR, _SQUARED_ERROR, _LABEL, _PREDICTION, _PAIRED, _PAIRED_SQUARED,
+ _CALIBRATION) = range(8)
 _BUCKET = 3
 _ROW = _CALIBRATION + _BUCKET * len(_CALIBRATION_LOWS)
 
@@ -62,14 +73,26 @@ def _calibration_buckets(sums: np.ndarray) -> metrics_for_slice_pb2.CalibrationH
   return plot
 
 
-# Each metric from its slice's sums (the weights' sum is never 0: a slice has examples).
-_FROM_SUMS: Dict[str, Callable[[np.ndarray], Any]] = {
-    MAE: lambda sums: sums[_ABSOLUTE_ERROR] / sums[_WEIGHT],
-    MSE: lambda sums: sums[_SQUARED_ERROR] / sums[_WEIGHT],
-    RMSE: lambda sums: math.sqrt(sums[_SQUARED_ERROR] / sums[_WEIGHT]),
-    MEAN_LABEL: lambda sums: sums[_LABEL] / sums[_WEIGHT],
-    MEAN_PREDICTION: lambda sums: sums[_PREDICTION] / sums[_WEIGHT],
-    CALIBRATION_PLOT: _calibration_buckets,
+def paired_standard_error(sums: np.ndarray) -> float:
+  """The standard error of the mean paired difference with the baseline (0 without one)."""
+  count = sums[_WEIGHT]
+  if count < 2:
+    return 0.0
+  variance = max(0.0, sums[_PAIRED_SQUARED] - sums[_PAIRED] ** 2 / count) / (count - 1)
+  return math.sqrt(variance / count)
+
+
+# Each metric from its slice's sums and its `margin` (the weights' sum is never 0: a slice
+# has examples).
+_FROM_SUMS: Dict[str, Callable[[np.ndarray, float], Any]] = {
+    MAE: lambda sums, _: sums[_ABSOLUTE_ERROR] / sums[_WEIGHT],
+    MSE: lambda sums, _: sums[_SQUARED_ERROR] / sums[_WEIGHT],
+    RMSE: lambda sums, _: math.sqrt(sums[_SQUARED_ERROR] / sums[_WEIGHT]),
+    MEAN_LABEL: lambda sums, _: sums[_LABEL] / sums[_WEIGHT],
+    MEAN_PREDICTION: lambda sums, _: sums[_PREDICTION] / sums[_WEIGHT],
+    CALIBRATION_PLOT: lambda sums, _: _calibration_buckets(sums),
+    MAE_WITH_NOISE_MARGIN: lambda sums, margin: (
+        sums[_ABSOLUTE_ERROR] / sums[_WEIGHT] + margin * paired_standard_error(sums)),
 }
 _SUMS_NAME = "_rating_sums"  # private: TFMA leaves names starting with "_" out of its results
 
@@ -86,18 +109,29 @@ class _RatingSumsPreprocessor(metric_types.Preprocessor):
     self._model_name = model_name
     self._output_name = output_name
     self._example_weighted = example_weighted
+    baseline = (model_util.get_baseline_model_spec(eval_config) if eval_config else None)
+    self._baseline_name = baseline.name if baseline and baseline.name != model_name else None
+
+  def _label_prediction_weight(self, extracts: Dict[str, Any], model_name: str):
+    for label, prediction, weight in metric_util.to_label_prediction_example_weight(
+        metric_util.to_standard_metric_inputs(extracts), eval_config=self._eval_config,
+        model_name=model_name, output_name=self._output_name,
+        example_weighted=self._example_weighted):
+      yield tuple(float(metric_util.safe_to_scalar(value))
+                  for value in (label, prediction, weight))
 
   def process(self, extracts: Dict[str, Any]) -> Iterator[np.ndarray]:
     row = np.zeros(_ROW)
-    for label, prediction, weight in metric_util.to_label_prediction_example_weight(
-        metric_util.to_standard_metric_inputs(extracts), eval_config=self._eval_config,
-        model_name=self._model_name, output_name=self._output_name,
-        example_weighted=self._example_weighted):
-      label, prediction, weight = (float(metric_util.safe_to_scalar(value))
-                                   for value in (label, prediction, weight))
+    baseline_errors = (
+        [abs(prediction - label) for label, prediction, _ in
+         self._label_prediction_weight(extracts, self._baseline_name)]
+        if self._baseline_name else None)
+    for index, (label, prediction, weight) in enumerate(
+        self._label_prediction_weight(extracts, self._model_name)):
       error = prediction - label
+      paired = abs(error) - baseline_errors[index] if baseline_errors else 0.0
       row[:_CALIBRATION] += weight * np.array([1.0, abs(error), error * error, label,
-                                               prediction])
+                                               prediction, paired, paired * paired])
       bucket = _CALIBRATION + _BUCKET * int(np.searchsorted(CALIBRATION_EDGES, prediction,
                                                             side="right"))
       row[bucket:bucket + _BUCKET] += weight * np.array([1.0, label, prediction])
@@ -131,7 +165,8 @@ def _computations_of(value: str) -> Callable[..., metric_types.MetricComputation
   once) and the metric derived from them, under the metric's `name`."""
   def computations(name: str, eval_config: Optional[config_pb2.EvalConfig] = None,
                    model_name: str = "", output_name: str = "",
-                   example_weighted: bool = False) -> metric_types.MetricComputations:
+                   example_weighted: bool = False,
+                   margin: float = 0.0) -> metric_types.MetricComputations:
     key = lambda kind, metric: kind(name=metric, model_name=model_name,
                                     output_name=output_name, example_weighted=example_weighted)
     sums_key = key(metric_types.MetricKey, _SUMS_NAME)
@@ -144,7 +179,8 @@ def _computations_of(value: str) -> Callable[..., metric_types.MetricComputation
         combiner=_SumCombiner(sums_key))
     from_sums = _FROM_SUMS[value]
     metric = metric_types.DerivedMetricComputation(
-        keys=[metric_key], result=lambda metrics: {metric_key: from_sums(metrics[sums_key])})
+        keys=[metric_key],
+        result=lambda metrics: {metric_key: from_sums(metrics[sums_key], margin)})
     return [sums, metric]
   return computations
 
@@ -183,3 +219,18 @@ class MeanPredictedRating(_RatingMetric):
 class RatingCalibrationPlot(_RatingMetric):
   """TFMA's CalibrationPlot with pipeline.metrics' buckets (TFMA reserves the class name)."""
   value = CALIBRATION_PLOT
+
+
+class MaeWithNoiseMargin(metric_types.Metric):
+  """MAE + margin x the standard error of the mean paired difference with the baseline.
+
+  For the baseline itself, and without one, it is the MAE. For the candidate, TFMA's diff
+  of it is the change in MAE moved by `margin` standard errors: with margin -z, the lowest
+  change the eval rows leave plausible at one-sided confidence Phi(z), the gate's "no
+  worse beyond noise"; with +z the highest, its "better beyond noise".
+  """
+
+  def __init__(self, name: Optional[str] = None, margin: float = 0.0):
+    super().__init__(metric_util.merge_per_key_computations(
+        _computations_of(MAE_WITH_NOISE_MARGIN)), name=name or MAE_WITH_NOISE_MARGIN,
+        margin=margin)

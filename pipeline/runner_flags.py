@@ -12,9 +12,9 @@ from trainer.config import TrainerConfig
 from transform.config import TransformConfig
 
 DEFAULT_TUNING_TRIALS = 8
-# The gate's required improvement in span mode: "better" must be better than the run-to-run
-# noise of a training, not a rerun's luck (docs/decisions.md).
-SPAN_MIN_IMPROVEMENT = 0.002
+# The gate's required improvement in span mode beyond its noise margin: "better" is
+# better beyond noise (pipeline.config.GateConfig), and nothing more by default.
+SPAN_MIN_IMPROVEMENT = 0.0
 
 
 def add_set_flag(parser: argparse.ArgumentParser) -> None:
@@ -46,11 +46,15 @@ def add_training_and_gate_flags(parser: argparse.ArgumentParser) -> None:
                      help="bless a model only if its eval MAE is below this "
                      f"(default {gate.mae_upper_bound})")
   group.add_argument("--mae-max-increase", type=float, default=gate.mae_max_increase,
-                     help="...and no more than this above the last blessed model's "
-                     f"(default {gate.mae_max_increase:g}: no regression)")
+                     help="...and no more than this above the last blessed model's, beyond "
+                     f"noise (default {gate.mae_max_increase:g}: no regression)")
   group.add_argument("--mae-min-improvement", type=float,
-                     help="...or instead at least this much below the last blessed model's "
-                     f"(default in span mode {SPAN_MIN_IMPROVEMENT:g}, else 0)")
+                     help="...or instead at least this much below it, beyond noise "
+                     f"(default in span mode {SPAN_MIN_IMPROVEMENT:g}; else none required)")
+  group.add_argument("--gate-confidence", type=float, default=gate.confidence,
+                     help="how sure the gate must be that a change in MAE against the last "
+                     "blessed model is not the noise of the eval rows (one-sided; default "
+                     f"{gate.confidence:g}; 0.5 compares the MAEs as they are)")
   spans = parser.add_argument_group("span mode: one run per span of ratings")
   spans.add_argument("--span", type=int,
                      help="the span this run ingests and evaluates on (0 is the first; "
@@ -69,8 +73,8 @@ def training_and_gate_settings(args: argparse.Namespace, span_mode: bool = False
   """The PipelineConfig fields add_training_and_gate_flags' flags set (the span itself
   aside); raises ValueError on a bad --set."""
   min_improvement = args.mae_min_improvement
-  if min_improvement is None:
-    min_improvement = SPAN_MIN_IMPROVEMENT if span_mode and not args.mae_max_increase else 0.0
+  if min_improvement is None and span_mode and not args.mae_max_increase:
+    min_improvement = SPAN_MIN_IMPROVEMENT
   return {
       "train_spans": args.train_spans,
       "warm_start": not args.cold_start,
@@ -79,7 +83,8 @@ def training_and_gate_settings(args: argparse.Namespace, span_mode: bool = False
       "trainer": TrainerConfig(epochs=args.epochs).with_overrides(args.set),
       "gate": GateConfig(mae_upper_bound=args.mae_bound,
                          mae_max_increase=args.mae_max_increase,
-                         mae_min_improvement=min_improvement),
+                         mae_min_improvement=min_improvement,
+                         confidence=args.gate_confidence),
       "tuning_trials": args.tune_trials if args.tune else 0,
   }
 

@@ -9,6 +9,7 @@ recomputed. Charts are matplotlib PNGs embedded in the page, so the file stands 
 import base64
 import html
 import io
+import json
 import os
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -37,8 +38,6 @@ METRIC_LABELS = {error_metrics.MAE: "MAE", error_metrics.MSE: "MSE",
                  error_metrics.RMSE: "RMSE", "example_count": "examples",
                  error_metrics.MEAN_LABEL: "mean true rating",
                  error_metrics.MEAN_PREDICTION: "mean predicted rating"}
-LABEL_OF_CLASS = {class_name: METRIC_LABELS.get(name, name)
-                  for class_name, _, name in evaluation.METRICS}
 OVERALL_METRICS = tuple(name for _, _, name in evaluation.METRICS if name in METRIC_LABELS)
 # A slice with fewer eval rows has an MAE too noisy to set beside the others as a bar: it
 # is listed in its table, not drawn.
@@ -83,10 +82,18 @@ def overall_section(by_slice, outcome: runs.Outcome, eval_config) -> str:
     for metric in spec.metrics:
       for per_slice in metric.per_slice_thresholds:
         threshold = per_slice.threshold
-        label = LABEL_OF_CLASS.get(metric.class_name, metric.class_name)
-        thresholds.append([label, "value below", threshold.value_threshold.upper_bound.value])
-        thresholds.append([label, "increase over the baseline at most",
-                           threshold.change_threshold.absolute.value])
+        if threshold.HasField("value_threshold"):
+          thresholds.append(["MAE at most", threshold.value_threshold.upper_bound.value])
+        if threshold.HasField("change_threshold"):
+          margin = json.loads(metric.config or "{}").get("margin", 0.0)
+          thresholds.append([
+              "change in MAE against the last blessed model, moved by "
+              f"{margin:+.2f} standard errors of the paired difference (the noise "
+              "margin), at most", threshold.change_threshold.absolute.value])
+  if outcome.noise is not None:
+    change = outcome.mae - outcome.baseline_mae
+    thresholds.append(["this run: the change, and its noise margin",
+                       f"{change:+.4f} ± {outcome.noise:.4f}"])
   decision = ("<p class=ok>BLESSED" + (f": pushed to {html.escape(outcome.pushed_to)}"
                                          if outcome.pushed_to else "") + "</p>"
               if outcome.blessed else "<p class=bad>NOT BLESSED: "
@@ -100,7 +107,7 @@ def overall_section(by_slice, outcome: runs.Outcome, eval_config) -> str:
       ["eval", runs.candidate(overall)[error_metrics.MAE],
        runs.candidate(overall)[error_metrics.RMSE], "judged it: the gate, never a choice"]])
   return ("<h2>Overall</h2>" + _table(header, rows) + by_split + "<h2>Gate</h2>"
-          + _table(["metric", "threshold", "value"], thresholds) + note + decision
+          + _table(["threshold", "value"], thresholds) + note + decision
           + references_table(outcome))
 
 

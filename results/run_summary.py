@@ -53,8 +53,9 @@ def print_summary(config: PipelineConfig, console: Console, run_id: str) -> None
     say(f"span {config.span} ingested and checked; later runs train on it")
     return
   result = runs.outcome(components)
-  baseline = (f"last blessed model: {result.baseline_mae:.4f}" if result.baseline_mae
-              is not None else "no blessed model before this one")
+  baseline = (f"last blessed model {result.baseline_mae:.4f} on the same rows: change "
+              f"{result.mae - result.baseline_mae:+.4f}, noise margin {result.noise:.4f}"
+              if result.baseline_mae is not None else "no blessed model before this one")
   say(f"\nvalidation MAE {result.training['validation_mae']:.4f} (the Trainer kept epoch "
       f"{result.training['kept_epoch']} of the {result.training['epochs_run']} it ran)")
   warm = result.training.get("warm_start")

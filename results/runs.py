@@ -93,6 +93,9 @@ class Outcome:
   evaluation_uri: str
   mae: float                    # the candidate's eval MAE, overall
   baseline_mae: Optional[float]  # the last blessed model's, on the same data; None: none
+  # The gate's noise margin on the change in MAE (pipeline.config.GateConfig), in MAE;
+  # None without a baseline.
+  noise: Optional[float]
   blessed: bool
   failures: List[str]           # why not blessed: each failed threshold, readable
   pushed_to: Optional[str]      # the pushed version's folder; None: not pushed
@@ -168,8 +171,31 @@ def candidate(by_model: Dict[str, Dict[str, float]]) -> Dict[str, float]:
   return by_model.get("candidate", by_model.get("", {}))
 
 
-def threshold_failures(evaluation_uri: str) -> List[str]:
-  """Each threshold the candidate failed, as a sentence."""
+def gate_noise(metrics: Dict[str, Dict[str, float]]) -> Optional[float]:
+  """The noise margin the gate applied to the change in MAE (None without a baseline)."""
+  if "baseline" not in metrics or evaluation.GATED_CHANGE_METRIC not in metrics["candidate"]:
+    return None
+  candidate_metrics = metrics["candidate"]
+  return abs(candidate_metrics[evaluation.GATED_CHANGE_METRIC]
+             - candidate_metrics[evaluation.GATED_METRIC])
+
+
+def _change_failure(metrics: Dict[str, Dict[str, float]], judged: float, allowed: float
+                    ) -> str:
+  mae, baseline = metrics["candidate"][evaluation.GATED_METRIC], metrics["baseline"][
+      evaluation.GATED_METRIC]
+  change, noise = mae - baseline, gate_noise(metrics)
+  said = (f"eval MAE {mae:.4f} against the last blessed model's {baseline:.4f} on the same "
+          f"rows: a change of {change:+.4f}, {judged:+.4f} after the noise margin of "
+          f"{noise:.4f}")
+  if judged < change:  # the benefit of the doubt: refused only when surely worse
+    return f"{said}; worse beyond noise (at most {allowed:+g} allowed)"
+  return f"{said}; not better beyond noise (at most {allowed:+g} required)"
+
+
+def threshold_failures(evaluation_uri: str, metrics: Dict[str, Dict[str, float]]
+                       ) -> List[str]:
+  """Each threshold the candidate failed, as a sentence; `metrics`: overall_metrics."""
   failures = []
   result = tfma.load_validation_result(evaluation_uri)
   for per_slice in result.metric_validations_per_slice:
@@ -177,8 +203,10 @@ def threshold_failures(evaluation_uri: str) -> List[str]:
       name, value = failure.metric_key.name, failure.metric_value.double_value.value
       threshold = failure.metric_threshold
       if threshold.HasField("value_threshold"):
-        failures.append(f"{name} {value:.4f} is above the bound "
+        failures.append(f"eval MAE {value:.4f} is above the bound "
                         f"{threshold.value_threshold.upper_bound.value:g}")
+      elif name == evaluation.GATED_CHANGE_METRIC:
+        failures.append(_change_failure(metrics, value, threshold.change_threshold.absolute.value))
       else:
         failures.append(f"{name} is {value:+.4f} against the last blessed model; at most "
                         f"{threshold.change_threshold.absolute.value:+g} is allowed")
@@ -202,8 +230,9 @@ def outcome(runs: Dict[str, ComponentRun]) -> Outcome:
       evaluation_uri=evaluation_uri,
       mae=candidate(metrics)[evaluation.GATED_METRIC],
       baseline_mae=baseline.get(evaluation.GATED_METRIC),
+      noise=gate_noise(metrics),
       blessed=bool(blessing.custom_properties[BLESSED].int_value),
-      failures=threshold_failures(evaluation_uri),
+      failures=threshold_failures(evaluation_uri, metrics),
       pushed_to=(pushed.custom_properties[PUSHED_DESTINATION].string_value
                  if pushed.custom_properties[PUSHED].int_value else None),
       training=training_summary.read(model_run_uri),

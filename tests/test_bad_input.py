@@ -98,6 +98,10 @@ def test_epochs_must_be_at_least_one(epochs):
     ("--mae-bound", "0", r"--mae-bound\) must be a positive number, got 0"),
     ("--mae-max-increase", "-5", r"--mae-max-increase\) must be 0 or more, got -5"),
     ("--mae-max-increase", "inf", r"--mae-max-increase\) must be 0 or more, got inf"),
+    ("--gate-confidence", "nan", r"--gate-confidence\) must be at least 0.5 and below 1, got nan"),
+    ("--gate-confidence", "1", r"--gate-confidence\) must be at least 0.5 and below 1, got 1"),
+    ("--gate-confidence", "0.3", r"--gate-confidence\) must be at least 0.5 and below 1, "
+     r"got 0.3"),
 ])
 def test_impossible_gate_values_are_refused_before_any_work(flag, value, message):
   for runner in (local_runner.parse_args,

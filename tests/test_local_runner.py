@@ -106,7 +106,7 @@ def test_help_explains_the_flags():
                "--serving-dir", "--epochs", "--set", "--train-steps", "--mae-bound",
                "--mae-max-increase", "--no-cache", "--prepare-only", "--verbose", "--spans",
                "--span-days", "--span", "--replay", "--train-spans", "--cold-start",
-               "--stop-on-drift", "--mae-min-improvement"):
+               "--stop-on-drift", "--mae-min-improvement", "--gate-confidence"):
     assert flag in result.stdout
 
 

@@ -22,8 +22,8 @@ from pipeline import definition
 from pipeline import nodes
 from pipeline.evaluation import GATED_METRIC
 from results import runs
-from tests.conftest import (TEST_GATE_BOUND, eval_examples, pipeline_config, read_split,
-                            serving_values)
+from tests.conftest import (GOOD_TRAINER, TEST_GATE_BOUND, eval_examples, pipeline_config,
+                            read_split, serving_values)
 from transform.config import TransformConfig
 
 pytestmark = pytest.mark.slow  # real pipelines and runners: the full tier only
@@ -127,6 +127,43 @@ def test_a_worse_model_is_not_blessed_nor_pushed(pipeline_runs):
   assert len(worse.failures) == 1 and "last blessed model" in worse.failures[0]
   serving_dir = pipeline_runs["worse"]["config"].serving_model_dir
   assert os.listdir(serving_dir) == [os.path.basename(good.pushed_to)]
+
+
+def test_the_gate_judges_the_change_beyond_the_noise_of_the_paired_eval_rows(pipeline_runs):
+  """The refusal's noise margin is z standard errors of the per-row difference of the two
+  models' absolute errors, recomputed here from both models on the same eval examples."""
+  worse = pipeline_runs["worse"]
+  examples = eval_examples(worse["components"])
+  errors = {}
+  for name in ("good", "worse"):
+    predictions, labels = _predictions_and_labels(
+        tf.saved_model.load(pipeline_runs[name]["outcome"].model_dir), examples)
+    errors[name] = np.abs(predictions - labels)
+  difference = errors["worse"] - errors["good"]
+  standard_error = difference.std(ddof=1) / np.sqrt(len(difference))
+  gate = worse["config"].gate
+  assert worse["outcome"].noise == pytest.approx(-gate.noise_margin * standard_error, abs=1e-6)
+  assert worse["outcome"].noise > 0
+  change = difference.mean()
+  assert f"a change of {change:+.4f}" in worse["outcome"].failures[0]
+  assert "worse beyond noise" in worse["outcome"].failures[0]
+
+
+def test_the_same_data_and_seed_train_the_same_model_from_scratch(tmp_path, pipeline_raw,
+                                                                  pipeline_runs):
+  """A second run from scratch (its own conversion, ExampleGen and Transform, whose files
+  Beam writes in another order each time) trains the first run's model again."""
+  from movielens import conversion
+  csv_dir = str(tmp_path / "csv")
+  conversion.run_conversion(conversion.ConversionConfig(pipeline_raw, csv_dir))
+  config = pipeline_config(str(tmp_path / "pipeline"), csv_dir, **GOOD_TRAINER)
+  tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
+  again = runs.outcome(runs.component_runs(runs.connect(config.metadata_path)))
+  first = pipeline_runs["good"]["outcome"]
+  print(f"eval MAE {first.mae:.6f}, from scratch again {again.mae:.6f}")
+  assert again.training["per_epoch"]["val_mae"] == pytest.approx(
+      first.training["per_epoch"]["val_mae"], abs=1e-6)
+  assert again.mae == pytest.approx(first.mae, abs=1e-6)
 
 
 def test_the_second_run_reuses_the_cache_up_to_the_trainer(pipeline_runs):
