@@ -45,7 +45,7 @@ def test_synthetic_run_prepares_data_runs_the_pipeline_then_reuses_everything(tm
                    first.stdout, re.M)
   assert re.search(r"^eval MAE \d\.\d{4} \(no blessed model before this one; bound 0.1\)$",
                    first.stdout, re.M)
-  assert re.search(r"NOT BLESSED, not pushed:\n  mean_absolute_error \d\.\d{4} is above "
+  assert re.search(r"NOT BLESSED, not pushed:\n  eval MAE \d\.\d{4} is above "
                    r"the bound 0.1", first.stdout)
   assert not (tmp_path / "serving").exists()
   assert (tmp_path / "tfx" / "metadata.sqlite").is_file()
