@@ -40,9 +40,11 @@ import fcntl
 import json
 import math
 import os
+import tempfile
 import time
 from typing import List, Optional, Sequence, Tuple
 
+from cli import disk
 from cli import entry_point
 from cli.console import Console, FollowLog
 from movielens import constants as c
@@ -249,14 +251,32 @@ def log_path(args, layout: LocalLayout, run_id: str) -> Optional[str]:
   return os.path.join(layout.logs_dir, f"{run_id}.log")
 
 
+def check_before_work(args, layout: LocalLayout) -> None:
+  """What can be found wrong before any work: folders that cannot be written, a damaged
+  ML Metadata store (the disk space for the CSV is checked by the conversion)."""
+  from results import store  # pylint: disable=g-import-not-at-top
+  disk.require_writable(args.output_dir, "--output-dir")
+  if args.prepare_only:
+    return
+  disk.require_writable(serving_dir(args, layout), "--serving-dir")
+  if os.path.isfile(layout.metadata_path):
+    store.check(layout.metadata_path)
+
+
+def serving_dir(args, layout: LocalLayout) -> str:
+  return args.serving_dir or layout.serving_dir
+
+
 def main(argv: Sequence[str]) -> None:
   """The run; bad input raises (cli.entry_point turns it into one line)."""
   args, beam_args = parse_args(argv)
   layout = LocalLayout(args.output_dir)
+  check_before_work(args, layout)
   console = Console()
   try:
     run_id = new_run_id()
-    with console.quiet(log_path(args, layout, run_id)):
+    with console.quiet(log_path(args, layout, run_id)), disk.watched(
+        [args.output_dir, serving_dir(args, layout), tempfile.gettempdir()]):
       run(args, beam_args, layout, console, run_id)
   except KeyboardInterrupt:  # every stage is cached or redone whole: a rerun resumes
     raise entry_point.Interrupted(console.last_step) from None

@@ -2,8 +2,10 @@
 from it: read with ml_metadata alone (no TFX, no TensorFlow), so they stay quick.
 results/runs.py reads a run's components and results from the same store.
 """
+import contextlib
 import json
 import os
+import sqlite3
 from typing import Optional
 
 from ml_metadata.metadata_store import metadata_store
@@ -18,7 +20,32 @@ INPUT_BASE = "input_base"  # CsvExampleGen's execution properties: the CSV folde
 SPAN = "span"              # and the span it ingested
 
 
+class DamagedStoreError(ValueError):
+  """The ML Metadata store cannot be read: the message says where it is and what to do."""
+
+  def __init__(self, metadata_path: str, reason: str):
+    super().__init__(
+        f"the ML Metadata store {metadata_path} is damaged ({reason}): restore it from a "
+        f"backup, or move it aside (mv {metadata_path} {metadata_path}.damaged) to start a "
+        "new one (the next run then computes every stage again)")
+
+
+def check(metadata_path: str) -> None:
+  """Raises DamagedStoreError unless SQLite finds the store whole (its quick_check: every
+  page and index readable). Quick: the store holds records, not data."""
+  try:
+    with contextlib.closing(sqlite3.connect(f"file:{metadata_path}?mode=ro", uri=True)) as db:
+      problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+  except sqlite3.DatabaseError as error:
+    raise DamagedStoreError(metadata_path, str(error)) from None
+  if problems != ["ok"]:
+    raise DamagedStoreError(metadata_path, problems[0])
+
+
 def connect(metadata_path: str) -> metadata_store.MetadataStore:
+  """The store, read-only, once SQLite has checked it (DamagedStoreError if damaged)."""
+  if os.path.isfile(metadata_path):
+    check(metadata_path)
   config = metadata_store_pb2.ConnectionConfig()
   config.sqlite.filename_uri = metadata_path
   config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY

@@ -13,7 +13,16 @@ import shutil
 
 from apache_beam.io.filesystems import FileSystems
 
+from cli import disk
 from movielens import constants as c
+from movielens.conversion.config import ConversionConfig
+
+# The CSV's size, from ratings.dat's: a rating line is at least this long ("1::1::5::
+# 978300760\n" and up), and a CSV row holds the user, the target and up to
+# history_length earlier ratings (movie id, rating, Unix time each), at most these sizes.
+MIN_BYTES_PER_RATING_LINE = 20
+CSV_BYTES_PER_ROW = 40
+CSV_BYTES_PER_HISTORY_ITEM = 18
 
 
 def is_local(path: str) -> bool:
@@ -37,6 +46,22 @@ def one_at_a_time(output_dir: str):
       logging.warning("another conversion is writing %s: waiting for it", output_dir)
       fcntl.flock(lock, fcntl.LOCK_EX)
     yield
+
+
+def estimated_output_bytes(config: ConversionConfig) -> int:
+  """At most about how many bytes the conversion writes (one span's share in span mode
+  by count; every rating's, by calendar, whose spans can be of any size)."""
+  ratings = os.path.getsize(os.path.join(config.input_dir, c.RATINGS_FILE))
+  rows = ratings // MIN_BYTES_PER_RATING_LINE // (config.spans if config.span_mode and
+                                                  not config.span_days else 1)
+  return rows * (CSV_BYTES_PER_ROW + CSV_BYTES_PER_HISTORY_ITEM * config.history_length)
+
+
+def require_free_space(config: ConversionConfig) -> None:
+  """Refuses, before any work, a local conversion whose output cannot fit on its disk."""
+  if is_local(config.output_dir) and is_local(config.input_dir):
+    disk.require_free(config.output_dir, estimated_output_bytes(config),
+                      "the CSV conversion")
 
 
 def remove(output_dir: str) -> None:

@@ -7,6 +7,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from cli import disk
 from movielens import constants as c
 from movielens import parse
 from movielens.conversion import beam_pipeline
@@ -49,8 +50,10 @@ def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = (),
     staging = (config.output_dir.rstrip("/") + ".partial"
                if folders.is_local(config.output_dir) else config.output_dir)
     folders.remove(staging)
+    folders.require_free_space(config)
     try:
-      summary = _convert(dataclasses.replace(config, output_dir=staging), beam_args)
+      with disk.watched([config.output_dir] if folders.is_local(config.output_dir) else []):
+        summary = _convert(dataclasses.replace(config, output_dir=staging), beam_args)
     except BaseException:
       if staging != config.output_dir:
         folders.remove(staging)

@@ -1,0 +1,168 @@
+"""Faults of the machine, not of the input: a disk that is or becomes full, a folder that
+cannot be written, a damaged ML Metadata store. Each ends in one `error:` line that says
+what to do, and exit 1; checks that can run before the work run before it.
+
+The disks are real: small tmpfs mounts, where this machine lets the tests mount (root in
+a container that allows it); elsewhere those tests are skipped, saying why.
+"""
+import errno
+import os
+import re
+import subprocess
+
+import pytest
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from cli import disk
+from pipeline.config import LocalLayout
+from tests.test_bad_input import one_line_error, run
+
+NO_SPACE = (r"error: no space left on device for {path}{detail}: free space on it "
+            r"\(df -h {disk}\), then rerun the same command to resume")
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path):
+  """mount_tmpfs(name, size, read_only=False): a fresh tmpfs of `size` ("1m") at
+  tmp_path/name; unmounted after the test. Skips the test where mounting is not allowed."""
+  mounted = []
+
+  def mount(name: str, size: str, read_only: bool = False) -> str:
+    point = tmp_path / name
+    point.mkdir()
+    options = f"size={size}" + (",ro" if read_only else "")
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+      pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip() or result.returncode}")
+    mounted.append(point)
+    return str(point)
+
+  yield mount
+  for point in mounted:
+    subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def remount(point: str, size: str) -> None:
+  subprocess.run(["mount", "-o", f"remount,size={size}", point], check=True)
+
+
+# --- A full disk --------------------------------------------------------------------------------
+
+def test_a_full_disk_is_recognised_in_any_layers_words():
+  assert disk.ran_out_of_space(OSError(errno.ENOSPC, "write failed"))
+  assert disk.ran_out_of_space(RuntimeError(  # a Beam worker's error, as text
+      "Traceback ...\nOSError: [Errno 28] No space left on device: '/o/tmp'"))
+  assert disk.ran_out_of_space(RuntimeError("commit failed: database or disk is full"))
+  try:
+    try:
+      raise OSError(errno.ENOSPC, "write failed")
+    except OSError as cause:
+      raise ValueError("could not save the model") from cause
+  except ValueError as error:
+    assert disk.ran_out_of_space(error)  # the cause says it
+  assert not disk.ran_out_of_space(ValueError("bad rating"))
+  assert not disk.ran_out_of_space(OSError(errno.EACCES, "Permission denied"))
+
+
+def test_too_little_space_is_refused_naming_the_folder_and_sizes(tmp_path):
+  folder = str(tmp_path / "not" / "made" / "yet")  # its nearest existing parent is checked
+  disk.require_free(folder, 1, "a byte")
+  with pytest.raises(disk.NoSpaceError, match=re.escape(
+      f"no space left on device for {folder} (the model needs about 953,674.3 MB; ")):
+    disk.require_free(folder, 10**12, "the model")
+  assert not os.path.exists(folder)
+
+
+def test_the_conversion_refuses_a_disk_too_small_for_its_csv_before_any_work(
+    small_movielens, mount_tmpfs):
+  full = mount_tmpfs("full", "1m")
+  detail = r" \(the CSV conversion needs about \d+\.\d MB; 1\.0 MB free\)"
+  result = run("local_runner.py", "--data-dir", small_movielens, "--output-dir",
+               f"{full}/o", "--prepare-only", timeout=120)
+  error = one_line_error(result)
+  csv = f"{full}/o/csv/{os.path.basename(small_movielens)}"
+  assert re.fullmatch(NO_SPACE.format(path=re.escape(csv), detail=detail,
+                                      disk=re.escape(full) + r"\S*"), error), error
+  assert not os.path.exists(csv) and not os.path.exists(csv + ".partial")  # nothing written
+
+  result = run("-m", "movielens.convert", "--input-dir", small_movielens, "--output-dir",
+               f"{full}/csv", timeout=120)
+  error = one_line_error(result)
+  assert re.fullmatch(NO_SPACE.format(path=re.escape(f"{full}/csv"), detail=detail,
+                                      disk=re.escape(full)), error), error
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_during_the_pipeline_ends_in_one_line_and_the_rerun_resumes(
+    small_movielens, mount_tmpfs):
+  # Room for the CSV, not for the pipeline's artifacts: the run fails in the middle.
+  full = mount_tmpfs("full", "2m")
+  command = ("local_runner.py", "--data-dir", small_movielens, "--output-dir", f"{full}/o",
+             "--epochs", "1", "--train-steps", "5")
+  result = run(*command, timeout=600)
+  error = one_line_error(result)
+  assert re.fullmatch(NO_SPACE.format(path=re.escape(f"{full}/o"),
+                                      detail=r" \(0\.\d MB free now\)",
+                                      disk=re.escape(full) + r"\S*"), error), error
+  remount(full, "40m")  # space freed: the same command finishes
+  result = run(*command, timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert re.search(r"^eval MAE \d\.\d{4}", result.stdout, re.M)
+
+
+# --- Folders that cannot be written -------------------------------------------------------
+
+def test_a_read_only_serving_dir_is_refused_before_any_work(tmp_path, mount_tmpfs):
+  if os.geteuid() == 0:  # root writes through permissions: a read-only file system it is
+    serving = mount_tmpfs("serving", "1m", read_only=True)
+    reason = f"a read-only file system at {serving}"
+  else:
+    serving = str(tmp_path / "serving")
+    os.mkdir(serving, 0o555)
+    reason = f"no write permission at {serving}"
+  output = tmp_path / "o"
+  result = run("local_runner.py", "--synthetic", "--scale", "0.01", "--output-dir",
+               str(output), "--serving-dir", serving, timeout=120)
+  assert one_line_error(result) == (
+      f"error: --serving-dir {serving} is not writable ({reason}): make it writable, or "
+      "name another folder with --serving-dir")
+  assert not output.exists()  # no data generated, no log: refused before the work
+
+
+def test_an_output_dir_under_a_file_is_refused(tmp_path):
+  (tmp_path / "file").write_text("")
+  with pytest.raises(NotADirectoryError, match=re.escape(
+      f"--output-dir {tmp_path}/file/o: {tmp_path}/file is a file, not a folder")):
+    disk.require_writable(str(tmp_path / "file" / "o"), "--output-dir")
+
+
+# --- A damaged ML Metadata store ---------------------------------------------------------
+
+def write_store(path: str) -> None:
+  """A real ML Metadata store holding a few thousand artifacts, as runs leave it."""
+  config = metadata_store_pb2.ConnectionConfig()
+  config.sqlite.filename_uri = path
+  config.sqlite.connection_mode = (
+      metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE)
+  store = metadata_store.MetadataStore(config)
+  type_id = store.put_artifact_type(metadata_store_pb2.ArtifactType(name="Examples"))
+  store.put_artifacts([metadata_store_pb2.Artifact(type_id=type_id, uri=f"/tfx/{i}" * 20)
+                       for i in range(2000)])
+
+
+def test_a_store_cut_in_half_is_one_line_saying_how_to_recover(tmp_path):
+  output = tmp_path / "o"
+  metadata = LocalLayout(str(output)).metadata_path
+  os.makedirs(os.path.dirname(metadata))
+  write_store(metadata)
+  os.truncate(metadata, os.path.getsize(metadata) // 2)
+  expected = (f"error: the ML Metadata store {metadata} is damaged (database disk image is "
+              f"malformed): restore it from a backup, or move it aside (mv {metadata} "
+              f"{metadata}.damaged) to start a new one (the next run then computes every "
+              "stage again)")
+  assert one_line_error(run("-m", "results.report", "--output-dir", str(output))) == expected
+  assert one_line_error(run("local_runner.py", "--synthetic", "--scale", "0.01",
+                            "--output-dir", str(output), timeout=120)) == expected
+  assert sorted(os.listdir(output)) == ["tfx"]  # refused before any data was made
