@@ -137,9 +137,6 @@ def pipeline_config(args, csv_dir: str, beam_args: Sequence[str],
 def prepare_raw_data(args, raw_root: str, console: Console) -> str:
   """The folder holding the .dat files to use: given, generated, or downloaded."""
   if args.data_dir:
-    if not download.has_movielens_files(args.data_dir):
-      raise FileNotFoundError(f"--data-dir {args.data_dir} lacks one of "
-                              f"{', '.join(c.DATA_FILES)}")
     return args.data_dir
   if args.synthetic:
     config = generate.GeneratorConfig.scaled(args.scale, seed=args.seed,
@@ -252,31 +249,31 @@ def log_path(args, layout: LocalLayout, run_id: str) -> Optional[str]:
 
 
 def check_before_work(args, layout: LocalLayout) -> None:
-  """What can be found wrong before any work: folders that cannot be written, a damaged
-  ML Metadata store (the disk space for the CSV is checked by the conversion)."""
+  """What can be found wrong before any work (nothing written yet, not even the log): a
+  --data-dir without the MovieLens files, folders that cannot be written, a damaged ML
+  Metadata store (the disk space for the CSV is checked by the conversion)."""
   from results import store  # pylint: disable=g-import-not-at-top
+  if args.data_dir and not download.has_movielens_files(args.data_dir):
+    raise FileNotFoundError(f"--data-dir {args.data_dir} lacks one of "
+                            f"{', '.join(c.DATA_FILES)}")
   disk.require_writable(args.output_dir, "--output-dir")
   if args.prepare_only:
     return
-  disk.require_writable(serving_dir(args, layout), "--serving-dir")
+  disk.require_writable(layout.serving_dir, "--serving-dir")
   if os.path.isfile(layout.metadata_path):
     store.check(layout.metadata_path)
-
-
-def serving_dir(args, layout: LocalLayout) -> str:
-  return args.serving_dir or layout.serving_dir
 
 
 def main(argv: Sequence[str]) -> None:
   """The run; bad input raises (cli.entry_point turns it into one line)."""
   args, beam_args = parse_args(argv)
-  layout = LocalLayout(args.output_dir)
+  layout = LocalLayout(args.output_dir, args.serving_dir)
   check_before_work(args, layout)
   console = Console()
   try:
     run_id = new_run_id()
     with console.quiet(log_path(args, layout, run_id)), disk.watched(
-        [args.output_dir, serving_dir(args, layout), tempfile.gettempdir()]):
+        [args.output_dir, layout.serving_dir, tempfile.gettempdir()]):
       run(args, beam_args, layout, console, run_id)
   except KeyboardInterrupt:  # every stage is cached or redone whole: a rerun resumes
     raise entry_point.Interrupted(console.last_step) from None

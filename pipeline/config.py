@@ -181,8 +181,10 @@ DEFAULT_OUTPUT_DIR = "outputs"
 
 @dataclasses.dataclass(frozen=True)
 class LocalLayout:
-  """The folders of a local run, one per stage, under one output folder."""
+  """The folders of a local run, one per stage, under one output folder (the pushed models
+  may live elsewhere: --serving-dir)."""
   output_dir: str = DEFAULT_OUTPUT_DIR
+  serving_dir_override: Optional[str] = None
 
   @property
   def raw_dir(self) -> str:        # MovieLens .dat files, downloaded or generated
@@ -202,7 +204,7 @@ class LocalLayout:
 
   @property
   def serving_dir(self) -> str:    # blessed models, one version folder each
-    return os.path.join(self.output_dir, "serving")
+    return self.serving_dir_override or os.path.join(self.output_dir, "serving")
 
   @property
   def logs_dir(self) -> str:       # each run's full log (cli.console)
@@ -216,8 +218,8 @@ def local_pipeline_config(output_dir: str, csv_dir: str, serving_dir: Optional[s
                           beam_args: Sequence[str] = (), **fields) -> PipelineConfig:
   """The PipelineConfig of a LocalDagRunner run under `output_dir` (LocalLayout), on all
   cores; `fields` are any other PipelineConfig fields."""
-  layout = LocalLayout(output_dir)
+  layout = LocalLayout(output_dir, serving_dir)
   return PipelineConfig(
       csv_dir=csv_dir, pipeline_root=layout.pipeline_root, metadata_path=layout.metadata_path,
-      serving_model_dir=serving_dir or layout.serving_dir,
+      serving_model_dir=layout.serving_dir,
       beam_pipeline_args=list(LOCAL_BEAM_ARGS) + list(beam_args), **fields)

@@ -60,6 +60,17 @@ def test_the_runner_says_it_in_one_line(tmp_path):
   assert not os.listdir(tmp_path)  # refused before anything was written
 
 
+def test_a_data_dir_without_the_movielens_files_is_refused_before_anything_is_written(
+    tmp_path):
+  data_dir, output_dir = tmp_path / "data", tmp_path / "out"
+  data_dir.mkdir()
+  (data_dir / "ratings.dat").write_text("1::1::5::978300760\n")
+  result = run("local_runner.py", "--data-dir", str(data_dir), "--output-dir", str(output_dir))
+  assert one_line_error(result) == (
+      f"error: --data-dir {data_dir} lacks one of {', '.join(c.DATA_FILES)}")
+  assert not output_dir.exists()  # not even a log file
+
+
 @pytest.mark.parametrize("scale", ["0", "-1", "nan"])
 def test_scale_must_be_a_positive_number(scale):
   with pytest.raises(ValueError, match=f"^--scale must be a positive number, got {scale}$"):
