@@ -18,19 +18,18 @@ from transform import features as f
 GATED_METRIC = metrics.MAE  # under the bound
 # ...and its change against the last blessed model, beyond noise (GateConfig).
 GATED_CHANGE_METRIC = metrics.MAE_WITH_NOISE_MARGIN
-# (metric class, its module or "" for TFMA's, the name it reports). The rating metrics
-# and the plot come from pipeline.metrics: TFMA's and Keras's MAE and MSE are not exact,
-# and there all of them share one conversion per example (see there).
+# (metric class in pipeline.metrics, the name it reports). TFMA's and Keras's MAE and MSE
+# are not exact, and there all of them share one conversion per example (see there).
 METRICS = (
-    ("ExactMeanAbsoluteError", metrics.__name__, metrics.MAE),
-    ("ExactMeanSquaredError", metrics.__name__, metrics.MSE),
-    ("ExactRootMeanSquaredError", metrics.__name__, metrics.RMSE),
-    ("ExampleCount", "", "example_count"),
-    ("MeanRating", metrics.__name__, metrics.MEAN_LABEL),
-    ("MeanPredictedRating", metrics.__name__, metrics.MEAN_PREDICTION),
+    ("ExactMeanAbsoluteError", metrics.MAE),
+    ("ExactMeanSquaredError", metrics.MSE),
+    ("ExactRootMeanSquaredError", metrics.RMSE),
+    ("RatingCount", metrics.EXAMPLE_COUNT),
+    ("MeanRating", metrics.MEAN_LABEL),
+    ("MeanPredictedRating", metrics.MEAN_PREDICTION),
     # Per bucket of predicted rating, half a star wide, the examples' mean prediction and
     # mean true rating (a calibrated model's are equal).
-    ("RatingCalibrationPlot", metrics.__name__, metrics.CALIBRATION_PLOT),
+    ("RatingCalibrationPlot", metrics.CALIBRATION_PLOT),
 )
 # Overall, then each slicing feature alone (the label too: the error per true rating).
 OVERALL = tfma.SlicingSpec()
@@ -62,8 +61,8 @@ def gate_metrics(gate: GateConfig) -> List[tfma.MetricConfig]:
 
 def eval_config(gate: GateConfig) -> tfma.EvalConfig:
   configs = gate_metrics(gate) + [
-      tfma.MetricConfig(class_name=class_name, module=module)
-      for class_name, module, name in METRICS if name != GATED_METRIC]
+      tfma.MetricConfig(class_name=class_name, module=metrics.__name__)
+      for class_name, name in METRICS if name != GATED_METRIC]
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(
           signature_name=contract.EVAL_SIGNATURE,

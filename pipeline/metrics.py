@@ -1,5 +1,5 @@
 """Exact rating metrics for TFMA, from one conversion per example: MAE, MSE, RMSE, mean
-label, mean prediction and the calibration plot.
+label, mean prediction, the example count and the calibration plot.
 
 Exact: TFMA 0.47's own MeanAbsoluteError and MeanSquaredError are wrong: their
 merge_accumulators adds the first accumulator twice whenever Beam passes a list, so the
@@ -11,12 +11,14 @@ metric is a ratio of sums that merge exactly in any order.
 
 One conversion per example: TFMA copies each example into every slice it belongs to (7
 with pipeline.evaluation's slices) and, for a metric without a preprocessor, converts
-TFMA's extracts to (label, prediction, weight) again in each slice and for each metric:
-at ml-1m scale that was most of the Evaluator's time (docs/decisions.md). Here a
-preprocessor, which
-TFMA runs once per example before the fan-out, turns each example into its row of sums;
-every metric and the plot then derive from one shared sum of those rows per slice
-(TFMA's derived metrics, as its own calibration metrics share their sums).
+TFMA's extracts to (label, prediction, weight) again in each slice and for each metric
+(docs/decisions.md). Here a preprocessor, which TFMA runs once per example before the
+fan-out, turns each example into its row of sums; every metric, the example count and the
+plot then derive from one shared sum of those rows per slice (TFMA's derived metrics, as
+its own calibration metrics share their sums). The conversion reads the rating and the
+prediction straight from where the Evaluator puts them, and only for another layout of
+extracts takes TFMA's general conversion, whose generality costs more than the rest of
+the metrics together.
 
 Paired with the baseline: when the Evaluator has a baseline model (the last blessed one),
 each example's row also holds d = |candidate's error| - |baseline's error| and d squared,
@@ -26,10 +28,11 @@ of that metric is then a one-sided confidence bound of the change in MAE, which 
 (pipeline.evaluation) holds to its threshold.
 """
 import math
-from typing import Any, Callable, Dict, Iterable, Iterator, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, Mapping, Optional
 
 import apache_beam as beam
 import numpy as np
+from tensorflow_model_analysis import constants as tfma_constants
 from tensorflow_model_analysis.metrics import metric_types
 from tensorflow_model_analysis.metrics import metric_util
 from tensorflow_model_analysis.proto import config_pb2
@@ -43,6 +46,7 @@ MSE = "mean_squared_error"
 RMSE = "root_mean_squared_error"
 MEAN_LABEL = "mean_label"
 MEAN_PREDICTION = "mean_prediction"
+EXAMPLE_COUNT = "example_count"  # TFMA's name, which the report and tests read
 CALIBRATION_PLOT = "calibration_plot"  # TFMA's name: its writer files it as its own plot
 MAE_WITH_NOISE_MARGIN = "mae_with_noise_margin"
 # The calibration plot's bucket edges: half a star wide over the rating scale, and below
@@ -90,6 +94,8 @@ _FROM_SUMS: Dict[str, Callable[[np.ndarray, float], Any]] = {
     RMSE: lambda sums, _: math.sqrt(sums[_SQUARED_ERROR] / sums[_WEIGHT]),
     MEAN_LABEL: lambda sums, _: sums[_LABEL] / sums[_WEIGHT],
     MEAN_PREDICTION: lambda sums, _: sums[_PREDICTION] / sums[_WEIGHT],
+    # As TFMA's ExampleCount: the examples, or their weights' sum when example-weighted.
+    EXAMPLE_COUNT: lambda sums, _: sums[_WEIGHT],
     CALIBRATION_PLOT: lambda sums, _: _calibration_buckets(sums),
     MAE_WITH_NOISE_MARGIN: lambda sums, margin: (
         sums[_ABSOLUTE_ERROR] / sums[_WEIGHT] + margin * paired_standard_error(sums)),
@@ -111,8 +117,35 @@ class _RatingSumsPreprocessor(metric_types.Preprocessor):
     self._example_weighted = example_weighted
     baseline = (model_util.get_baseline_model_spec(eval_config) if eval_config else None)
     self._baseline_name = baseline.name if baseline and baseline.name != model_name else None
+    # Each model's prediction key, named as TFMA names the models (no name for one model).
+    specs = eval_config.model_specs if eval_config else []
+    self._prediction_keys = {spec.name if len(specs) > 1 else "": spec.prediction_key
+                             for spec in specs}
+
+  def _single_rating(self, extracts: Dict[str, Any], model_name: str):
+    """(label, prediction, 1.0) read where the Evaluator puts one rating and its prediction
+    (per model name when it scores two models; the prediction under the ModelSpec's
+    prediction_key), or None for any other layout, for a multi-output model's metrics and
+    for example-weighted ones: TFMA's general conversion reads those."""
+    if self._example_weighted or self._output_name:
+      return None
+    def of_model(value):
+      return value.get(model_name) if model_name and isinstance(value, Mapping) else value
+    label = of_model(extracts.get(tfma_constants.LABELS_KEY))
+    prediction = of_model(extracts.get(tfma_constants.PREDICTIONS_KEY))
+    prediction_key = self._prediction_keys.get(model_name)
+    if isinstance(prediction, Mapping) and prediction_key:
+      prediction = prediction.get(prediction_key)
+    if (not isinstance(label, np.ndarray) or label.size != 1
+        or not isinstance(prediction, np.ndarray) or prediction.size != 1):
+      return None
+    return float(label.flat[0]), float(prediction.flat[0]), 1.0
 
   def _label_prediction_weight(self, extracts: Dict[str, Any], model_name: str):
+    single = self._single_rating(extracts, model_name)
+    if single:
+      yield single
+      return
     for label, prediction, weight in metric_util.to_label_prediction_example_weight(
         metric_util.to_standard_metric_inputs(extracts), eval_config=self._eval_config,
         model_name=model_name, output_name=self._output_name,
@@ -209,6 +242,11 @@ class ExactRootMeanSquaredError(_RatingMetric):
 class MeanRating(_RatingMetric):
   """The mean true rating; TFMA's MeanLabel (whose class name TFMA reserves)."""
   value = MEAN_LABEL
+
+
+class RatingCount(_RatingMetric):
+  """TFMA's ExampleCount, from the shared sums (TFMA reserves the class name)."""
+  value = EXAMPLE_COUNT
 
 
 class MeanPredictedRating(_RatingMetric):

@@ -22,7 +22,7 @@ RANKING_EVALUATOR = "RankingEvaluator"
 REFERENCE_MODELS = "ReferenceModels"
 
 ROLES = {  # what each node does, in the order it runs: the runner's progress lines
-    EXAMPLE_GEN: "CSV -> tf.Examples (train, validation, eval)",
+    EXAMPLE_GEN: "CSV -> tf.Examples, split by split",
     STATISTICS_GEN: "statistics of every feature",
     SCHEMA_GEN: "the curated schema (pipeline/schema/schema.pbtxt)",
     EXAMPLE_VALIDATOR: "data against the schema",

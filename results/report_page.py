@@ -35,10 +35,10 @@ REPORT_DIR = "reports"  # under the pipeline root: reports/<run id>.html
 # Each metric by one name wherever the page shows it, whether TFMA reports it by its name
 # or the gate's config by its class.
 METRIC_LABELS = {error_metrics.MAE: "MAE", error_metrics.MSE: "MSE",
-                 error_metrics.RMSE: "RMSE", "example_count": "examples",
+                 error_metrics.RMSE: "RMSE", error_metrics.EXAMPLE_COUNT: "examples",
                  error_metrics.MEAN_LABEL: "mean true rating",
                  error_metrics.MEAN_PREDICTION: "mean predicted rating"}
-OVERALL_METRICS = tuple(name for _, _, name in evaluation.METRICS if name in METRIC_LABELS)
+OVERALL_METRICS = tuple(name for _, name in evaluation.METRICS if name in METRIC_LABELS)
 # A slice with fewer eval rows has an MAE too noisy to set beside the others as a bar: it
 # is listed in its table, not drawn.
 MIN_DRAWN_EXAMPLES = 50

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types
+from tensorflow_model_analysis.metrics import metric_util
 
 from pipeline import metrics
 from pipeline.config import GateConfig
@@ -97,3 +98,41 @@ def test_the_same_predictions_have_no_noise(ratings):
 def test_the_gate_config_says_which_side_of_the_noise_it_takes(gate, margin, bound):
   assert gate.noise_margin == pytest.approx(margin, abs=1e-4)
   assert gate.mae_change_bound == bound
+
+
+def test_the_count_is_the_number_of_examples(ratings):
+  labels, candidate, baseline = ratings
+  values = computed(metrics.RatingCount(), eval_config(True),
+                    extracts(labels, candidate, baseline))
+  assert values == {"candidate": ROWS, "baseline": ROWS}
+
+
+def evaluator_extracts(two_models: bool):
+  """One example as TFMA's Evaluator hands it to the metrics: the label and each model's
+  outputs, per model name when it scores two models."""
+  outputs = lambda score: {"predicted_rating": np.array([score], np.float32),
+                           "next_movie_score": np.array([0.7], np.float32)}
+  if two_models:
+    return {"labels": {"candidate": np.array([4.0]), "baseline": np.array([4.0])},
+            "predictions": {"candidate": outputs(3.5), "baseline": outputs(4.25)}}
+  return {"labels": np.array([4.0]), "predictions": outputs(3.5)}
+
+
+@pytest.mark.parametrize("two_models", [False, True])
+@pytest.mark.parametrize("example_weighted", [False, True])
+def test_the_preprocessor_reads_what_tfmas_own_conversion_reads(two_models, example_weighted):
+  config = tfma.EvalConfig(model_specs=[tfma.ModelSpec(
+      name="candidate" if two_models else "", prediction_key="predicted_rating")])
+  if two_models:  # the baseline read under another key: each model's own is read
+    config.model_specs.add(name="baseline", is_baseline=True, prediction_key="next_movie_score")
+  example = evaluator_extracts(two_models)
+  for spec in config.model_specs:
+    preprocessor = metrics._RatingSumsPreprocessor(config, spec.name, "", example_weighted)
+    ours = list(preprocessor._label_prediction_weight(example, spec.name))
+    tfmas = [tuple(float(np.asarray(v).flat[0]) for v in values)
+             for values in metric_util.to_label_prediction_example_weight(
+                 metric_util.to_standard_metric_inputs(example), eval_config=config,
+                 model_name=spec.name, example_weighted=example_weighted)]
+    assert ours == tfmas
+    # Unweighted, as the pipeline's metrics are, it reads them itself.
+    assert (preprocessor._single_rating(example, spec.name) is None) == example_weighted
