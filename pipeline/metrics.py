@@ -17,8 +17,8 @@ fan-out, turns each example into its row of sums; every metric, the example coun
 plot then derive from one shared sum of those rows per slice (TFMA's derived metrics, as
 its own calibration metrics share their sums). The conversion reads the rating and the
 prediction straight from where the Evaluator puts them, and only for another layout of
-extracts takes TFMA's general conversion, whose generality costs more than the rest of
-the metrics together.
+extracts takes TFMA's general conversion, which is built for every kind of model and is
+slow per example (docs/decisions.md).
 
 Paired with the baseline: when the Evaluator has a baseline model (the last blessed one),
 each example's row also holds d = |candidate's error| - |baseline's error| and d squared,
