@@ -7,13 +7,14 @@ space left on device"), and Beam's worker processes can wait for ever once their
 cannot be written. `watched` turns all of these into NoSpaceError, which names the folder
 and what to do; its watch ends a run that a full disk has stalled.
 """
-import _thread
 import contextlib
 import errno
 import os
 import threading
 import time
 from typing import Iterator, List, Sequence
+
+from cli import entry_point
 
 # How the layers say it: the OS (and Beam, TensorFlow), and SQLite (ML Metadata's store).
 NO_SPACE_MESSAGES = (os.strerror(errno.ENOSPC), "database or disk is full")
@@ -99,7 +100,7 @@ def watched(paths: Sequence[str]) -> Iterator[None]:
       full_since = (full_since or now) if least < STALLED_BYTES else None
       if full_since is not None and now - full_since >= STALLED_SECONDS:
         stalled.set()
-        _thread.interrupt_main()
+        entry_point.interrupt_main()
         return
 
   watcher = threading.Thread(target=watch, name="disk-watch", daemon=True)

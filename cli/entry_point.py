@@ -6,12 +6,19 @@ exits 1, and keeps Beam's own log in this process (which repeats the error at le
 the terminal; Beam's multi-processing workers, separate processes, still print theirs.
 `--debug` lets the exception through with its traceback, and Beam's log too. Ctrl-C is
 one line too ("interrupted during STAGE; rerun the same command to resume" where a rerun
-resumes) and exit 130. Anything else is a bug and keeps its traceback.
+resumes) and exit 130, whatever error the interrupt surfaced as: a layer that catches
+the KeyboardInterrupt (TensorFlow, while it traces a graph) or a Beam worker that the same
+Ctrl-C stopped can turn it into an error of its own, so `run` records that SIGINT
+arrived and `interrupted` answers for any error. Anything else is a bug and keeps its
+traceback.
 """
+import _thread
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from typing import Callable, List, Optional, Sequence, Tuple, Type
 
 DEBUG_FLAG = "--debug"
@@ -36,6 +43,39 @@ def command_name() -> str:
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, as shells report a process Ctrl-C stopped
 
 
+_SIGINT_RECEIVED = threading.Event()
+_OWN_INTERRUPT = threading.Event()
+
+
+def _record_sigint(signum, frame) -> None:
+  if not _OWN_INTERRUPT.is_set():
+    _SIGINT_RECEIVED.set()
+  _OWN_INTERRUPT.clear()
+  signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt, as Python's own
+
+
+def interrupt_main() -> None:
+  """Interrupts the main thread as Ctrl-C does, for a watch that ends stalled work with a
+  reason of its own (cli.disk): not recorded as the user's Ctrl-C."""
+  _OWN_INTERRUPT.set()
+  _thread.interrupt_main()
+
+
+def record_interrupts() -> None:
+  """Records every SIGINT from here on (for `interrupted`), raising KeyboardInterrupt as
+  Python's own handler does; a SIGINT the process ignores stays ignored."""
+  _OWN_INTERRUPT.clear()
+  if (threading.current_thread() is threading.main_thread()
+      and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+    signal.signal(signal.SIGINT, _record_sigint)
+
+
+def interrupted(error: BaseException) -> bool:
+  """Whether `error` ended the work because of Ctrl-C: a KeyboardInterrupt, or any error
+  raised after a SIGINT arrived (record_interrupts)."""
+  return isinstance(error, KeyboardInterrupt) or _SIGINT_RECEIVED.is_set()
+
+
 class Interrupted(KeyboardInterrupt):
   """Ctrl-C during a named step of a command whose rerun resumes (the local runner)."""
 
@@ -52,6 +92,7 @@ def run(main: Callable[[List[str]], None], argv: Optional[Sequence[str]] = None,
     sys.argv[0] = command_name()  # argparse's default prog
     argv = sys.argv[1:]
   argv = list(argv)
+  record_interrupts()
   if DEBUG_FLAG in argv:
     main(argv)
     return
@@ -61,8 +102,16 @@ def run(main: Callable[[List[str]], None], argv: Optional[Sequence[str]] = None,
   except BrokenPipeError:  # the reader left (`| head`): stop quietly, as shell tools do
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
     raise SystemExit(0) from None
-  except EXPECTED_ERRORS + tuple(expected) as error:
-    raise SystemExit(f"error: {error}") from None
-  except KeyboardInterrupt as interrupted:  # Ctrl-C: one line, not a traceback
-    print(str(interrupted) or "interrupted", file=sys.stderr)
-    raise SystemExit(INTERRUPTED_EXIT) from None
+  except Exception as error:  # pylint: disable=broad-except
+    if interrupted(error):
+      _exit_interrupted(KeyboardInterrupt())
+    if isinstance(error, EXPECTED_ERRORS + tuple(expected)):
+      raise SystemExit(f"error: {error}") from None
+    raise
+  except KeyboardInterrupt as interrupt:  # Ctrl-C: one line, not a traceback
+    _exit_interrupted(interrupt)
+
+
+def _exit_interrupted(interrupt: KeyboardInterrupt) -> None:
+  print(str(interrupt) or "interrupted", file=sys.stderr)
+  raise SystemExit(INTERRUPTED_EXIT) from None

@@ -8,7 +8,9 @@ a container that allows it); elsewhere those tests are skipped, saying why.
 import errno
 import os
 import re
+import signal
 import subprocess
+import sys
 
 import pytest
 from ml_metadata.metadata_store import metadata_store
@@ -16,7 +18,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from cli import disk
 from pipeline.config import LocalLayout
-from tests.test_bad_input import one_line_error, run
+from tests.test_bad_input import REPO, one_line_error, run
 
 NO_SPACE = (r"error: no space left on device for {path}{detail}: free space on it "
             r"\(df -h {disk}\), then rerun the same command to resume")
@@ -166,3 +168,42 @@ def test_a_store_cut_in_half_is_one_line_saying_how_to_recover(tmp_path):
   assert one_line_error(run("local_runner.py", "--synthetic", "--scale", "0.01",
                             "--output-dir", str(output), timeout=120)) == expected
   assert sorted(os.listdir(output)) == ["tfx"]  # refused before any data was made
+
+
+# --- Ctrl-C in any layer's words -------------------------------------------------------------
+
+def _command(body: str) -> subprocess.CompletedProcess:
+  """A command whose main is `body` (indented), run as every entry point runs its main,
+  with SIGINT at its default as a terminal leaves it."""
+  script = ("import os, signal, sys, threading\nfrom cli import entry_point\n"
+            "def main(argv):\n" + "".join(f"  {line}\n" for line in body.splitlines())
+            + "entry_point.run(main, [])\n")
+  return subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                        text=True, timeout=60,
+                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def test_ctrl_c_that_a_layer_turned_into_its_own_error_is_still_one_line_and_exit_130():
+  # TensorFlow, tracing a graph, can catch the KeyboardInterrupt and raise another error.
+  result = _command("try:\n"
+                    "  os.kill(os.getpid(), signal.SIGINT)\n"
+                    "except KeyboardInterrupt:\n"
+                    "  raise RuntimeError('a layer wrapped it')")
+  assert result.returncode == 130, result.stderr
+  assert result.stderr.splitlines() == ["interrupted"]
+
+
+def test_an_error_after_a_watch_interrupted_the_work_keeps_its_own_message():
+  # cli.disk ends stalled work through the same interrupt, then says why: no Ctrl-C.
+  result = _command("try:\n"
+                    "  threading.Thread(target=entry_point.interrupt_main).start()\n"
+                    "  threading.Event().wait(30)\n"
+                    "except KeyboardInterrupt:\n"
+                    "  raise OSError('the disk is full')")
+  assert (result.returncode, result.stderr) == (1, "error: the disk is full\n")
+
+
+def test_an_error_without_ctrl_c_is_not_taken_for_one():
+  result = _command("raise RuntimeError('a bug')")
+  assert result.returncode == 1
+  assert "Traceback" in result.stderr and "RuntimeError: a bug" in result.stderr
