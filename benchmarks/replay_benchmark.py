@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from pipeline.config import LocalLayout
 
@@ -43,6 +43,17 @@ def timed_run(*args: str) -> float:
 def epochs_to_reach(curve: Sequence[float], target: float) -> Optional[int]:
   """The first epoch (1-based) whose validation MAE is at or below target."""
   return next((epoch + 1 for epoch, mae in enumerate(curve) if mae <= target), None)
+
+
+def training_of(output_dir: str, span: int) -> Tuple[dict, float]:
+  """The training summary and the Trainer's wall seconds of the last run of `span`."""
+  from pipeline import nodes
+  from results import runs
+  from results import spans
+  store = runs.connect(LocalLayout(output_dir).metadata_path)
+  span_run = spans.span_runs(store)[span]
+  return (span_run.outcome.training,
+          runs.component_runs(store, span_run.run_id)[nodes.TRAINER].seconds)
 
 
 def main(argv: List[str]) -> None:
@@ -70,9 +81,9 @@ def main(argv: List[str]) -> None:
   table = spans.table(by_span)
 
   last = args.spans - 1
-  warm = by_span[last].outcome.training
+  warm, warm_trainer = training_of(span_dir, last)
   timed_run(*span_flags, "--span", str(last), "--cold-start")
-  cold = spans.span_runs(runs.connect(LocalLayout(span_dir).metadata_path))[last].outcome.training
+  cold, cold_trainer = training_of(span_dir, last)
   cold_curve, warm_curve = cold["per_epoch"]["val_mae"], warm["per_epoch"]["val_mae"]
   cold_best_epoch = cold_curve.index(min(cold_curve)) + 1
   warm_reach = epochs_to_reach(warm_curve, min(cold_curve))
@@ -90,9 +101,9 @@ def main(argv: List[str]) -> None:
       "| measure | value | target |", "| --- | --- | --- |",
       f"| slowest run after the first / cold full run | {worst_ratio:.2f} | <= "
       f"{TARGET_RUN_RATIO}: {common.verdict(worst_ratio <= TARGET_RUN_RATIO)} |",
-      f"| span {last}, validation MAE per epoch: warm start | "
+      f"| span {last}, validation MAE per epoch: warm start (Trainer {warm_trainer:.0f} s) | "
       f"{' '.join(f'{m:.4f}' for m in warm_curve)} | |",
-      f"| span {last}, validation MAE per epoch: cold start | "
+      f"| span {last}, validation MAE per epoch: cold start (Trainer {cold_trainer:.0f} s) | "
       f"{' '.join(f'{m:.4f}' for m in cold_curve)} | |",
       f"| epochs for the warm start to reach the cold start's best ({min(cold_curve):.4f}, "
       f"its epoch {cold_best_epoch}) | {warm_reach or 'never'} ({epoch_ratio:.2f} of "
