@@ -1,10 +1,16 @@
-"""Span mode's two executors: TFX's StatisticsGen and Trainer, each told about spans.
+"""Span mode's executors: TFX's StatisticsGen, Transform and Trainer, told about spans.
 
 StatisticsGen: TFX 1.16's ExampleGen records an Examples artifact's span as a custom
 property, and its StatisticsGen copies the span *property* (never set, so 0) onto the
 statistics. This executor records the examples' span on the statistics as ExampleGen
 does (a custom property), so TFX's SpanRangeStrategy can find the previous span's
 statistics for the DistributionValidator.
+
+Transform: its analyzer cache (tf.Transform's per-dataset analyzer results, one dataset
+per Examples artifact) carries the newest span it analyzed, a custom property as on the
+statistics, so the next span's run finds the cache of the run before it with the same
+span resolver and analyzes only the span that run had not seen; the rerun of a span
+finds the same cache again, so TFX's execution cache still holds.
 
 Trainer: validation is the newest training span's last part.
 
@@ -23,6 +29,7 @@ from typing import Any, Dict, List
 from tfx import types
 from tfx import v1 as tfx
 from tfx.components.statistics_gen import executor as tfx_statistics_gen
+from tfx.components.transform import executor as tfx_transform
 from tfx.components.trainer import executor as tfx_trainer
 from tfx.components.trainer import fn_args_utils
 from tfx.dsl.components.base import executor_spec
@@ -47,6 +54,17 @@ class StatisticsExecutor(tfx_statistics_gen.Executor):
     examples = artifact_utils.get_single_instance(input_dict[keys.EXAMPLES_KEY])
     statistics = artifact_utils.get_single_instance(output_dict[keys.STATISTICS_KEY])
     statistics.set_int_custom_property(SPAN_PROPERTY, span_of(examples))
+
+
+class TransformExecutor(tfx_transform.Executor):
+  """TFX's Transform executor; its analyzer cache carries the newest span analyzed."""
+
+  def Do(self, input_dict, output_dict, exec_properties):
+    super().Do(input_dict, output_dict, exec_properties)
+    cache = output_dict.get(keys.UPDATED_ANALYZER_CACHE_KEY)
+    if cache:
+      artifact_utils.get_single_instance(cache).set_int_custom_property(
+          SPAN_PROPERTY, max(span_of(e) for e in input_dict[keys.EXAMPLES_KEY]))
 
 
 def split_files(examples: List[types.Artifact], split: str) -> List[str]:
@@ -80,6 +98,11 @@ class TrainerExecutor(tfx_trainer.GenericExecutor):
 class StatisticsGen(tfx.components.StatisticsGen):
   """TFX's StatisticsGen, run by StatisticsExecutor."""
   EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(StatisticsExecutor)
+
+
+class Transform(tfx.components.Transform):
+  """TFX's Transform, run by TransformExecutor."""
+  EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(TransformExecutor)
 
 
 class Trainer(tfx.components.Trainer):

@@ -26,7 +26,8 @@ Span mode (config.span = k), production retraining, one run per new span of rati
     compares its statistics with span k-1's (drift), found by TFX's span resolver.
     The Transform's analyzers and the Trainer see the Examples of spans
     [k - train_spans, k - 1] of earlier runs, gathered by another span resolver; the
-    Transform only analyzes (the Trainer applies its graph as it reads), and the Trainer
+    Transform only analyzes (the Trainer applies its graph as it reads), each span once:
+    the analyzer cache of the run before holds the others (components.spans); the Trainer
     validates on the newest of those spans' last ratings (components.spans) and
     starts from the last blessed model (warm_start, trainer.warm_start).
     The Evaluator and the RankingEvaluator judge on all of span k, which no model has
@@ -168,21 +169,28 @@ def _latest_blessed_model() -> base_node.BaseNode:
   ).with_id(nodes.BASELINE_RESOLVER)
 
 
-def _transform(config: PipelineConfig, examples, schema) -> base_node.BaseNode:
+def _transform(config: PipelineConfig, examples, schema) -> List[base_node.BaseNode]:
+  """The Transform, last in the list; in span mode after the resolver of the analyzer
+  cache of the run before (components.spans), from the third span's run on."""
   if config.span_mode:  # analyze only: the Trainer reads raw spans through the graph
-    return tfx.components.Transform(
+    cache = ([_span_resolver(nodes.ANALYZER_CACHE_RESOLVER, keys.ANALYZER_CACHE_KEY,
+                             tfx.types.standard_artifacts.TransformCache, nodes.TRANSFORM,
+                             config.span - 2, config.span - 2)]
+             if config.span >= 2 else [])
+    return cache + [spans.Transform(
         examples=examples, schema=schema, preprocessing_fn=PREPROCESSING_FN,
         custom_config=config.transform_custom_config(), materialize=False,
         splits_config=transform_pb2.SplitsConfig(analyze=[c.TRAIN_SPLIT]),
-        disable_statistics=not config.transform_statistics).with_id(nodes.TRANSFORM)
-  return tfx.components.Transform(
+        analyzer_cache=cache[0].outputs[keys.ANALYZER_CACHE_KEY] if cache else None,
+        disable_statistics=not config.transform_statistics).with_id(nodes.TRANSFORM)]
+  return [tfx.components.Transform(
       examples=examples, schema=schema,
       preprocessing_fn=PREPROCESSING_FN, custom_config=config.transform_custom_config(),
       # Eval is not transformed: the Evaluator and the RankingEvaluator read it raw,
       # through the model's own Transform graph.
       splits_config=transform_pb2.SplitsConfig(
           analyze=[c.TRAIN_SPLIT], transform=[c.TRAIN_SPLIT, c.VALIDATION_SPLIT]),
-      disable_statistics=not config.transform_statistics).with_id(nodes.TRANSFORM)
+      disable_statistics=not config.transform_statistics).with_id(nodes.TRANSFORM)]
 
 
 def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
@@ -198,7 +206,7 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
                              tfx.types.standard_artifacts.Examples, nodes.EXAMPLE_GEN,
                              config.first_training_span, config.span - 1)]
     training_examples = window[0].outputs[keys.EXAMPLES_KEY]
-  transform = _transform(config, training_examples, schema)
+  *cache, transform = _transform(config, training_examples, schema)
   transform.add_upstream_node(checks[-1])  # the AnomalyGate: no training on bad data
   transform_graph = transform.outputs[keys.TRANSFORM_GRAPH_KEY]
 
@@ -228,7 +236,7 @@ def create_components(config: PipelineConfig) -> List[base_node.BaseNode]:
       training_examples=training_examples, examples=examples,
       eval_splits=",".join(eval_splits)).with_id(nodes.REFERENCE_MODELS)
   references.add_upstream_node(checks[-1])  # no numbers from data the gate stopped
-  return [example_gen] + checks + window + [transform] + ([tuner] if tuner else []) + [
+  return [example_gen] + checks + window + cache + [transform] + ([tuner] if tuner else []) + [
       trainer, baseline_model, evaluator, pusher, ranking_evaluator, references]
 
 

@@ -10,6 +10,7 @@ SCHEMA_GEN = "ImportSchemaGen"
 EXAMPLE_VALIDATOR = "ExampleValidator"
 PREVIOUS_STATISTICS_RESOLVER = "previous_span_statistics_resolver"
 TRAINING_SPANS_RESOLVER = "training_spans_resolver"
+ANALYZER_CACHE_RESOLVER = "analyzer_cache_resolver"
 DISTRIBUTION_VALIDATOR = "DistributionValidator"
 ANOMALY_GATE = "AnomalyGate"
 TRANSFORM = "Transform"
@@ -30,6 +31,7 @@ ROLES = {  # what each node does, in the order it runs: the runner's progress li
     DISTRIBUTION_VALIDATOR: "drift and skew against the schema's thresholds",
     ANOMALY_GATE: "stops the run on any anomaly or lost CSV row",
     TRAINING_SPANS_RESOLVER: "the spans to train on, from earlier runs",
+    ANALYZER_CACHE_RESOLVER: "the previous span run's tf.Transform analyzer cache",
     TRANSFORM: "vocabularies, windows, genres (tf.Transform)",
     TUNER: "hyperparameter search, each trial judged on validation MAE",
     TRAINER: "the BST, early-stopped on validation MAE",

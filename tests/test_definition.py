@@ -41,3 +41,18 @@ def test_a_later_span_trains_on_a_window_from_the_last_blessed_model():
   assert '"start_span_number": 5' in range_config
   cold = _components(span=5, warm_start=False)[nodes.TRAINER]
   assert keys.BASE_MODEL_KEY not in cold.inputs
+
+
+def test_a_span_run_analyzes_with_the_analyzer_cache_of_the_run_before():
+  components = _components(span=5)
+  cache = components[nodes.ANALYZER_CACHE_RESOLVER].exec_properties[resolver.RESOLVER_CONFIG]
+  # Run 5's window ends at span 4; run 4's Transform analyzed through span 3.
+  assert (cache["range_config"].static_range.start_span_number,
+          cache["range_config"].static_range.end_span_number) == (3, 3)
+  transform = components[nodes.TRANSFORM]
+  assert isinstance(transform, spans.Transform)
+  assert keys.ANALYZER_CACHE_KEY in transform.inputs
+  first = _components(span=1)  # the first training run: no analyzer cache before it
+  assert nodes.ANALYZER_CACHE_RESOLVER not in first
+  assert keys.ANALYZER_CACHE_KEY not in first[nodes.TRANSFORM].inputs
+  assert nodes.ANALYZER_CACHE_RESOLVER not in _components()  # one span: no cache

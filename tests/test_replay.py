@@ -51,12 +51,17 @@ def _table_lines(stdout):
   return [line for line in stdout.splitlines() if re.match(r"^ +\d+ +[\d,]+ +\S+ ", line)]
 
 
+def _inputs(store, component: runs.ComponentRun, key: str):
+  """The artifacts a component's execution read as its input `key`, from ML Metadata."""
+  events = [e for e in store.get_events_by_execution_ids([component.execution_id])
+            if e.type == metadata_store_pb2.Event.INPUT and e.path.steps[0].key == key]
+  return store.get_artifacts_by_id([e.artifact_id for e in events])
+
+
 def _input_spans(store, component: runs.ComponentRun):
   """The spans of the Examples a component's execution read, from ML Metadata."""
-  events = [e for e in store.get_events_by_execution_ids([component.execution_id])
-            if e.type == metadata_store_pb2.Event.INPUT and e.path.steps[0].key == "examples"]
   return sorted(a.custom_properties["span"].int_value
-                for a in store.get_artifacts_by_id([e.artifact_id for e in events]))
+                for a in _inputs(store, component, "examples"))
 
 
 def test_each_run_ingests_one_span_and_trains_on_the_ones_before(replay):
@@ -76,6 +81,13 @@ def test_each_run_ingests_one_span_and_trains_on_the_ones_before(replay):
     assert span_run.outcome.blessed or span_run.outcome.failures
   assert len(_table_lines(stdout)) == 3
   assert by_span[2].outcome.baseline_mae is not None  # judged beside the model it must beat
+  # Span 2's Transform analyzes span 1 anew, span 0 from the analyzer cache of span 1's run.
+  span_1_transform, span_2_transform = (
+      runs.component_runs(store, by_span[span].run_id)[nodes.TRANSFORM] for span in (1, 2))
+  cache, = _inputs(store, span_2_transform, "analyzer_cache")
+  assert cache.id == span_1_transform.output("updated_analyzer_cache").id
+  assert cache.custom_properties["span"].int_value == 0
+  assert not _inputs(store, span_1_transform, "analyzer_cache")  # nothing before it
   warm = by_span[2].outcome.training["warm_start"]
   assert warm["vocabularies"]["movie_id"]["carried"] > 0
   assert re.search(r"^warm start from the last blessed model: movie_id [\d,]+ rows carried by "
