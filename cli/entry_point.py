@@ -63,7 +63,9 @@ def interrupt_main() -> None:
 
 def record_interrupts() -> None:
   """Records every SIGINT from here on (for `interrupted`), raising KeyboardInterrupt as
-  Python's own handler does; a SIGINT the process ignores stays ignored."""
+  Python's own handler does; a SIGINT the process ignores stays ignored. Each command
+  starts with none recorded."""
+  _SIGINT_RECEIVED.clear()
   _OWN_INTERRUPT.clear()
   if (threading.current_thread() is threading.main_thread()
       and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
