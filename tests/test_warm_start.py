@@ -99,3 +99,25 @@ def test_another_architecture_is_a_cold_start(tmp_path):
   done = warm_start.carry_over(wider, str(tmp_path / "base"),
                                FakeTransformOutput(_vocabularies(movies)))
   assert "skipped" in done
+
+
+def test_shrink_blends_the_base_model_with_a_fresh_initialisation(tmp_path):
+  """Shrink and perturb: each carried value is shrink * base + (1 - shrink) * fresh; a new
+  id's row stays fresh."""
+  movies = [str(100 + i).encode() for i in range(SIZES[f.MOVIE_VOCAB] - 2)]
+  keras.utils.set_random_seed(1)
+  old_model = bst.build_bst(CONFIG, bst.DataShape(SIZES, WINDOW))
+  _export(old_model, _vocabularies(movies), str(tmp_path / "base"))
+  new_movies = movies[1:] + [b"999"]
+  keras.utils.set_random_seed(2)
+  new_model = bst.build_bst(CONFIG, bst.DataShape(SIZES, WINDOW))
+  fresh_rows = _weight(new_model, "movie_embedding")
+  fresh_kernel = _weight(new_model, "mlp_score", "kernel")
+  warm_start.carry_over(new_model, str(tmp_path / "base"),
+                        FakeTransformOutput(_vocabularies(new_movies)), shrink=0.25)
+  old_rows, new_rows = _weight(old_model, "movie_embedding"), _weight(new_model, "movie_embedding")
+  np.testing.assert_allclose(new_rows[1], 0.25 * old_rows[2] + 0.75 * fresh_rows[1], rtol=1e-6)
+  np.testing.assert_array_equal(new_rows[len(new_movies)], fresh_rows[len(new_movies)])
+  np.testing.assert_allclose(_weight(new_model, "mlp_score", "kernel"),
+                             0.25 * _weight(old_model, "mlp_score", "kernel")
+                             + 0.75 * fresh_kernel, rtol=1e-6)

@@ -44,6 +44,11 @@ class TrainerConfig:
   # epochs gain little, and the whole ml-1m run must fit its 15-minute budget.
   early_stopping_patience: int = 1
   early_stopping_min_delta: float = 0.0005
+  # Warm start (span mode): each first weight is this share of the base model's plus the
+  # rest of a cold start's initialisation ("shrink and perturb", Ash & Adams 2020): a
+  # model refitted on the same earlier ratings run after run generalises worse than a
+  # fresh one, and the blend keeps most of the head start. 1: the base model as it is.
+  warm_start_shrink: float = 0.5
   seed: int = 42
 
   @classmethod
@@ -63,6 +68,8 @@ class TrainerConfig:
         raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}")
     if not 0 <= config.dropout < 1:
       raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
+    if not 0 <= config.warm_start_shrink <= 1:
+      raise ValueError(f"warm_start_shrink must be in [0, 1], got {config.warm_start_shrink}")
     if config.learning_rate_half_life < 0:
       raise ValueError("learning_rate_half_life must be 0 (constant) or a number of steps, "
                        f"got {config.learning_rate_half_life}")

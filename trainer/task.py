@@ -247,7 +247,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
   start_from = None
   if fn_args.base_model:
     start_from = lambda model: warm_start.carry_over(model, fn_args.base_model,
-                                                     tf_transform_output)
+                                                     tf_transform_output,
+                                                     config.warm_start_shrink)
   with tempfile.TemporaryDirectory(prefix="bst-trainer-input-") as input_dir:
     train, validation, steps_per_epoch = training_inputs(fn_args, config, tf_transform_output,
                                                          input_dir, raw)

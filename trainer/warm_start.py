@@ -60,10 +60,11 @@ def _mismatch(old: Sequence[tf.Variable], new: Sequence[tf.Variable]) -> str:
   return ""
 
 
-def carry_over(model, base_model_dir: str, tf_transform_output: tft.TFTransformOutput
-               ) -> Dict[str, object]:
+def carry_over(model, base_model_dir: str, tf_transform_output: tft.TFTransformOutput,
+               shrink: float = 1.0) -> Dict[str, object]:
   """Sets `model`'s weights from the SavedModel in base_model_dir (module docstring);
-  returns what was done, for the training summary."""
+  returns what was done, for the training summary. Each carried-over value becomes
+  shrink * base + (1 - shrink) * its fresh initialisation (shrink and perturb)."""
   old = tf.saved_model.load(base_model_dir).weights
   new = model.scorer.weights
   reason = _mismatch(old, new)
@@ -80,9 +81,14 @@ def carry_over(model, base_model_dir: str, tf_transform_output: tft.TFTransformO
     for old_weight, new_weight in zip(old, new):
       if bst.VOCABULARY_OF.get(_layer(new_weight.name)) == vocabulary:
         rows = new_weight.numpy()
-        rows[mapping[:, 0]] = old_weight.numpy()[mapping[:, 1]]
+        rows[mapping[:, 0]] = _blend(old_weight.numpy()[mapping[:, 1]], rows[mapping[:, 0]],
+                                     shrink)
         new_weight.assign(rows)
   for old_weight, new_weight in zip(old, new):
     if bst.VOCABULARY_OF.get(_layer(new_weight.name)) is None:
-      new_weight.assign(old_weight)
-  return {"base_model": base_model_dir, "vocabularies": kept}
+      new_weight.assign(_blend(old_weight.numpy(), new_weight.numpy(), shrink))
+  return {"base_model": base_model_dir, "vocabularies": kept, "shrink": shrink}
+
+
+def _blend(base: np.ndarray, fresh: np.ndarray, shrink: float) -> np.ndarray:
+  return base if shrink == 1 else shrink * base + (1 - shrink) * fresh
