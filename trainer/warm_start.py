@@ -11,6 +11,10 @@ training window no longer holds it. So a row of an embedding keyed by a vocabula
                         scored with the carried-over out-of-vocabulary row
     out of vocab     -> out of vocabulary
 Every other weight (the transformer, the MLP, the rating thresholds) is copied as it is.
+Then each carried value is blended with the fresh initialisation the new model was built
+with, `shrink` of the base model's to 1 - shrink of the fresh one ("shrink and perturb",
+TrainerConfig.warm_start_shrink): a model refitted on the same earlier ratings run after
+run generalises worse than a fresh one, and the blend keeps most of its head start.
 The old vocabularies are read from the base model's own assets (the Transform's files
 that the exported SavedModel carries), so the mapping needs nothing but the model.
 
