@@ -44,10 +44,9 @@ class TrainerConfig:
   # epochs gain little, and the whole ml-1m run must fit its 15-minute budget.
   early_stopping_patience: int = 1
   early_stopping_min_delta: float = 0.0005
-  # Warm start (span mode): each first weight is this share of the base model's plus the
-  # rest of a cold start's initialisation ("shrink and perturb", Ash & Adams 2020): a
-  # model refitted on the same earlier ratings run after run generalises worse than a
-  # fresh one, and the blend keeps most of the head start. 1: the base model as it is.
+  # Warm start (span mode): the base model's share of each first weight, the rest a cold
+  # start's initialisation ("shrink and perturb"; trainer.warm_start says why). 1: the
+  # base model as it is.
   warm_start_shrink: float = 0.5
   seed: int = 42
 
