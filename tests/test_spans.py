@@ -5,6 +5,7 @@ import pytest
 from movielens import constants as c
 from movielens.conversion import ConversionConfig
 from movielens.conversion import spans
+from movielens.conversion.beam_pipeline import CountRatingsPerTimestamp
 from tests.conftest import read_split, run_small_conversion
 
 
@@ -35,6 +36,17 @@ def test_validation_is_the_spans_last_ratings():
   assert bounds.validation_start == 90
   assert [bounds.split_of(t) for t in (0, 89, 90, 99)] == [
       c.TRAIN_SPLIT, c.TRAIN_SPLIT, c.VALIDATION_SPLIT, c.VALIDATION_SPLIT]
+
+
+def test_ratings_per_timestamp_merge_exactly_across_bundles():
+  count = CountRatingsPerTimestamp()
+  def bundle(times):
+    accumulator = count.create_accumulator()
+    for t in times:
+      accumulator = count.add_input(accumulator, (1, (t, 0, 7, 4)))  # (user, Event)
+    return accumulator
+  merged = count.merge_accumulators([bundle([5, 3, 5]), bundle([]), bundle([3, 9])])
+  assert count.extract_output(merged) == [(3, 2), (5, 2), (9, 1)]
 
 
 @pytest.mark.parametrize("settings,message", [

@@ -5,6 +5,7 @@ Runs on any Beam runner. users.dat and movies.dat are small catalogs, parsed at 
 Beam, in chunks of lines spread over the workers, grouped by user, and written as one
 shard per (split, user id modulo the shard count), users in id order.
 """
+import collections
 import dataclasses
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -163,6 +164,28 @@ class SummarizeRows(beam.CombineFn):
             "movies": len(movies)}
 
 
+class CountRatingsPerTimestamp(beam.CombineFn):
+  """{timestamp: ratings at it} over every parsed rating, for the span bounds: one
+  dictionary per bundle, merged, rather than one shuffled element per distinct time."""
+
+  def create_accumulator(self) -> collections.Counter:
+    return collections.Counter()
+
+  def add_input(self, accumulator: collections.Counter, user_event) -> collections.Counter:
+    accumulator[user_event[1][0]] += 1
+    return accumulator
+
+  def merge_accumulators(self, accumulators) -> collections.Counter:
+    accumulators = iter(accumulators)
+    merged = next(accumulators)
+    for accumulator in accumulators:
+      merged.update(accumulator)
+    return merged
+
+  def extract_output(self, accumulator: collections.Counter) -> List[Tuple[int, int]]:
+    return sorted(accumulator.items())
+
+
 def shard_path(output_dir: str, split: str, shard: int, num_shards: int) -> str:
   return FileSystems.join(output_dir, split, f"part-{shard:05d}-of-{num_shards:05d}.csv")
 
@@ -209,9 +232,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
   if config.span_mode:
     span = beam.pvalue.AsSingleton(
         parsed.ratings
-        | "Timestamps" >> beam.Map(lambda user_event: user_event[1][0])
-        | "RatingsPerTimestamp" >> beam.combiners.Count.PerElement()
-        | "AllTimestamps" >> beam.combiners.ToList()
+        | "RatingsPerTimestamp" >> beam.CombineGlobally(CountRatingsPerTimestamp())
         | "SpanBounds" >> beam.Map(span_summary, config))
   built = (
       parsed.ratings
