@@ -2,6 +2,7 @@
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 import tf_keras as keras
 
@@ -121,3 +122,13 @@ def test_shrink_blends_the_base_model_with_a_fresh_initialisation(tmp_path):
   np.testing.assert_allclose(_weight(new_model, "mlp_score", "kernel"),
                              0.25 * _weight(old_model, "mlp_score", "kernel")
                              + 0.75 * fresh_kernel, rtol=1e-6)
+
+
+def test_a_warm_start_anneals_at_its_own_half_life():
+  config = CONFIG.with_values({"learning_rate_half_life": 800,
+                               "warm_start_learning_rate_half_life": 400})
+  warm = warm_start.training_config(config)
+  assert warm.learning_rate_half_life == 400
+  assert warm.with_values({"learning_rate_half_life": 800}) == config  # nothing else moved
+  with pytest.raises(ValueError, match="warm_start_learning_rate_half_life"):
+    config.with_values({"warm_start_learning_rate_half_life": -1})

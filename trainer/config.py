@@ -48,6 +48,9 @@ class TrainerConfig:
   # start's initialisation ("shrink and perturb"; trainer.warm_start says why). 1: the
   # base model as it is.
   warm_start_shrink: float = 0.5
+  # ...and its learning rate's half-life in steps, in place of learning_rate_half_life
+  # (trainer.warm_start.training_config says why).
+  warm_start_learning_rate_half_life: int = 400
   seed: int = 42
 
   @classmethod
@@ -69,9 +72,10 @@ class TrainerConfig:
       raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
     if not 0 <= config.warm_start_shrink <= 1:
       raise ValueError(f"warm_start_shrink must be in [0, 1], got {config.warm_start_shrink}")
-    if config.learning_rate_half_life < 0:
-      raise ValueError("learning_rate_half_life must be 0 (constant) or a number of steps, "
-                       f"got {config.learning_rate_half_life}")
+    for name in ("learning_rate_half_life", "warm_start_learning_rate_half_life"):
+      if getattr(config, name) < 0:
+        raise ValueError(f"{name} must be 0 (constant) or a number of steps, "
+                         f"got {getattr(config, name)}")
     return config
 
   def with_values(self, values: Dict[str, Any]) -> "TrainerConfig":

@@ -246,6 +246,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
   start_from = None
   if fn_args.base_model:
+    config = warm_start.training_config(config)
     start_from = lambda model: warm_start.carry_over(model, fn_args.base_model,
                                                      tf_transform_output,
                                                      config.warm_start_shrink)
