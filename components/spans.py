@@ -1,4 +1,5 @@
-"""Span mode's executors: TFX's StatisticsGen, Transform and Trainer, told about spans.
+"""Span mode's executors: TFX's StatisticsGen, Transform, Tuner and Trainer, told about
+spans.
 
 StatisticsGen: TFX 1.16's ExampleGen records an Examples artifact's span as a custom
 property, and its StatisticsGen copies the span *property* (never set, so 0) onto the
@@ -12,9 +13,9 @@ statistics, so the next span's run finds the cache of the run before it with the
 span resolver and analyzes only the span that run had not seen; the rerun of a span
 finds the same cache again, so TFX's execution cache still holds.
 
-Trainer: validation is the newest training span's last part.
+Trainer and Tuner: validation is the newest training span's last part.
 
-The Trainer of the run that ingests span k receives the Examples of the spans before it
+The Trainer (and the Tuner) of the run that ingests span k receives the Examples of the spans before it
 (pipeline.definition's span resolver), each with a train and a validation split in time
 (movielens.conversion.spans). TFX's Trainer would fit on every span's train split and
 validate on every span's validation split, so an older span's validation rows would be
@@ -22,7 +23,8 @@ earlier than a newer span's training rows. This executor reads each artifact's s
 hands run_fn, in the FnArgs TFX builds:
     train_files  every span's train split, and the validation split of all but the newest
     eval_files   the newest span's validation split: the latest ratings before span k
-so no training row is later than a validation row. Everything else is TFX's GenericExecutor.
+so no training row is later than a validation row. Everything else is TFX's GenericExecutor,
+and TFX's Tuner executor: the Tuner's trials fit and are judged on the same files.
 """
 from typing import Any, Dict, List
 
@@ -32,6 +34,8 @@ from tfx.components.statistics_gen import executor as tfx_statistics_gen
 from tfx.components.transform import executor as tfx_transform
 from tfx.components.trainer import executor as tfx_trainer
 from tfx.components.trainer import fn_args_utils
+from tfx.components.tuner import executor as tfx_tuner
+from tfx.components.util import udf_utils
 from tfx.dsl.components.base import executor_spec
 from tfx.types import artifact_utils
 from tfx.types import standard_component_specs as keys
@@ -82,17 +86,39 @@ def route_by_span(examples: List[types.Artifact]) -> Dict[str, List[str]]:
   }
 
 
+def routed(fn_args: fn_args_utils.FnArgs, examples: List[types.Artifact]
+           ) -> fn_args_utils.FnArgs:
+  """`fn_args` with its train and eval files routed by span (route_by_span)."""
+  files = route_by_span(examples)
+  fn_args.train_files = files[c.TRAIN_SPLIT]
+  fn_args.eval_files = files[c.VALIDATION_SPLIT]
+  return fn_args
+
+
 class TrainerExecutor(tfx_trainer.GenericExecutor):
   """TFX's GenericExecutor with the span routing above."""
 
   def _GetFnArgs(self, input_dict: Dict[str, List[types.Artifact]],
                  output_dict: Dict[str, List[types.Artifact]],
                  exec_properties: Dict[str, Any]) -> fn_args_utils.FnArgs:
-    fn_args = super()._GetFnArgs(input_dict, output_dict, exec_properties)
-    files = route_by_span(input_dict[keys.EXAMPLES_KEY])
-    fn_args.train_files = files[c.TRAIN_SPLIT]
-    fn_args.eval_files = files[c.VALIDATION_SPLIT]
-    return fn_args
+    return routed(super()._GetFnArgs(input_dict, output_dict, exec_properties),
+                  input_dict[keys.EXAMPLES_KEY])
+
+
+class TunerExecutor(tfx_tuner.Executor):
+  """TFX's Tuner executor (its `search`, step by step) with the span routing above."""
+
+  def Do(self, input_dict: Dict[str, List[types.Artifact]],
+         output_dict: Dict[str, List[types.Artifact]],
+         exec_properties: Dict[str, Any]) -> None:
+    if tfx_tuner.get_tune_args(exec_properties):
+      raise ValueError("TuneArgs is not supported by this Tuner's Executor.")
+    fn_args = routed(fn_args_utils.get_common_fn_args(input_dict, exec_properties,
+                                                      self._get_tmp_dir()),
+                     input_dict[keys.EXAMPLES_KEY])
+    result = udf_utils.get_fn(exec_properties, "tuner_fn")(fn_args)
+    result.tuner.search(**result.fit_kwargs)
+    tfx_tuner.write_best_hyperparameters(result.tuner, output_dict)
 
 
 class StatisticsGen(tfx.components.StatisticsGen):
@@ -103,6 +129,11 @@ class StatisticsGen(tfx.components.StatisticsGen):
 class Transform(tfx.components.Transform):
   """TFX's Transform, run by TransformExecutor."""
   EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(TransformExecutor)
+
+
+class Tuner(tfx.components.Tuner):
+  """TFX's Tuner, run by TunerExecutor."""
+  EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(TunerExecutor)
 
 
 class Trainer(tfx.components.Trainer):

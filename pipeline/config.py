@@ -121,9 +121,6 @@ class PipelineConfig:
   def __post_init__(self):
     if self.span is not None and self.span < 0:
       raise ValueError(f"span must be 0 or more, got {self.span}")
-    if self.span is not None and self.tuning_trials:
-      raise ValueError("the Tuner does not run in span mode yet: tune on one span (no "
-                       "--spans), then pass its values with --set")
     if self.train_spans is not None and self.train_spans < 1:
       raise ValueError(f"--train-spans must be at least 1, got {self.train_spans}")
     if self.train_steps is not None and self.train_steps < 1:

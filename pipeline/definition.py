@@ -147,10 +147,11 @@ def _tuner_and_trainer(config: PipelineConfig, transformed_examples, transform_g
   are raw and the Trainer transforms them as it reads; `base_model`: warm start."""
   train_args = tfx.proto.TrainArgs(splits=[c.TRAIN_SPLIT], num_steps=config.train_steps)
   eval_args = tfx.proto.EvalArgs(splits=[c.VALIDATION_SPLIT], num_steps=config.eval_steps)
-  tuner = tfx.components.Tuner(
+  tuner = (spans.Tuner if config.span_mode else tfx.components.Tuner)(
       tuner_fn=TUNER_FN, examples=transformed_examples, transform_graph=transform_graph,
       train_args=train_args, eval_args=eval_args,
-      custom_config=tuning.tuner_custom_config(config.trainer, config.tuning_trials),
+      custom_config=tuning.tuner_custom_config(config.trainer, config.tuning_trials,
+                                               raw=config.span_mode),
   ).with_id(nodes.TUNER) if config.tuning_trials else None
   trainer = (spans.Trainer if config.span_mode else tfx.components.Trainer)(
       run_fn=RUN_FN, examples=transformed_examples, transform_graph=transform_graph,

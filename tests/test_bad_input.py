@@ -87,7 +87,6 @@ def test_an_output_dir_that_is_a_file_is_refused(tmp_path):
     (["--span", "2"], "--replay and --span need span mode"),
     (["--replay"], "--replay and --span need span mode"),
     (["--spans", "3", "--replay", "--span", "1"], "--replay runs every span"),
-    (["--spans", "3", "--tune"], "the Tuner does not run in span mode yet"),
     (["--spans", "3", "--train-spans", "0"], "--train-spans must be at least 1, got 0"),
 ])
 def test_span_flags_that_cannot_work_are_refused_at_parse_time(flags, message, capsys):

@@ -1,4 +1,6 @@
 """The pipeline's shape in each mode, as create_components builds it (no run)."""
+import json
+
 from tfx.dsl.components.common import resolver
 from tfx.types import standard_component_specs as keys
 
@@ -6,6 +8,8 @@ from components import spans
 from pipeline import definition
 from pipeline import nodes
 from pipeline.config import local_pipeline_config
+from trainer import tuning
+from trainer.config import TrainerConfig
 
 
 def _components(**fields):
@@ -56,3 +60,13 @@ def test_a_span_run_analyzes_with_the_analyzer_cache_of_the_run_before():
   assert nodes.ANALYZER_CACHE_RESOLVER not in first
   assert keys.ANALYZER_CACHE_KEY not in first[nodes.TRANSFORM].inputs
   assert nodes.ANALYZER_CACHE_RESOLVER not in _components()  # one span: no cache
+
+
+def test_a_span_run_tunes_on_the_trainers_raw_window():
+  components = _components(span=2, tuning_trials=3)
+  tuner = components[nodes.TUNER]
+  assert isinstance(tuner, spans.Tuner)
+  assert tuner.inputs[keys.EXAMPLES_KEY] is components[nodes.TRAINER].inputs[keys.EXAMPLES_KEY]
+  assert tuning.tuner_custom_config(TrainerConfig(), 3, raw=True).items() <= (
+      json.loads(tuner.exec_properties[keys.CUSTOM_CONFIG_KEY]).items())
+  assert type(_components(tuning_trials=3)[nodes.TUNER]) is not spans.Tuner

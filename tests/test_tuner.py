@@ -9,8 +9,12 @@ from tfx.types import standard_component_specs as keys
 
 from pipeline import definition
 from pipeline import nodes
+from pipeline.config import LocalLayout
 from results import runs
+from results import spans
 from tests.conftest import pipeline_config
+from tests.test_local_runner import run
+from tests.test_replay import IN_PROCESS, _input_spans
 from trainer import summary as training_summary
 from trainer import tuning
 from trainer.config import TrainerConfig
@@ -54,3 +58,29 @@ def test_the_trainer_trains_with_the_best_hyperparameters(tuned_run):
                   for name in tuning.SEARCH_SPACE}
   trained = training_summary.read(tuned_run[nodes.TRAINER].output(keys.MODEL_RUN_KEY).uri)
   assert trained["config"] == TrainerConfig(**TRAINER).with_values(best).to_custom_config()
+
+
+@pytest.fixture(scope="module")
+def tuned_span_run(tmp_path_factory):
+  """Span 0 ingested, then span 1's run with the Tuner: its store and components."""
+  output_dir = str(tmp_path_factory.mktemp("tuned-spans"))
+  flags = ("--synthetic", "--scale", "0.01", "--spans", "3", "--epochs", "1",
+           "--train-steps", str(STEPS), "--mae-bound", "5", *IN_PROCESS,
+           "--output-dir", output_dir)
+  for span_flags in (("--span", "0"), ("--span", "1", "--tune", "--tune-trials", str(TRIALS))):
+    result = run(*flags, *span_flags, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+  store = runs.connect(LocalLayout(output_dir).metadata_path)
+  return store, runs.component_runs(store, spans.span_runs(store)[1].run_id)
+
+
+def test_a_span_run_tunes_on_the_spans_before_it_and_trains_with_the_best(tuned_span_run):
+  store, components = tuned_span_run
+  tuner, trainer = components[nodes.TUNER], components[nodes.TRAINER]
+  assert tuner.state == trainer.state == "COMPLETE"
+  assert _input_spans(store, tuner) == _input_spans(store, trainer) == [0]
+  with open(os.path.join(tuner.output(keys.BEST_HYPERPARAMETERS_KEY).uri,
+                         "best_hyperparameters.txt")) as f:
+    best = json.load(f)["values"]
+  trained = training_summary.read(trainer.output(keys.MODEL_RUN_KEY).uri)
+  assert {name: trained["config"][name] for name in best} == best

@@ -4,7 +4,10 @@
 PipelineConfig.tuning_trials > 0). Each trial trains the BST through the Trainer's own
 code (trainer.task.train_model) at one point of SEARCH_SPACE, on the train split,
 early-stopped on the validation split; its objective is the kept epoch's validation MAE.
-The eval split is never seen. TFX writes the best point as the Tuner's
+The eval split is never seen. In span mode the trials read the Trainer's files
+(components.spans routes them by span) and start from random weights: TFX's Tuner takes
+no base model, so the values it picks are a cold start's, which the warm-started Trainer
+then trains with. TFX writes the best point as the Tuner's
 `best_hyperparameters`, which the Trainer takes as its `hyperparameters` input and lays
 over its TrainerConfig (task.run_fn).
 
@@ -64,8 +67,11 @@ class BstTuner(keras_tuner.RandomSearch):
     return {OBJECTIVE: summary["validation_mae"]}
 
 
-def tuner_custom_config(config: TrainerConfig, max_trials: int) -> Dict[str, Any]:
-  return {TRAINER_CONFIG_KEY: config.to_custom_config(), MAX_TRIALS_KEY: max_trials}
+def tuner_custom_config(config: TrainerConfig, max_trials: int, raw: bool = False
+                        ) -> Dict[str, Any]:
+  """`raw`: the examples are raw (span mode), transformed as the trials read them."""
+  return {TRAINER_CONFIG_KEY: config.to_custom_config(), MAX_TRIALS_KEY: max_trials,
+          task.RAW_EXAMPLES: raw}
 
 
 def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
@@ -75,9 +81,10 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
   # The trials read their input after this returns: it is removed when the process ends.
   input_dir = tempfile.mkdtemp(prefix="bst-tuner-input-")
   atexit.register(shutil.rmtree, input_dir, ignore_errors=True)
+  raw = bool(fn_args.custom_config.get(task.RAW_EXAMPLES, False))
   train, validation, steps_per_epoch = task.training_inputs(fn_args, config,
-                                                            tf_transform_output, input_dir)
-  tuner = BstTuner(config, task.data_shape(tf_transform_output, fn_args.train_files),
+                                                            tf_transform_output, input_dir, raw)
+  tuner = BstTuner(config, task.data_shape(tf_transform_output, fn_args.train_files, raw),
                    max_trials=fn_args.custom_config[MAX_TRIALS_KEY],
                    directory=fn_args.working_dir, project_name="bst")
   return tfx.components.TunerFnResult(
