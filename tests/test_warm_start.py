@@ -124,11 +124,16 @@ def test_shrink_blends_the_base_model_with_a_fresh_initialisation(tmp_path):
                              + 0.75 * fresh_kernel, rtol=1e-6)
 
 
-def test_a_warm_start_anneals_at_its_own_half_life():
-  config = CONFIG.with_values({"learning_rate_half_life": 800,
-                               "warm_start_learning_rate_half_life": 400})
+def test_a_warm_start_anneals_at_its_own_half_life_for_fewer_epochs():
+  config = CONFIG.with_values({"learning_rate_half_life": 800, "epochs": 10,
+                               "warm_start_learning_rate_half_life": 400,
+                               "warm_start_epochs": 2})
   warm = warm_start.training_config(config)
-  assert warm.learning_rate_half_life == 400
-  assert warm.with_values({"learning_rate_half_life": 800}) == config  # nothing else moved
+  assert (warm.learning_rate_half_life, warm.epochs) == (400, 2)
+  # Nothing else moved:
+  assert warm.with_values({"learning_rate_half_life": 800, "epochs": 10}) == config
+  assert warm_start.training_config(config.with_values({"epochs": 1})).epochs == 1
   with pytest.raises(ValueError, match="warm_start_learning_rate_half_life"):
     config.with_values({"warm_start_learning_rate_half_life": -1})
+  with pytest.raises(ValueError, match="warm_start_epochs"):
+    config.with_values({"warm_start_epochs": 0})

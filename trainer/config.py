@@ -48,9 +48,11 @@ class TrainerConfig:
   # start's initialisation ("shrink and perturb"; trainer.warm_start says why). 1: the
   # base model as it is.
   warm_start_shrink: float = 0.5
-  # ...and its learning rate's half-life in steps, in place of learning_rate_half_life
-  # (trainer.warm_start.training_config says why).
+  # ...its learning rate's half-life in steps, in place of learning_rate_half_life, and
+  # the most epochs it trains, early stopping ending it sooner (trainer.warm_start.
+  # training_config says why).
   warm_start_learning_rate_half_life: int = 400
+  warm_start_epochs: int = 2
   seed: int = 42
 
   @classmethod
@@ -65,7 +67,7 @@ class TrainerConfig:
     config = cls(**values)
     if config.movie_embedding_dim % config.num_heads:
       raise ValueError("movie_embedding_dim must be a multiple of num_heads")
-    for name in ("epochs", "batch_size"):
+    for name in ("epochs", "batch_size", "warm_start_epochs"):
       if getattr(config, name) < 1:
         raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}")
     if not 0 <= config.dropout < 1:

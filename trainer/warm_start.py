@@ -15,8 +15,8 @@ Then each carried value is blended with the fresh initialisation the new model w
 with, `shrink` of the base model's to 1 - shrink of the fresh one ("shrink and perturb",
 TrainerConfig.warm_start_shrink): a model refitted on the same earlier ratings run after
 run generalises worse than a fresh one, and the blend keeps most of its head start.
-A warm start also anneals sooner (training_config): it begins near the minimum a cold
-start spends its first epochs looking for, so its learning rate halves in fewer steps.
+A warm start also anneals sooner and trains fewer epochs (training_config): it begins
+near the minimum a cold start spends its first epochs looking for.
 The old vocabularies are read from the base model's own assets (the Transform's files
 that the exported SavedModel carries), so the mapping needs nothing but the model.
 
@@ -37,11 +37,13 @@ from transform import vocabulary as vocabulary_files
 
 def training_config(config: TrainerConfig) -> TrainerConfig:
   """The config a warm start trains with: `config` with the learning rate halving every
-  warm_start_learning_rate_half_life steps. At the cold half-life the rate stays high for
-  the epochs a cold start needs to find the minimum, which a warm start already is near;
-  there it keeps circling, and sooner annealing settles it in fewer epochs."""
+  warm_start_learning_rate_half_life steps, for at most warm_start_epochs epochs. At the
+  cold half-life the rate stays high for the epochs a cold start needs to find the
+  minimum, which a warm start already is near; there it keeps circling, and sooner
+  annealing settles it in fewer epochs, after which the rate is too low to move it much."""
   return config.with_values(
-      {"learning_rate_half_life": config.warm_start_learning_rate_half_life})
+      {"learning_rate_half_life": config.warm_start_learning_rate_half_life,
+       "epochs": min(config.epochs, config.warm_start_epochs)})
 
 
 def row_mapping(old_vocabulary: Sequence[bytes], new_vocabulary: Sequence[bytes]
