@@ -15,12 +15,12 @@ finds the same cache again, so TFX's execution cache still holds.
 
 Trainer and Tuner: validation is the newest training span's last part.
 
-The Trainer (and the Tuner) of the run that ingests span k receives the Examples of the spans before it
-(pipeline.definition's span resolver), each with a train and a validation split in time
-(movielens.conversion.spans). TFX's Trainer would fit on every span's train split and
-validate on every span's validation split, so an older span's validation rows would be
-earlier than a newer span's training rows. This executor reads each artifact's span and
-hands run_fn, in the FnArgs TFX builds:
+The Trainer (and the Tuner) of the run that ingests span k receives the Examples of the
+spans before it (pipeline.definition's span resolver), each with a train and a validation
+split in time (movielens.conversion.spans). TFX's Trainer would fit on every span's train
+split and validate on every span's validation split, so an older span's validation rows
+would be earlier than a newer span's training rows. This executor reads each artifact's
+span and hands run_fn, in the FnArgs TFX builds:
     train_files  every span's train split, and the validation split of all but the newest
     eval_files   the newest span's validation split: the latest ratings before span k
 so no training row is later than a validation row. Everything else is TFX's GenericExecutor,

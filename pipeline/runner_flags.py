@@ -33,7 +33,8 @@ def add_training_and_gate_flags(parser: argparse.ArgumentParser) -> None:
                      f"{transform.window})")
   group.add_argument("--epochs", type=int, default=trainer.epochs,
                      help="most training epochs; early stopping on validation MAE may end "
-                     f"sooner (default {trainer.epochs})")
+                     f"sooner (default {trainer.epochs}; a warm start in span mode at most "
+                     f"{trainer.warm_start_epochs}: --set warm_start_epochs=N)")
   add_set_flag(group)
   group.add_argument("--tune", action="store_true",
                      help="add TFX's Tuner before the Trainer: it tries --tune-trials points "
