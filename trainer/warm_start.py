@@ -35,6 +35,7 @@ from trainer.config import TrainerConfig
 from transform import features as f
 from transform import vocabulary as vocabulary_files
 
+
 def training_config(config: TrainerConfig) -> TrainerConfig:
   """The config a warm start trains with: `config` with the learning rate halving every
   warm_start_learning_rate_half_life steps, for at most warm_start_epochs epochs. At the
