@@ -117,7 +117,9 @@ class TunerExecutor(tfx_tuner.Executor):
                                                       self._get_tmp_dir()),
                      input_dict[keys.EXAMPLES_KEY])
     result = udf_utils.get_fn(exec_properties, "tuner_fn")(fn_args)
+    result.tuner.search_space_summary()
     result.tuner.search(**result.fit_kwargs)
+    result.tuner.results_summary()
     tfx_tuner.write_best_hyperparameters(result.tuner, output_dict)
 
 
