@@ -136,6 +136,30 @@ def test_output_is_byte_identical_across_runs_and_runner_modes(converted, small_
   assert not mismatch and not errors
 
 
+def test_a_shard_that_lost_rows_on_the_way_to_its_file_is_refused_and_nothing_published(
+    small_movielens, tmp_path, monkeypatch):
+  from movielens.conversion import beam_pipeline
+  from movielens.conversion import run as conversion_run
+  write_shard = beam_pipeline.write_shard
+
+  def write_shard_losing_a_user(element, output_dir, num_shards):
+    (split, shard), blocks = element
+    if (split, shard) == (c.VALIDATION_SPLIT, 2):
+      blocks = sorted(blocks)[1:]  # the fault: the shard's first user never reaches the file
+    return write_shard(((split, shard), blocks), output_dir, num_shards)
+
+  monkeypatch.setattr(beam_pipeline, "write_shard", write_shard_losing_a_user)
+  output = tmp_path / "csv"
+  with pytest.raises(conversion_run.LostRowsError,
+                     match=r"^CSV shard validation/part-00002-of-00004.csv \(split validation, "
+                           r"shard 2\) holds [\d,]+ rows, not the [\d,]+ built for it: rows "
+                           r"were lost on the way to the files, so nothing was published"):
+    run_small_conversion(small_movielens, str(output))
+  assert sorted(os.listdir(tmp_path)) == ["csv.lock"]  # no folder, no .partial: starts clean
+  monkeypatch.setattr(beam_pipeline, "write_shard", write_shard)
+  assert run_small_conversion(small_movielens, str(output))["rows"]["validation"] > 0
+
+
 def test_time_cutoff_split(small_movielens, tmp_path):
   ratings = parse.load_movielens(small_movielens).ratings
   validation_cutoff, cutoff = (int(ratings.timestamp.quantile(q)) for q in (0.7, 0.8))

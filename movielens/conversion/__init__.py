@@ -35,7 +35,8 @@ from movielens.conversion.splits import split_sizes
 # builds a ConversionConfig from its flags answers --help, or refuses a bad flag, without
 # Beam's seconds of start-up.
 _BEAM_NAMES = {"is_local": "folders", "run_conversion": "run", "is_current": "summary",
-               "read_summary": "summary", "staleness": "summary"}
+               "read_summary": "summary", "staleness": "summary",
+               "changed_catalogs": "summary"}
 
 
 def __getattr__(name: str):

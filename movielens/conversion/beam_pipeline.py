@@ -99,7 +99,7 @@ class BuildUserRows(beam.DoFn):
   """Orders one user's events, drops duplicates, splits them and formats CSV rows.
 
   Emits ((split, shard), (user_id, text)) per split with rows, plus one stats record
-  (user_id, {split: rows}, movie ids) for the summary.
+  (shard, {split: rows}, movie ids) for the summary.
   """
   STATS_TAG = "stats"
 
@@ -128,40 +128,43 @@ class BuildUserRows(beam.DoFn):
         yield (split, shard), (user_id, "\n".join(lines))
     if any(rows.values()):
       yield beam.pvalue.TaggedOutput(self.STATS_TAG, (
-          {split: len(lines) for split, lines in rows.items()},
+          shard, {split: len(lines) for split, lines in rows.items()},
           [int(line.split(",", 5)[4]) for lines in rows.values() for line in lines]))
 
 
 class SummarizeRows(beam.CombineFn):
-  """Rows per split, users with rows, distinct target movies."""
+  """Rows built per split and per shard of each split, users with rows, distinct target
+  movies: what the shards must hold once written (run.verify_shards checks it)."""
 
-  def __init__(self, splits: Sequence[str]):
+  def __init__(self, splits: Sequence[str], num_shards: int):
     self._splits = tuple(splits)
+    self._num_shards = num_shards
 
   def create_accumulator(self):
-    return dict({split: 0 for split in self._splits}, users=0), set()
+    return {split: [0] * self._num_shards for split in self._splits}, [0], set()
 
   def add_input(self, accumulator, stats):
-    counts, movies = accumulator
-    split_rows, movie_ids = stats
+    shard_rows, users, movies = accumulator
+    shard, split_rows, movie_ids = stats
     for split, rows in split_rows.items():
-      counts[split] += rows
-    counts["users"] += 1
+      shard_rows[split][shard] += rows
+    users[0] += 1
     movies.update(movie_ids)
-    return counts, movies
+    return accumulator
 
   def merge_accumulators(self, accumulators):
-    merged_counts, merged_movies = self.create_accumulator()
-    for counts, movies in accumulators:
-      for key, value in counts.items():
-        merged_counts[key] += value
+    merged_rows, merged_users, merged_movies = self.create_accumulator()
+    for shard_rows, users, movies in accumulators:
+      for split, rows in shard_rows.items():
+        merged_rows[split] = [a + b for a, b in zip(merged_rows[split], rows)]
+      merged_users[0] += users[0]
       merged_movies |= movies
-    return merged_counts, merged_movies
+    return merged_rows, merged_users, merged_movies
 
   def extract_output(self, accumulator):
-    counts, movies = accumulator
-    return {"rows": {s: counts[s] for s in self._splits}, "users": counts["users"],
-            "movies": len(movies)}
+    shard_rows, users, movies = accumulator
+    return {"rows": {split: sum(shard_rows[split]) for split in self._splits},
+            "shard_rows": shard_rows, "users": users[0], "movies": len(movies)}
 
 
 class CountRatingsPerTimestamp(beam.CombineFn):
@@ -186,8 +189,13 @@ class CountRatingsPerTimestamp(beam.CombineFn):
     return sorted(accumulator.items())
 
 
+def shard_name(split: str, shard: int, num_shards: int) -> str:
+  """A shard's file, relative to the conversion's folder (as summary.json's `files`)."""
+  return f"{split}/part-{shard:05d}-of-{num_shards:05d}.csv"
+
+
 def shard_path(output_dir: str, split: str, shard: int, num_shards: int) -> str:
-  return FileSystems.join(output_dir, split, f"part-{shard:05d}-of-{num_shards:05d}.csv")
+  return FileSystems.join(output_dir, shard_name(split, shard, num_shards))
 
 
 def write_shard(element, output_dir: str, num_shards: int) -> str:
@@ -253,8 +261,10 @@ def build_pipeline(pipeline: beam.Pipeline, config: ConversionConfig,
       | "WriteShards" >> beam.Map(write_shard, config.output_dir, config.num_shards)
       | "AllShardsWritten" >> beam.combiners.Count.Globally())
 
-  rows_summary = (built[BuildUserRows.STATS_TAG]
-                  | "SummarizeRows" >> beam.CombineGlobally(SummarizeRows(config.splits)))
+  rows_summary = (
+      built[BuildUserRows.STATS_TAG]
+      | "SummarizeRows" >> beam.CombineGlobally(
+          SummarizeRows(config.splits, config.num_shards)))
   beam_skipped = (
       (parsed[SKIPPED_TAG], built[SKIPPED_TAG])
       | "MergeSkipped" >> beam.Flatten()

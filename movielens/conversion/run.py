@@ -65,6 +65,28 @@ def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = (),
   return summary
 
 
+class LostRowsError(ValueError):
+  """A shard on disk holds other rows than the conversion built for it."""
+
+
+def check_shards(summary: Dict[str, object], config: ConversionConfig) -> None:
+  """Raises LostRowsError, naming the first short split and shard, unless every shard's
+  file holds the rows built for it: its header and one line per row, as counted on disk
+  after writing (summary.json's `files`)."""
+  short = []
+  for split, shard_rows in summary["shard_rows"].items():
+    for shard, built in enumerate(shard_rows):
+      name = beam_pipeline.shard_name(split, shard, config.num_shards)
+      written = summary["files"].get(name, {}).get("lines", 1) - 1
+      if written != built:
+        short.append(f"CSV shard {name} (split {split}, shard {shard}) holds {written:,} "
+                     f"rows, not the {built:,} built for it")
+  if short:
+    others = f" (and {len(short) - 1} other shards)" if len(short) > 1 else ""
+    raise LostRowsError(f"{short[0]}{others}: rows were lost on the way to the files, so "
+                        "nothing was published (the same command converts again)")
+
+
 def _convert(config: ConversionConfig, beam_args: Sequence[str]) -> Dict[str, object]:
   """The conversion itself, into config.output_dir."""
   users, movies, catalog_report = parse_catalogs(config)
@@ -79,13 +101,22 @@ def _convert(config: ConversionConfig, beam_args: Sequence[str]) -> Dict[str, ob
       raise
     raise format_error from None
   summary = conversion_summary.read_summary(config.output_dir)
+  try:
+    check_shards(summary, config)
+    _check_has_rows(summary, config)
+  except ValueError:
+    FileSystems.delete([_join(config.output_dir, c.SUMMARY_FILE)])  # never reused as current
+    raise
+  return summary
+
+
+def _check_has_rows(summary: Dict[str, object], config: ConversionConfig) -> None:
+  """Raises ValueError when the span does not exist or no rating was left to convert."""
+  ratings_path = _join(config.input_dir, c.RATINGS_FILE)
   span_error = summary.get("span", {}).get("error")
-  if span_error or not sum(summary["rows"].values()):
-    # Never reused as current:
-    FileSystems.delete([_join(config.output_dir, c.SUMMARY_FILE)])
-    if span_error:
-      raise ValueError(f"{_join(config.input_dir, c.RATINGS_FILE)}: {span_error}")
-    raise ValueError(f"{_join(config.input_dir, c.RATINGS_FILE)}: no ratings to convert"
+  if span_error:
+    raise ValueError(f"{ratings_path}: {span_error}")
+  if not sum(summary["rows"].values()):
+    raise ValueError(f"{ratings_path}: no ratings to convert"
                      + (f" ({summary['skipped_total']} lines skipped)"
                         if summary["skipped_total"] else ""))
-  return summary

@@ -35,13 +35,14 @@ def write_catalog(movies: Dict[int, parse.Movie], output_dir: str) -> None:
 
 
 def file_digest(path: str) -> Dict[str, object]:
-  """sha256 and size of a file on any Beam filesystem."""
-  digest, size = hashlib.sha256(), 0
+  """sha256, size and line count of a file on any Beam filesystem."""
+  digest, size, lines = hashlib.sha256(), 0, 0
   with FileSystems.open(path) as f:
     for block in iter(lambda: f.read(1 << 20), b""):
       digest.update(block)
       size += len(block)
-  return {"sha256": digest.hexdigest(), "bytes": size}
+      lines += block.count(b"\n")
+  return {"sha256": digest.hexdigest(), "bytes": size, "lines": lines}
 
 
 def fingerprint_inputs(input_dir: str) -> Dict[str, Dict[str, object]]:
@@ -80,6 +81,13 @@ def write_summary(shards_written: int, rows_summary, beam_skipped: List[SkipReco
     f.write("".join(f"{message}\n" for *_, message in skipped).encode("utf-8"))
   with FileSystems.create(FileSystems.join(output_dir, c.SUMMARY_FILE)) as f:
     f.write((json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def changed_catalogs(summary: Dict[str, object], earlier: Dict[str, object]) -> List[str]:
+  """users.dat and movies.dat, where they differ between two conversions' inputs (span
+  mode: a span's rows then carry other user or movie attributes than the spans before)."""
+  return [name for name in (c.USERS_FILE, c.MOVIES_FILE)
+          if summary["inputs"].get(name) != earlier["inputs"].get(name)]
 
 
 def summary_header(config: ConversionConfig) -> Dict[str, object]:
