@@ -40,6 +40,7 @@ import fcntl
 import json
 import math
 import os
+import sys
 import tempfile
 import time
 from typing import List, Optional, Sequence, Tuple
@@ -83,21 +84,33 @@ def parse_args(argv: Sequence[str]):
                       "<output-dir>/logs/")
   entry_point.add_debug_flag(parser)
   args, beam_args = runner_flags.parse_runner_args(parser, argv)
-  # Absolute before anything is recorded: ML Metadata keeps every artifact's path, and a
-  # relative one would point elsewhere when the same folder is used from another folder.
+  # Resolved once, before anything is recorded: ML Metadata keeps every artifact's path,
+  # and a relative one would point elsewhere from another folder, a symlinked one would
+  # miss the cache of the same folder named by its own path.
   for flag in ("output_dir", "data_dir", "serving_dir"):
     if getattr(args, flag):
-      setattr(args, flag, os.path.abspath(getattr(args, flag)))
+      setattr(args, flag, os.path.realpath(getattr(args, flag)))
   if args.data_dir and args.synthetic:
     parser.error("--data-dir and --synthetic exclude each other")
   if not (math.isfinite(args.scale) and args.scale > 0):
     raise ValueError(f"--scale must be a positive number, got {args.scale:g}")
+  if args.seed < 0:
+    raise ValueError(f"--seed must be 0 or more, got {args.seed}")
+  if args.window > args.history_length:  # the CSV's rows hold --history-length events
+    raise ValueError(f"--window {args.window} is longer than the {args.history_length} "
+                     "history events per CSV row (--history-length): pass --window "
+                     f"{args.history_length} or less, or --history-length {args.window} or more")
   if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
     raise ValueError(f"--output-dir {args.output_dir} is a file, not a folder")
   if not span_mode(args) and (args.replay or args.span is not None):
     parser.error("--replay and --span need span mode: --spans N or --span-days D")
   if args.replay and args.span is not None:
     parser.error("--replay runs every span: leave out --span")
+  if args.span is not None and args.span < 0:
+    raise ValueError(f"--span must be 0 or more (the first span is 0), got {args.span}")
+  if args.span is not None and not args.span_days and args.span >= args.spans:
+    raise ValueError(f"--span {args.span} is not a span of --spans {args.spans}: spans are "
+                     f"0 to {args.spans - 1}")
   try:  # PipelineConfig's own checks, before any work (the CSV folder is not needed)
     pipeline_config(args, "", beam_args, span=0 if span_mode(args) else None)
   except ValueError as error:
@@ -261,7 +274,28 @@ def check_before_work(args, layout: LocalLayout) -> None:
     return
   disk.require_writable(layout.serving_dir, "--serving-dir")
   if os.path.isfile(layout.metadata_path):
-    store.check(layout.metadata_path)
+    store.check_pages(layout.metadata_path)
+    repaired = store.repair(layout.metadata_path)
+    if repaired:
+      print(f"note: removed {repaired} rows of {layout.metadata_path} left by a run that "
+            "failed to commit", file=sys.stderr)
+
+
+def refuse_mixed_modes(args, layout: LocalLayout, data_dir: str) -> None:
+  """Refuses a one-span run on a store of span runs of the same ratings, and the reverse:
+  the two modes split the ratings otherwise, so the gate would judge the new model
+  against a model that trained on its eval rows."""
+  from movielens.conversion import summary  # pylint: disable=g-import-not-at-top
+  from results import store  # pylint: disable=g-import-not-at-top
+  ratings = summary.file_digest(os.path.join(data_dir, c.RATINGS_FILE))
+  other = store.other_mode_runs(layout.metadata_path, span_mode(args), ratings)
+  if other:
+    recorded, this = ("span-mode", "a one-span") if not span_mode(args) else (
+        "one-span", "a span-mode")
+    raise ValueError(
+        f"{layout.pipeline_root} holds {recorded} runs of the same ratings ({other}): "
+        f"{this} run there would be judged against models that trained on its eval rows; "
+        "give it its own --output-dir")
 
 
 def main(argv: Sequence[str]) -> None:
@@ -287,6 +321,8 @@ def run(args, beam_args: List[str], layout: LocalLayout, console: Console,
         run_id: str) -> None:
   """Data, CSV, then the pipeline and its summary: every stage on the console."""
   data_dir = prepare_raw_data(args, layout.raw_dir, console)
+  if not args.prepare_only:
+    refuse_mixed_modes(args, layout, data_dir)
   if span_mode(args):
     run_spans(args, beam_args, layout, data_dir, console, run_id)
     return
@@ -312,6 +348,12 @@ def run_span(args, beam_args: List[str], layout: LocalLayout, data_dir: str, spa
   console.say(f"\n=== span {span} ===")
   csv_span_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, console,
                                          span)
+  earlier = conversion.read_summary(c.span_dir(os.path.dirname(csv_span_dir), span - 1))
+  changed = conversion.changed_catalogs(summary, earlier) if span and earlier else []
+  if changed:
+    console.say(f"note: {' and '.join(changed)} changed since span {span - 1} was "
+                "converted: this span's rows carry other user or movie attributes than "
+                "the spans before")
   if args.prepare_only:
     return summary
   config = pipeline_config(args, os.path.dirname(csv_span_dir), beam_args, span)

@@ -40,7 +40,7 @@ def add_training_and_gate_flags(parser: argparse.ArgumentParser) -> None:
                      help="add TFX's Tuner before the Trainer: it tries --tune-trials points "
                      "of trainer.tuning.SEARCH_SPACE, each judged on validation MAE, and the "
                      "Trainer trains with the best")
-  group.add_argument("--tune-trials", type=int, default=DEFAULT_TUNING_TRIALS,
+  group.add_argument("--tune-trials", type=int,
                      help="with --tune: how many points to try, each a full training run "
                      f"(default {DEFAULT_TUNING_TRIALS})")
   group.add_argument("--mae-bound", type=float, default=gate.mae_upper_bound,
@@ -86,17 +86,20 @@ def training_and_gate_settings(args: argparse.Namespace, span_mode: bool = False
                          mae_max_increase=args.mae_max_increase,
                          mae_min_improvement=min_improvement,
                          confidence=args.gate_confidence),
-      "tuning_trials": args.tune_trials if args.tune else 0,
+      "tuning_trials": (DEFAULT_TUNING_TRIALS if args.tune_trials is None
+                        else args.tune_trials) if args.tune else 0,
   }
 
 
 def parse_runner_args(parser: argparse.ArgumentParser, argv: Sequence[str]
                       ) -> Tuple[argparse.Namespace, List[str]]:
   """A runner's flags and its Beam options (cli.beam_flags), with the shared flags
-  checked before any work starts: raises ValueError on a --tune without trials, a bad
-  --set, a window below 1 or a gate value out of range."""
+  checked before any work starts: raises ValueError on --tune-trials without --tune or
+  below 1, a bad --set, a window below 1 or a gate value out of range."""
   args, beam_args = beam_flags.parse_args_and_beam_args(parser, argv)
-  if args.tune and args.tune_trials < 1:
+  if args.tune_trials is not None and not args.tune:
+    raise ValueError("--tune-trials is for --tune: add --tune, or drop --tune-trials")
+  if args.tune and args.tune_trials is not None and args.tune_trials < 1:
     raise ValueError(f"--tune-trials must be at least 1, got {args.tune_trials}")
   training_and_gate_settings(args)
   return args, beam_args

@@ -127,6 +127,25 @@ def test_a_tune_without_trials_is_refused():
     local_runner.parse_args(["--synthetic", "--tune", "--tune-trials", "0"])
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--seed", "-1"], "--seed must be 0 or more, got -1"),
+    (["--set", "learning_rate=abc"], "--set learning_rate=abc: learning_rate takes a float, "
+     "like 0.002"),
+    (["--set", "hidden_units=8,x"], "--set hidden_units=8,x: hidden_units takes "
+     "comma-separated integers"),
+    (["--tune-trials", "3"], "--tune-trials is for --tune: add --tune, or drop --tune-trials"),
+    (["--window", "7", "--history-length", "6"], "--window 7 is longer than the 6 history "
+     "events per CSV row (--history-length): pass --window 6 or less, or --history-length 7 "
+     "or more"),
+    (["--spans", "3", "--span", "99"], "--span 99 is not a span of --spans 3: spans are 0 to 2"),
+    (["--spans", "3", "--span", "-1"], "--span must be 0 or more (the first span is 0), got -1"),
+])
+def test_flags_that_cannot_work_are_refused_naming_the_flag_before_any_work(flags, message):
+  with pytest.raises(ValueError) as error:
+    local_runner.parse_args(["--synthetic", *flags])
+  assert str(error.value) == message
+
+
 # --- The conversion ------------------------------------------------------------------------
 
 def test_an_empty_ratings_file_is_refused(tmp_path):
@@ -310,6 +329,24 @@ def test_paths_on_the_command_line_are_made_absolute_before_anything_is_recorded
   config = local_runner.pipeline_config(args, str(tmp_path / "csv"), [])
   assert all(os.path.isabs(path) for path in (config.pipeline_root, config.metadata_path,
                                               config.serving_model_dir))
+
+
+def test_a_symlinked_output_dir_is_resolved_once_at_the_start(tmp_path):
+  (tmp_path / "real").mkdir()
+  (tmp_path / "link").symlink_to(tmp_path / "real")
+  args, _ = local_runner.parse_args(["--output-dir", str(tmp_path / "link")])
+  assert args.output_dir == str(tmp_path / "real")  # the cache keys on artifact paths
+
+
+def test_bin_run_reads_a_relative_output_dir_from_the_callers_folder(tmp_path):
+  # --prepare-only with a --data-dir that lacks the files: refused, naming the folder as
+  # resolved from the caller's folder, before anything is written anywhere.
+  result = subprocess.run([os.path.join(REPO, "bin", "run"), "--data-dir", "raw",
+                           "--output-dir", "out", "--prepare-only"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+  assert one_line_error(result) == (f"error: --data-dir {tmp_path / 'raw'} lacks one of "
+                                    "ratings.dat, users.dat, movies.dat")
+  assert not os.path.exists(os.path.join(REPO, "out"))
 
 
 @pytest.mark.parametrize("content, message", [

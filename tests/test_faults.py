@@ -5,10 +5,12 @@ what to do, and exit 1; checks that can run before the work run before it.
 The disks are real: small tmpfs mounts, where this machine lets the tests mount (root in
 a container that allows it); elsewhere those tests are skipped, saying why.
 """
+import contextlib
 import errno
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 
@@ -18,6 +20,8 @@ from ml_metadata.proto import metadata_store_pb2
 
 from cli import disk
 from pipeline.config import LocalLayout
+from results import store as results_store
+from results.store import NODE_CONTEXT
 from tests.test_bad_input import REPO, one_line_error, run
 
 NO_SPACE = (r"error: no space left on device for {path}{detail}: free space on it "
@@ -112,6 +116,10 @@ def test_a_disk_that_fills_during_the_pipeline_ends_in_one_line_and_the_rerun_re
   result = run(*command, timeout=900)
   assert result.returncode == 0, result.stderr[-3000:]
   assert re.search(r"^eval MAE \d\.\d{4}", result.stdout, re.M)
+  assert re.search(r"^(BLESSED and pushed|NOT BLESSED)", result.stdout, re.M), result.stdout
+  listing = run("-m", "results.report", "--output-dir", f"{full}/o", "--list")
+  assert listing.returncode == 0 and re.search(r" \d\.\d{4}  (not )?blessed", listing.stdout), (
+      listing.stdout + listing.stderr)
 
 
 # --- Folders that cannot be written -------------------------------------------------------
@@ -168,6 +176,64 @@ def test_a_store_cut_in_half_is_one_line_saying_how_to_recover(tmp_path):
   assert one_line_error(run("local_runner.py", "--synthetic", "--scale", "0.01",
                             "--output-dir", str(output), timeout=120)) == expected
   assert sorted(os.listdir(output)) == ["tfx"]  # refused before any data was made
+
+
+def _store_with_a_failed_commit(metadata: str):
+  """A real store as a full disk left it: a CsvExampleGen execution, and the link to the
+  DistributionValidator component of an execution whose insert was rolled back while the
+  link's was committed (SQLite's autocommit after the rollback)."""
+  config = metadata_store_pb2.ConnectionConfig()
+  config.sqlite.filename_uri = metadata
+  config.sqlite.connection_mode = (
+      metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE)
+  store = metadata_store.MetadataStore(config)
+  node_type = store.put_context_type(metadata_store_pb2.ContextType(name=NODE_CONTEXT))
+  example_gen, validator = store.put_contexts([
+      metadata_store_pb2.Context(type_id=node_type, name=f"bst-movielens.{node}")
+      for node in ("CsvExampleGen", "DistributionValidator")])
+  execution_type = store.put_execution_type(metadata_store_pb2.ExecutionType(name="Gen"))
+  store.put_execution(metadata_store_pb2.Execution(type_id=execution_type), [], [
+      metadata_store_pb2.Context(id=example_gen, type_id=node_type,
+                                 name="bst-movielens.CsvExampleGen")])
+  with contextlib.closing(sqlite3.connect(metadata)) as db, db:
+    db.execute("INSERT INTO Association (context_id, execution_id) VALUES (?, "
+               "(SELECT MAX(id) + 1 FROM Execution))", (validator,))
+  return store, execution_type, metadata_store_pb2.Context(
+      id=example_gen, type_id=node_type, name="bst-movielens.CsvExampleGen")
+
+
+def _node_names(store, execution_id):
+  return sorted(c.name for c in store.get_contexts_by_execution(execution_id))
+
+
+def test_the_runner_repairs_what_a_failed_commit_left_before_a_new_execution_inherits_it(
+    tmp_path):
+  metadata = str(tmp_path / "metadata.sqlite")
+  store, execution_type, example_gen = _store_with_a_failed_commit(metadata)
+  assert results_store.repair(metadata) == 1  # the dangling link
+  execution_id, _, _ = store.put_execution(
+      metadata_store_pb2.Execution(type_id=execution_type), [], [example_gen])
+  assert _node_names(store, execution_id) == ["bst-movielens.CsvExampleGen"]
+  results_store.check(metadata)
+  assert results_store.repair(metadata) == 0
+
+
+def test_an_execution_that_inherited_a_second_component_is_named_then_repaired(tmp_path):
+  metadata = str(tmp_path / "metadata.sqlite")
+  store, execution_type, example_gen = _store_with_a_failed_commit(metadata)
+  # The rerun, before any repair: its execution takes the freed id, and the dangling link.
+  execution_id, _, _ = store.put_execution(
+      metadata_store_pb2.Execution(type_id=execution_type), [], [example_gen])
+  assert _node_names(store, execution_id) == ["bst-movielens.CsvExampleGen",
+                                              "bst-movielens.DistributionValidator"]
+  with pytest.raises(results_store.DamagedStoreError, match=re.escape(
+      f"the ML Metadata store {metadata} is damaged (1 execution(s) linked to two "
+      "components by a run that failed to commit, as on a full disk): the next run of the "
+      "pipeline (bin/run, local_runner.py) repairs it")):
+    results_store.connect(metadata)
+  assert results_store.repair(metadata) == 1  # the older link: the inherited one
+  assert _node_names(store, execution_id) == ["bst-movielens.CsvExampleGen"]
+  results_store.connect(metadata)
 
 
 # --- Ctrl-C in any layer's words -------------------------------------------------------------

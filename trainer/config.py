@@ -94,9 +94,14 @@ class TrainerConfig:
       if not separator or key not in current:
         raise ValueError(f"{override!r}: expected KEY=VALUE with KEY one of {sorted(current)}")
       kind = current[key]
-      values[key] = ([int(v) for v in value.split(",")] if isinstance(kind, list)
-                     else (value.lower() in ("1", "true", "yes")) if isinstance(kind, bool)
-                     else type(kind)(value))
+      try:
+        values[key] = ([int(v) for v in value.split(",")] if isinstance(kind, list)
+                       else (value.lower() in ("1", "true", "yes")) if isinstance(kind, bool)
+                       else type(kind)(value))
+      except ValueError:
+        expected = ("comma-separated integers" if isinstance(kind, list)
+                    else f"a {type(kind).__name__}, like {kind!r}")
+        raise ValueError(f"--set {override}: {key} takes {expected}") from None
     return self.with_values(values)
 
   def to_custom_config(self) -> Dict[str, Any]:
