@@ -16,7 +16,7 @@ and the runner's summary and the report show it.
 """
 import logging
 import os
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
@@ -50,22 +50,40 @@ def read_anomalies(anomalies_artifact, folder: str = "Split-"
 
 
 def read_drift(drift_artifact) -> List[str]:
-  """The DistributionValidator's findings, one line each ([] when none)."""
-  return describe(read_anomalies(drift_artifact, SPLIT_PAIR_FOLDER))
+  """The DistributionValidator's findings, one sentence each ([] when none)."""
+  return describe(read_anomalies(drift_artifact, SPLIT_PAIR_FOLDER),
+                  lambda pair: compared_in_words(pair, drift_artifact.span))
 
 
-def describe(anomalies_by_split: Dict[str, anomalies_pb2.Anomalies]) -> List[str]:
-  """One line per anomaly: split, feature, and TFDV's own description."""
+def compared_in_words(split_pair: str, span: int) -> str:
+  """A DistributionValidator split pair ("<split>_<baseline split>") in words: the same
+  split is span mode's drift, this span's against the previous one's; two splits, the
+  skew of one span's."""
+  split, baseline = split_pair.split("_", 1)
+  if split == baseline:
+    return f"span {span} against span {span - 1}"
+  return f"{split} against {baseline}"
+
+
+def describe(anomalies_by_split: Dict[str, anomalies_pb2.Anomalies],
+             where: Callable[[str], str] = lambda split: f"split {split}") -> List[str]:
+  """One line per anomaly: the feature, where it was found (`where` of the split's name)
+  and what TFDV found: for a distance, its measure, value and threshold."""
   lines = []
   for split, anomalies in sorted(anomalies_by_split.items()):
     for feature, info in sorted(anomalies.anomaly_info.items()):
-      lines.append(f"split '{split}', feature '{feature}': {info.short_description}: "
-                   f"{info.description}")
+      lines.append(f"feature '{feature}', {where(split)}: {_found(info)}")
     if anomalies.HasField("dataset_anomaly_info"):
-      info = anomalies.dataset_anomaly_info
-      lines.append(f"split '{split}', whole dataset: {info.short_description}: "
-                   f"{info.description}")
+      lines.append(f"whole dataset, {where(split)}: "
+                   f"{_found(anomalies.dataset_anomaly_info)}")
   return lines
+
+
+def _found(info: anomalies_pb2.AnomalyInfo) -> str:
+  """TFDV's words for an anomaly: each reason's description (where TFDV puts the
+  distance and threshold), or the anomaly's own when it has no reasons."""
+  said = [reason.description or reason.short_description for reason in info.reason]
+  return " ".join(said) or info.description or info.short_description
 
 
 def example_counts(statistics_artifact) -> Dict[str, int]:

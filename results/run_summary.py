@@ -14,6 +14,7 @@ from pipeline.config import PipelineConfig
 from results import report_page
 from results import runs
 from results import spans
+from trainer import summary as training_summary
 from transform import features as f
 
 
@@ -57,7 +58,9 @@ def print_summary(config: PipelineConfig, console: Console, run_id: str) -> None
               f"{result.mae - result.baseline_mae:+.4f}, noise margin {result.noise:.4f}"
               if result.baseline_mae is not None else "no blessed model before this one")
   say(f"\nvalidation MAE {result.training['validation_mae']:.4f} (the Trainer kept epoch "
-      f"{result.training['kept_epoch']} of the {result.training['epochs_run']} it ran)")
+      f"{result.training['kept_epoch']} of the {result.training['epochs_run']} it ran"
+      + ("; the last: the epoch limit ended training, not validation)"
+         if training_summary.kept_the_last_epoch(result.training) else ")"))
   warm = result.training.get("warm_start")
   if warm:
     say("warm start from the last blessed model: " + (

@@ -22,6 +22,7 @@ from components import pusher
 from components import spans
 from pipeline import nodes
 from results import runs
+from trainer import summary as training_summary
 
 DONE = ("COMPLETE", "CACHED")
 
@@ -50,8 +51,9 @@ class SpanRun:
     version = ("-" if not result.pushed_to else
                f"={result.pushed_to.rstrip('/').rsplit('/', 1)[-1]}" if self.already_serving
                else result.pushed_to.rstrip("/").rsplit("/", 1)[-1])
+    last = "*" if training_summary.kept_the_last_epoch(training) else " "
     return (f"{head}   {training['validation_mae']:.4f} ({training['kept_epoch']:>2} of "
-            f"{training['epochs_run']:>2})  {result.mae:.4f}  {baseline:>8}  "
+            f"{training['epochs_run']:>2}){last} {result.mae:.4f}  {baseline:>8}  "
             f"{'yes' if result.blessed else 'no':>7}  {version:>11} {self.seconds:>6.0f} s")
 
 
@@ -97,7 +99,8 @@ def _span_run(store, run_id: str, components: Dict[str, runs.ComponentRun]) -> S
 def mlmd_artifact(artifact) -> types.SimpleNamespace:
   """An MLMD artifact with what the components' readers take of a TFX artifact."""
   return types.SimpleNamespace(
-      uri=artifact.uri, split_names=artifact.properties["split_names"].string_value)
+      uri=artifact.uri, split_names=artifact.properties["split_names"].string_value,
+      span=artifact.properties["span"].int_value)
 
 
 def runs_done(metadata_path: str) -> Dict[int, SpanRun]:
@@ -126,5 +129,12 @@ def span_runs(store: metadata_store.MetadataStore) -> Dict[int, SpanRun]:
   return found
 
 
+LAST_EPOCH_NOTE = ("* the kept epoch was the last: the epoch limit ended training, not "
+                   "validation")
+
+
 def table(by_span: Dict[int, SpanRun]) -> str:
-  return "\n".join([HEADER] + [by_span[span].line() for span in sorted(by_span)])
+  notes = [LAST_EPOCH_NOTE] if any(
+      run.outcome and training_summary.kept_the_last_epoch(run.outcome.training)
+      for run in by_span.values()) else []
+  return "\n".join([HEADER, *(by_span[span].line() for span in sorted(by_span)), *notes])

@@ -231,7 +231,7 @@ def test_a_schema_anomaly_stops_the_run_before_training(tmp_path, pipeline_csv):
   rows.loc[0, c.SEX] = "X"  # not in the schema's domain {F, M}
   rows.to_csv(shard, index=False)
   config = pipeline_config(str(tmp_path), str(csv_dir))
-  with pytest.raises(DataAnomalyError, match=r"split 'eval', feature 'sex'.*X"):
+  with pytest.raises(DataAnomalyError, match=r"feature 'sex', split eval: .*X"):
     tfx.orchestration.LocalDagRunner().run(definition.create_pipeline(config))
   store = runs.connect(config.metadata_path)
   ran = {name for name, run in runs.component_runs(store).items()}

@@ -43,7 +43,8 @@ def _store(output_dir):
 
 # A trained span's line: ... validation MAE (kept of epochs) candidate's eval MAE, the
 # blessed model's, blessed ...
-TRAINED_LINE = re.compile(r"^.*\d\.\d{4} \( *\d+ of +\d+\) +(\d\.\d{4}) +\S+ +(yes|no) ")
+# A star after the epochs: the kept epoch was the last (spans.LAST_EPOCH_NOTE under the table).
+TRAINED_LINE = re.compile(r"^.*\d\.\d{4} \( *\d+ of +\d+\)\*? +(\d\.\d{4}) +\S+ +(yes|no) ")
 
 
 def _table_lines(stdout):
@@ -80,6 +81,12 @@ def test_each_run_ingests_one_span_and_trains_on_the_ones_before(replay):
     assert _input_spans(store, components[nodes.TRAINER]) == list(range(span))
     assert span_run.outcome.blessed or span_run.outcome.failures
   assert len(_table_lines(stdout)) == 3
+  ended_by_limit = []
+  for line in _table_lines(stdout)[1:]:
+    kept, ran, star = re.search(r"\( *(\d+) of +(\d+)\)(\*?) ", line).groups()
+    assert (star == "*") == (kept == ran), line
+    ended_by_limit.append(kept == ran)
+  assert (spans.LAST_EPOCH_NOTE in stdout) == any(ended_by_limit)
   assert by_span[2].outcome.baseline_mae is not None  # judged beside the model it must beat
   # Span 2's Transform analyzes span 1 anew, span 0 from the analyzer cache of span 1's run.
   span_1_transform, span_2_transform = (
@@ -102,6 +109,22 @@ def test_a_rerun_pushes_nothing_new(replay):
   assert again.stdout.count(", skipped") == 3
   assert sorted(os.listdir(LocalLayout(output_dir).serving_dir)) == serving
   assert _table_lines(again.stdout) == _table_lines(stdout)
+
+
+def test_a_one_span_run_on_a_store_of_span_runs_of_the_same_ratings_is_refused(replay):
+  output_dir, _ = replay
+  layout = LocalLayout(output_dir)
+  serving = sorted(os.listdir(layout.serving_dir))
+  one_span = run("--synthetic", "--scale", "0.01", "--epochs", "1", *IN_PROCESS,
+                 "--output-dir", output_dir, timeout=600)
+  assert one_span.returncode == 1
+  csv_dir = os.path.join(layout.csv_root, "synthetic-scale0.01-seed0-spans3")
+  assert one_span.stderr.strip() == (
+      f"error: {layout.pipeline_root} holds span-mode runs of the same ratings ({csv_dir}): "
+      "a one-span run there would be judged against models that trained on its eval rows; "
+      "give it its own --output-dir")
+  assert sorted(os.listdir(layout.serving_dir)) == serving
+  assert not os.path.exists(os.path.join(layout.csv_root, "synthetic-scale0.01-seed0"))
 
 
 def test_a_replay_killed_during_its_second_run_resumes_where_it_stopped(replay, tmp_path):
@@ -169,8 +192,12 @@ def test_a_span_whose_sex_mix_flipped_is_drift_and_stop_on_drift_stops_it(tmp_pa
 
   stopped = run(*args, "--span", "1", "--stop-on-drift", timeout=600)
   assert stopped.returncode == 1
+  assert "note: users.dat changed since span 0 was converted" in stopped.stdout
   error = stopped.stderr.strip().splitlines()
-  assert "--stop-on-drift" in stopped.stderr and "'sex'" in stopped.stderr, error[-5:]
+  assert "--stop-on-drift" in stopped.stderr, error[-5:]
+  assert re.search(r"feature 'sex', span 1 against span 0: The Linfty distance between "
+                   r"current and previous is [\d.]+ .*above the threshold 0\.15",
+                   stopped.stderr), error[-5:]
   store = _store(str(tmp_path / "out"))
   components = runs.component_runs(store)
   assert components[nodes.ANOMALY_GATE].state == "FAILED"

@@ -30,6 +30,12 @@ def from_history(history, early_stopping) -> Dict[str, object]:
           "validation_rmse": per_epoch["val_rmse"][kept], "per_epoch": per_epoch}
 
 
+def kept_the_last_epoch(summary: Dict[str, object]) -> bool:
+  """Whether the kept epoch is the last one run: the epoch limit ended training while
+  validation still improved, so more epochs might have helped."""
+  return summary["kept_epoch"] == summary["epochs_run"]
+
+
 def write(summary: Dict[str, object], model_run_dir: str) -> None:
   with tf.io.gfile.GFile(os.path.join(model_run_dir, TRAINING_SUMMARY_FILE), "w") as out:
     json.dump(summary, out, indent=2)
