@@ -266,9 +266,9 @@ def check_before_work(args, layout: LocalLayout) -> None:
   --data-dir without the MovieLens files, folders that cannot be written, a damaged ML
   Metadata store (the disk space for the CSV is checked by the conversion)."""
   from results import store  # pylint: disable=g-import-not-at-top
-  if args.data_dir and not download.has_movielens_files(args.data_dir):
-    raise FileNotFoundError(f"--data-dir {args.data_dir} lacks one of "
-                            f"{', '.join(c.DATA_FILES)}")
+  missing = args.data_dir and download.missing_movielens_files(args.data_dir)
+  if missing:
+    raise FileNotFoundError(f"--data-dir {missing}")
   disk.require_writable(args.output_dir, "--output-dir")
   if args.prepare_only:
     return

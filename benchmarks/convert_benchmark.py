@@ -7,8 +7,8 @@
 Prints wall time, peak memory of the whole process tree (Beam's worker processes
 included) and throughput, next to the targets: <= 3 minutes and <= 4 GB on 2 cores, and
 writes them to docs/benchmarks/convert_benchmark.md (--page).
-Flags it does not know are Beam pipeline options (default: DirectRunner, multi-processing
-on every core).
+Flags it does not know are Beam pipeline options (default: pipeline.config.LOCAL_BEAM_ARGS,
+the DirectRunner in this process).
 """
 from benchmarks import common  # first: the process environment
 

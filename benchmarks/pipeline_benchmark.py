@@ -2,7 +2,7 @@
 
     python -m benchmarks.pipeline_benchmark                # 1,000,209 generated ratings
     python -m benchmarks.pipeline_benchmark --scale 0.1    # the same in a few minutes
-    python -m benchmarks.pipeline_benchmark --direct_running_mode=in_memory  # Beam args
+    python -m benchmarks.pipeline_benchmark --direct_running_mode=multi_threading  # Beam args
 
 Generates data, converts it (Beam), runs the TFX pipeline on LocalDagRunner with every
 cache off, and prints (and writes to docs/benchmarks/pipeline_benchmark.md, --page) two
@@ -15,7 +15,7 @@ refused); eval MAE beside the oracle and the bias baseline;
 HR@10 / NDCG@10 beside popularity; the pushed model's size and whether the newest
 TensorFlow loads it (export_compatibility.py). Targets (2-core machine) are printed
 beside them.
-Flags it does not know are Beam pipeline options (default: multi-processing, all cores).
+Flags it does not know are Beam pipeline options (default: pipeline.config.LOCAL_BEAM_ARGS).
 """
 from benchmarks import common  # first: the process environment
 

@@ -11,12 +11,13 @@ runs the Transform after this gate, so no model is ever trained on data that bre
 schema or lost rows on the way.
 
 With the DistributionValidator's anomalies (pipeline.drift) it also reads the drift it
-found: with `stop_on_drift` drift stops the run like an anomaly; without, the run goes on
-and the runner's summary and the report show it.
+found: drift of a feature in `stop_on_drift_of` stops the run like an anomaly; other
+drift, or any without it, lets the run go on, and the runner's summary and the report
+show it.
 """
 import logging
 import os
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
@@ -51,8 +52,13 @@ def read_anomalies(anomalies_artifact, folder: str = "Split-"
 
 def read_drift(drift_artifact) -> List[str]:
   """The DistributionValidator's findings, one sentence each ([] when none)."""
-  return describe(read_anomalies(drift_artifact, SPLIT_PAIR_FOLDER),
-                  lambda pair: compared_in_words(pair, drift_artifact.span))
+  return [line for _, line in read_drift_by_feature(drift_artifact)]
+
+
+def read_drift_by_feature(drift_artifact) -> List[Tuple[str, str]]:
+  """read_drift's sentences with the feature each is about."""
+  return describe_by_feature(read_anomalies(drift_artifact, SPLIT_PAIR_FOLDER),
+                             lambda pair: compared_in_words(pair, drift_artifact.span))
 
 
 def compared_in_words(split_pair: str, span: int) -> str:
@@ -69,13 +75,19 @@ def describe(anomalies_by_split: Dict[str, anomalies_pb2.Anomalies],
              where: Callable[[str], str] = lambda split: f"split {split}") -> List[str]:
   """One line per anomaly: the feature, where it was found (`where` of the split's name)
   and what TFDV found: for a distance, its measure, value and threshold."""
+  return [line for _, line in describe_by_feature(anomalies_by_split, where)]
+
+
+def describe_by_feature(anomalies_by_split: Dict[str, anomalies_pb2.Anomalies],
+                        where: Callable[[str], str]) -> List[Tuple[str, str]]:
+  """describe's lines with the feature each is about ("" for the whole dataset)."""
   lines = []
   for split, anomalies in sorted(anomalies_by_split.items()):
     for feature, info in sorted(anomalies.anomaly_info.items()):
-      lines.append(f"feature '{feature}', {where(split)}: {_found(info)}")
+      lines.append((feature, f"feature '{feature}', {where(split)}: {_found(info)}"))
     if anomalies.HasField("dataset_anomaly_info"):
-      lines.append(f"whole dataset, {where(split)}: "
-                   f"{_found(anomalies.dataset_anomaly_info)}")
+      lines.append(("", f"whole dataset, {where(split)}: "
+                        f"{_found(anomalies.dataset_anomaly_info)}"))
   return lines
 
 
@@ -113,10 +125,11 @@ def AnomalyGate(  # pylint: disable=invalid-name  (TFX component naming)
     csv_dir: tfx.dsl.components.Parameter[str],
     drift: tfx.dsl.components.InputArtifact[
         tfx.types.standard_artifacts.ExampleAnomalies] = None,
-    stop_on_drift: tfx.dsl.components.Parameter[int] = 0):
+    stop_on_drift_of: tfx.dsl.components.Parameter[str] = ""):
   """Raises DataAnomalyError if ExampleValidator reported any anomaly, if a split's
-  example count differs from the conversion's row count in csv_dir/summary.json, or, with
-  stop_on_drift, if the DistributionValidator found drift."""
+  example count differs from the conversion's row count in csv_dir/summary.json, or if
+  the DistributionValidator found drift of a feature in `stop_on_drift_of` (comma-
+  separated; other drift is logged as a warning)."""
   summary = conversion.read_summary(csv_dir)
   if summary is None:
     raise DataAnomalyError(f"{csv_dir} has no conversion summary: convert it first")
@@ -130,10 +143,13 @@ def AnomalyGate(  # pylint: disable=invalid-name  (TFX component naming)
         f"ExampleValidator found {len(found)} anomal{'y' if len(found) == 1 else 'ies'} "
         "against the schema; the run stops before the Transform and the Trainer:\n  "
         + "\n  ".join(found))
-  drifted = read_drift(drift) if drift is not None else []
-  if drifted and stop_on_drift:
+  drifted = read_drift_by_feature(drift) if drift is not None else []
+  stopping = [line for feature, line in drifted if feature in stop_on_drift_of.split(",")]
+  warned = [line for feature, line in drifted if feature not in stop_on_drift_of.split(",")]
+  if stopping:
     raise DataAnomalyError(
         "drift over the schema's thresholds (--stop-on-drift); the run stops before the "
-        "Transform and the Trainer:\n  " + "\n  ".join(drifted))
-  for line in drifted:
+        "Transform and the Trainer:\n  " + "\n  ".join(stopping)
+        + "".join(f"\n  (a warning only) {line}" for line in warned))
+  for line in warned:
     logging.warning("drift: %s", line)

@@ -90,8 +90,10 @@ class InvalidRequestError(ValueError):
     super().__init__(f"{source}: record {record}: {where}{reason}")
 
 
-def _number(value: Any, kind, source: str, record: int, field: str):
-  if isinstance(value, bool) or value is None or value == "":
+def _number(value: Any, kind, source: str, record: int, field: str, text: bool):
+  """`value` as `kind`; `text`: a string may hold it (CSV), else it must be a number (JSON)."""
+  if isinstance(value, bool) or value is None or value == "" or (
+      not text and isinstance(value, str)):
     raise InvalidRequestError(source, record, field, f"expected a number, got {value!r}")
   try:
     number = kind(value)
@@ -104,20 +106,20 @@ def _number(value: Any, kind, source: str, record: int, field: str):
   return number
 
 
-def _field(value: Any, field: str, source: str, record: int):
+def _field(value: Any, field: str, source: str, record: int, text: bool):
   kind, is_list = FIELDS[field]
   if not is_list and isinstance(value, list):  # a tf.Example-style [value]
     if len(value) != 1:
       raise InvalidRequestError(source, record, field, f"expected one value, got {value!r}")
     value = value[0]
   if is_list:
-    if isinstance(value, str):
-      value = value.split()
+    if isinstance(value, str):  # space-separated, as the CSV holds it
+      value, text = value.split(), True
     if not isinstance(value, list):
       raise InvalidRequestError(source, record, field, f"expected a list, got {value!r}")
-    values = [_number(v, kind, source, record, field) for v in value]
+    values = [_number(v, kind, source, record, field, text) for v in value]
   else:
-    values = [value if kind is str else _number(value, kind, source, record, field)]
+    values = [value if kind is str else _number(value, kind, source, record, field, text)]
   in_domain, domain = DOMAINS[field]
   outside = [v for v in values if not in_domain(v)]
   if outside:
@@ -125,10 +127,12 @@ def _field(value: Any, field: str, source: str, record: int):
   return values if is_list else values[0]
 
 
-def request_from_row(values: Mapping[str, Any], source: str, record: int) -> Request:
-  """A request in the contract's types, from a JSON object (lists as lists) or a CSV row
-  (lists space-separated, as the pipeline's CSV holds them); raises InvalidRequestError
-  naming the source, the record and the field."""
+def request_from_row(values: Mapping[str, Any], source: str, record: int,
+                     text: bool = True) -> Request:
+  """A request in the contract's types, from a CSV row (`text`: every value a string,
+  lists space-separated, as the pipeline's CSV holds them) or a JSON object (not `text`:
+  numbers as JSON numbers, lists as lists or space-separated strings); raises
+  InvalidRequestError naming the source, the record and the field."""
   unknown = sorted(set(values) - set(FIELDS) - set(PASSED_THROUGH))
   if unknown:
     raise InvalidRequestError(source, record, unknown[0], "not a field of the serving contract")
@@ -136,7 +140,7 @@ def request_from_row(values: Mapping[str, Any], source: str, record: int) -> Req
   for field in FIELDS:
     if field not in values:
       raise InvalidRequestError(source, record, field, "missing")
-    request[field] = _field(values[field], field, source, record)
+    request[field] = _field(values[field], field, source, record, text)
   if len({len(request[field]) for field in LISTS}) > 1:
     raise InvalidRequestError(source, record, None,
                               f"{', '.join(LISTS[:-1])} and {LISTS[-1]} differ in length")

@@ -11,6 +11,7 @@ import shutil
 import urllib.error
 import urllib.request
 import zipfile
+from typing import Optional
 
 from movielens import constants as c
 
@@ -32,7 +33,20 @@ def file_digests(path: str):
 
 
 def has_movielens_files(data_dir: str) -> bool:
-  return all(os.path.isfile(os.path.join(data_dir, name)) for name in c.DATA_FILES)
+  return missing_movielens_files(data_dir) is None
+
+
+def missing_movielens_files(data_dir: str) -> Optional[str]:
+  """Why `data_dir` is not a MovieLens folder, naming what is missing; None when it is."""
+  if not os.path.exists(data_dir):
+    return f"{data_dir} does not exist"
+  if not os.path.isdir(data_dir):
+    return f"{data_dir} is a file, not a folder holding {', '.join(c.DATA_FILES)}"
+  missing = [name for name in c.DATA_FILES if not os.path.isfile(os.path.join(data_dir, name))]
+  if missing:
+    return (f"{data_dir} has no {' and no '.join(missing)} (MovieLens needs "
+            f"{', '.join(c.DATA_FILES)})")
+  return None
 
 
 def _ways_forward(cache_dir: str) -> str:

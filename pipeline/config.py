@@ -116,7 +116,7 @@ class PipelineConfig:
   span: Optional[int] = None
   train_spans: Optional[int] = None
   warm_start: bool = True       # span mode: the Trainer starts from the last blessed model
-  stop_on_drift: bool = False   # drift over the schema's thresholds stops the run
+  stop_on_drift: bool = False   # drift of drift.STOPPING_FEATURES stops the run
 
   def __post_init__(self):
     if self.span is not None and self.span < 0:
@@ -171,8 +171,9 @@ class PipelineConfig:
 
 # --- A run on this machine ---------------------------------------------------------------
 
-# DirectRunner runs bundles in worker processes on every core (TFX's default is one thread).
-LOCAL_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=0")
+# DirectRunner in this process, as TFX's default: its multi-processing mode loses rows at
+# millions of ratings (docs/decisions.md, issue 40). Later flags override these.
+LOCAL_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 DEFAULT_OUTPUT_DIR = "outputs"
 
 
@@ -213,8 +214,8 @@ DEFAULT_LAYOUT = LocalLayout()
 
 def local_pipeline_config(output_dir: str, csv_dir: str, serving_dir: Optional[str] = None,
                           beam_args: Sequence[str] = (), **fields) -> PipelineConfig:
-  """The PipelineConfig of a LocalDagRunner run under `output_dir` (LocalLayout), on all
-  cores; `fields` are any other PipelineConfig fields."""
+  """The PipelineConfig of a LocalDagRunner run under `output_dir` (LocalLayout), Beam on
+  LOCAL_BEAM_ARGS then `beam_args`; `fields` are any other PipelineConfig fields."""
   layout = LocalLayout(output_dir, serving_dir)
   return PipelineConfig(
       csv_dir=csv_dir, pipeline_root=layout.pipeline_root, metadata_path=layout.metadata_path,

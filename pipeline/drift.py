@@ -18,6 +18,12 @@ from tfx.proto import distribution_validator_pb2
 
 from movielens import constants as c
 
+# Drift that stops a run under --stop-on-drift: the ratings, what the model learns to
+# predict. Drift of who is rating (sex, age group, occupation) only warns: a new mix of
+# users is production's normal, and the model reads those attributes as inputs. Values
+# outside the schema and missing features stop every run (ExampleValidator's anomalies).
+STOPPING_FEATURES: Tuple[str, ...] = (c.RATING,)
+
 # (statistics split, baseline split) pairs compared.
 SPAN_PAIRS: List[Tuple[str, str]] = [(c.TRAIN_SPLIT, c.TRAIN_SPLIT)]
 SKEW_PAIRS: List[Tuple[str, str]] = [(c.EVAL_SPLIT, c.TRAIN_SPLIT)]

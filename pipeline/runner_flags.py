@@ -65,8 +65,9 @@ def add_training_and_gate_flags(parser: argparse.ArgumentParser) -> None:
   spans.add_argument("--cold-start", action="store_true",
                      help="train from random weights, not from the last blessed model")
   spans.add_argument("--stop-on-drift", action="store_true",
-                     help="stop the run before the Transform when the new span drifted "
-                     "past the schema's thresholds (pipeline/schema/schema.pbtxt)")
+                     help="stop the run before the Transform when the ratings drifted past "
+                     "the schema's threshold (pipeline/schema/schema.pbtxt); drift of who "
+                     "is rating only warns (pipeline/drift.py)")
 
 
 def training_and_gate_settings(args: argparse.Namespace, span_mode: bool = False

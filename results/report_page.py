@@ -20,15 +20,17 @@ matplotlib.use("Agg")  # files, no display
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 from matplotlib import ticker  # pylint: disable=g-import-not-at-top
 import tensorflow as tf
-import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.writers import eval_config_writer
 
 from components import ranking_metrics
 from components import reference_models
 from movielens import constants as c
 from pipeline import evaluation
 from pipeline import metrics as error_metrics
+from pipeline import nodes
 from results import runs
 from results import spans
+from results import store as metadata
 from transform import features as f
 
 REPORT_DIR = "reports"  # under the pipeline root: reports/<run id>.html
@@ -123,20 +125,25 @@ def references_table(outcome: runs.Outcome) -> str:
           "split and scored on the same eval rows:</p>" + _table(["predictor", "MAE"], rows))
 
 
-def _bar_chart(title: str, labels: Sequence[str], bars: Dict[str, Sequence[float]]) -> str:
-  """Grouped bars, one group per label: the report's one chart style."""
+def _bar_chart(title: str, labels: Sequence[str], bars: Dict[str, Sequence[float]],
+               lines: Optional[Dict[str, float]] = None) -> str:
+  """Grouped bars, one group per label: the report's one chart style; `lines`, named
+  levels across the chart (the overall MAE, the gate's bound)."""
   figure, axes = plt.subplots(figsize=(min(9, max(4, 0.4 * len(labels) * len(bars) + 2)), 2.8))
   width = 0.8 / len(bars)
   for i, (name, values) in enumerate(bars.items()):
     axes.bar([x + (i - (len(bars) - 1) / 2) * width for x in range(len(labels))], values,
              width, label=name)
+  for (name, level), style in zip((lines or {}).items(), ("--", ":")):
+    axes.axhline(level, color="black", linestyle=style, linewidth=1,
+                 label=f"{name} {level:.4g}")
   axes.set_xticks(range(len(labels)))
   long_labels = sum(len(label) for label in labels) > 60  # would overlap side by side
   axes.set_xticklabels(labels, fontsize=8, rotation=30 if long_labels else 0,
                        ha="right" if long_labels else "center")
   axes.set_title(title, fontsize=10)
   axes.set_ylabel("MAE")
-  if len(bars) > 1:  # one series needs no legend: the title names it
+  if len(bars) > 1 or lines:  # one series alone needs no legend: the title names it
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
   return _png(figure)
 
@@ -170,8 +177,9 @@ def feature_slices(by_slice, feature: str) -> List[Tuple[str, Dict[str, Dict[str
           for value, by_model in sorted(slices, key=lambda s: position(s[0]))]
 
 
-def feature_section(by_slice, feature: str) -> str:
-  """One feature's slices: a chart and a table, or why there is nothing to compare."""
+def feature_section(by_slice, feature: str, bound: Optional[float] = None) -> str:
+  """One feature's slices: a chart (with the overall MAE and the gate's `bound` across
+  it) and a table, or why there is nothing to compare."""
   title = FEATURE_TITLES.get(feature, feature.replace("_", " "))
   slices = feature_slices(by_slice, feature)
   empty = [name for name in BUCKET_ORDER.get(feature, ())
@@ -203,16 +211,29 @@ def feature_section(by_slice, feature: str) -> str:
     bars = {"candidate": [candidate[i][error_metrics.MAE] for i in drawn]}
     if has_baseline:
       bars["baseline (last blessed)"] = [baseline[i][error_metrics.MAE] for i in drawn]
-    chart = _bar_chart(f"MAE by {title}", [labels[i] for i in drawn], bars)
+    levels = {"overall MAE": runs.candidate(by_slice[()])[error_metrics.MAE]}
+    if bound is not None:
+      levels["bound"] = bound
+    chart = _bar_chart(f"MAE by {title}", [labels[i] for i in drawn], bars, levels)
   return (f"<h3>By {html.escape(title)}</h3>" + empty_note + chart + small_note
           + _table(header, rows))
 
 
-def slices_section(by_slice) -> str:
+def slices_section(by_slice, bound: Optional[float] = None) -> str:
   return ("<h2>Slices</h2><p>Eval MAE per slice, with example counts; beside the last "
           "blessed model's when there is one. Slices inform; only the overall MAE gates.</p>"
-          + "".join(feature_section(by_slice, feature)
+          + "".join(feature_section(by_slice, feature, bound)
                     for feature in evaluation.SLICE_FEATURES))
+
+
+def mae_bound(eval_config) -> Optional[float]:
+  """The gate's bound on the overall MAE, as the Evaluator's config holds it."""
+  for spec in eval_config.metrics_specs:
+    for metric in spec.metrics:
+      for per_slice in metric.per_slice_thresholds:
+        if per_slice.threshold.HasField("value_threshold"):
+          return per_slice.threshold.value_threshold.upper_bound.value
+  return None
 
 
 def calibration_section(buckets: Sequence[runs.CalibrationBucket]) -> str:
@@ -312,22 +333,39 @@ def spans_section(by_span: Dict[int, spans.SpanRun]) -> str:
           + _bar_chart("eval MAE per span", labels, bars))
 
 
+def data_section(summary: Optional[Dict[str, object]]) -> str:
+  """What the run read: the MovieLens folder (generated or files), the CSV and its rows
+  per split, users, movies, skipped lines and the conversion's settings."""
+  if summary is None:
+    return "<h2>Data</h2><p>The CSV this run read is no longer on disk.</p>"
+  kind = "generated (movielens.generate)" if summary["synthetic"] else "MovieLens files"
+  rows = [[f"{split} rows", count] for split, count in summary["rows"].items()]
+  rows += [["users", summary["users"]], ["movies", summary["movies"]],
+           ["skipped lines", summary["skipped_total"]]]
+  rows += [[name, value] for name, value in sorted(summary["settings"].items())]
+  return (f"<h2>Data</h2><p>{html.escape(str(summary['input_dir']))}: {kind}, converted "
+          f"to {html.escape(str(summary['csv_dir']))}.</p>" + _table(["", "value"], rows))
+
+
 def render(components: Dict[str, runs.ComponentRun], run_id: str,
-           by_span: Optional[Dict[int, spans.SpanRun]] = None) -> str:
+           by_span: Optional[Dict[int, spans.SpanRun]] = None,
+           data: Optional[Dict[str, object]] = None) -> str:
   try:
     outcome = runs.outcome(components)
   except LookupError as error:
     raise LookupError(f"run {run_id}: {error}") from None
   by_slice = runs.metrics_by_slice(outcome.evaluation_uri)
-  eval_config = tfma.load_eval_result(outcome.evaluation_uri).config
+  # The config alone: tfma.load_eval_result also loads the plots of a model it is not
+  # told the name of, and warns once a slice when there are two.
+  eval_config, *_ = eval_config_writer.load_eval_run(outcome.evaluation_uri)
   timings = _table(["component", "state", "seconds"],
                    [[r.component, r.state, f"{r.seconds:.1f}"] for r in components.values()])
   return (f"<!doctype html><html><head><meta charset=utf-8><title>bst-movielens {run_id}"
           f"</title><style>{STYLE}</style></head><body><h1>bst-movielens: run {run_id}</h1>"
           f"<p>Evaluation: {html.escape(outcome.evaluation_uri)}</p>"
-          + overall_section(by_slice, outcome, eval_config)
+          + overall_section(by_slice, outcome, eval_config) + data_section(data)
           + spans_section(by_span or {})
-          + ranking_section(outcome.ranking) + slices_section(by_slice)
+          + ranking_section(outcome.ranking) + slices_section(by_slice, mae_bound(eval_config))
           + calibration_section(runs.calibration(outcome.evaluation_uri))
           + training_section(outcome.model_run_uri, outcome.training["kept_epoch"])
           + "<h2>Components</h2>" + timings + "</body></html>")
@@ -338,7 +376,11 @@ def write_report(metadata_path: str, run_id: Optional[str] = None,
   """Renders a run's report (the latest run by default); returns the file's path."""
   store = runs.connect(metadata_path)
   run_id = run_id or runs.run_ids(store)[-1]
-  page = render(runs.component_runs(store, run_id), run_id, spans.span_runs(store))
+  components = runs.component_runs(store, run_id)
+  example_gen = components.get(nodes.EXAMPLE_GEN)
+  data = example_gen and metadata.ingested_summary(
+      store.get_executions_by_id([example_gen.execution_id])[0])
+  page = render(components, run_id, spans.span_runs(store), data)
   output = output or os.path.join(os.path.dirname(metadata_path), REPORT_DIR,
                                   f"{runs.file_safe(run_id)}.html")
   os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
@@ -358,7 +400,7 @@ def run_list(metadata_path: str) -> str:
     try:
       result = runs.outcome(components)
     except LookupError:  # stopped before the Evaluator: an anomaly, a failure, span 0
-      lines.append(f"{run_id:<28} {when:<19}  {'-':>8}  no evaluation")
+      lines.append(f"{run_id:<28} {when:<19}  {'-':>8}  {runs.why_no_evaluation(components)}")
       continue
     verdict = (f"blessed, pushed to {result.pushed_to}" if result.pushed_to else
                "blessed" if result.blessed else "not blessed")

@@ -213,6 +213,20 @@ def threshold_failures(evaluation_uri: str, metrics: Dict[str, Dict[str, float]]
   return failures
 
 
+def why_no_evaluation(runs: Dict[str, ComponentRun]) -> str:
+  """Why a run has no Evaluator execution, in a few words: where it failed or stopped,
+  or that it ran whole without one (span 0: nothing earlier to train on)."""
+  gate = runs.get(nodes.ANOMALY_GATE)
+  if gate and gate.state == "FAILED":
+    return "stopped by the AnomalyGate: anomalies, lost rows or drift (the run's log)"
+  for state, said in (("FAILED", "failed at"), ("RUNNING", "interrupted at"),
+                      ("NEW", "interrupted at")):
+    stopped = [run.component for run in runs.values() if run.state == state]
+    if stopped:
+      return f"{said} {stopped[0]}"
+  return "ingested and checked; nothing to train on"
+
+
 def outcome(runs: Dict[str, ComponentRun]) -> Outcome:
   """The results of a run that got as far as the Evaluator; raises LookupError if not."""
   if nodes.EVALUATOR not in runs:

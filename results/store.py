@@ -152,6 +152,19 @@ def _recorded_ratings(csv_dir: str) -> Optional[Dict[str, object]]:
     return None
 
 
+def ingested_summary(example_gen: metadata_store_pb2.Execution) -> Optional[Dict[str, object]]:
+  """The summary.json of the CSV a CsvExampleGen execution ingested (in span mode, its
+  span's); None if it is gone."""
+  csv_dir = example_gen.custom_properties[INPUT_BASE].string_value
+  span_dir = c.span_dir(csv_dir, example_gen.custom_properties[SPAN].int_value)
+  summary_dir = span_dir if os.path.isdir(span_dir) else csv_dir
+  try:
+    with open(os.path.join(summary_dir, c.SUMMARY_FILE)) as text:
+      return dict(json.load(text), csv_dir=summary_dir)
+  except (OSError, ValueError):
+    return None
+
+
 def latest_raw_data_dir(metadata_path: str) -> Optional[str]:
   """The MovieLens folder the latest run's CSV was converted from: the input_dir in the
   summary.json of the CSV folder its CsvExampleGen read (in span mode, of the span it
@@ -161,12 +174,6 @@ def latest_raw_data_dir(metadata_path: str) -> Optional[str]:
   executions = _example_gen_executions(connect(metadata_path))
   if not executions:
     return None
-  latest = max(executions, key=lambda execution: execution.create_time_since_epoch)
-  csv_dir = latest.custom_properties[INPUT_BASE].string_value
-  span_dir = c.span_dir(csv_dir, latest.custom_properties[SPAN].int_value)
-  summary_dir = span_dir if os.path.isdir(span_dir) else csv_dir
-  try:
-    with open(os.path.join(summary_dir, c.SUMMARY_FILE)) as text:
-      return json.load(text)["input_dir"]
-  except (OSError, ValueError, KeyError):
-    return None
+  summary = ingested_summary(
+      max(executions, key=lambda execution: execution.create_time_since_epoch))
+  return summary.get("input_dir") if summary else None

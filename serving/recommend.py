@@ -25,6 +25,7 @@ from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 import argparse
 import json
 import os
+import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -174,11 +175,17 @@ def main(argv: Sequence[str]) -> None:
   if not args.request:
     user = user_request(users, history.load(args.data_dir, args.index_dir), args.user_id,
                         rating_model.window)
+  unknown = sorted({int(m) for m in user[c.HISTORY_MOVIE_IDS]} - rating_model.known_movie_ids)
+  if unknown:
+    print(f"warning: the history names {len(unknown)} movie(s) the model never trained on, "
+          f"read as unknown movies: {', '.join(map(str, unknown[:5]))}"
+          + (" ..." if len(unknown) > 5 else ""), file=sys.stderr)
   ranked, num_candidates = recommend(rating_model, user, movies, args.top, args.at, args.by)
   answered = time.monotonic()
   if args.json:
     print(json.dumps({"model": path, c.USER_ID: user[c.USER_ID], "ranked_by": ORDERS[args.by],
-                      "candidates": num_candidates, "movies": ranked}))
+                      "candidates": num_candidates, "movies": ranked,
+                      "unknown_movie_ids": unknown}))
     return
   print(f"model {path} (loaded in {loaded - started:.1f} s): {num_candidates:,} unrated "
         f"movies scored, answered in {answered - loaded:.2f} s; ranked by "

@@ -24,11 +24,15 @@ def read_json_lines(lines: Iterable[str], source: str) -> Iterator[Dict[str, Any
       raise contract.InvalidRequestError(source, record, None, f"not JSON: {error.msg}") from None
     if not isinstance(values, dict):
       raise contract.InvalidRequestError(source, record, None, "expected a JSON object")
-    yield contract.request_from_row(values, source, record)
+    yield contract.request_from_row(values, source, record, text=False)
 
 
 def read_csv(text: TextIO, source: str) -> Iterator[Dict[str, Any]]:
-  for record, row in enumerate(csv.DictReader(text), start=1):
+  reader = csv.DictReader(text)
+  if reader.fieldnames and reader.fieldnames[0].lstrip().startswith("{"):
+    raise ValueError(f"{source}: line 1 is a JSON object, not a CSV header: JSON lines are "
+                     "read with --format jsonl")
+  for record, row in enumerate(reader, start=1):
     if None in row:
       raise contract.InvalidRequestError(source, record, None, "more values than header columns")
     yield contract.request_from_row(row, source, record)

@@ -1,5 +1,6 @@
 """Bad input gets one line naming what is wrong, and exit 1; a run is safe to repeat or to
 start twice. One test per kind of failure, each asserting the message a user reads."""
+import json
 import os
 import re
 import shutil
@@ -67,8 +68,15 @@ def test_a_data_dir_without_the_movielens_files_is_refused_before_anything_is_wr
   (data_dir / "ratings.dat").write_text("1::1::5::978300760\n")
   result = run("local_runner.py", "--data-dir", str(data_dir), "--output-dir", str(output_dir))
   assert one_line_error(result) == (
-      f"error: --data-dir {data_dir} lacks one of {', '.join(c.DATA_FILES)}")
+      f"error: --data-dir {data_dir} has no users.dat and no movies.dat (MovieLens needs "
+      "ratings.dat, users.dat, movies.dat)")
   assert not output_dir.exists()  # not even a log file
+  (data_dir / "ratings.dat").rename(tmp_path / "ratings.dat")
+  result = run("local_runner.py", "--data-dir", str(tmp_path / "ratings.dat"),
+               "--output-dir", str(output_dir))
+  assert one_line_error(result) == (
+      f"error: --data-dir {tmp_path / 'ratings.dat'} is a file, not a folder holding "
+      "ratings.dat, users.dat, movies.dat")
 
 
 @pytest.mark.parametrize("scale", ["0", "-1", "nan"])
@@ -256,6 +264,24 @@ def test_requests_outside_the_contract_name_the_field(change, message):
     contract.request_from_row({**REQUEST, **change}, "src", 3)
 
 
+def test_a_json_request_holds_numbers_as_numbers_and_a_csv_row_as_text():
+  as_text = {**REQUEST, c.USER_ID: "42"}
+  with pytest.raises(contract.InvalidRequestError,
+                     match="^src: record 3: field 'user_id': expected a number, got '42'$"):
+    contract.request_from_row(as_text, "src", 3, text=False)
+  assert contract.request_from_row(as_text, "src", 3)[c.USER_ID] == 42  # a CSV row's text
+
+
+def test_json_lines_read_as_csv_are_named_as_such(tmp_path):
+  from serving import requests  # pylint: disable=g-import-not-at-top
+  data = (json.dumps(REQUEST) + "\n").encode()
+  with pytest.raises(ValueError, match=r"^r.csv: line 1 is a JSON object, not a CSV header: "
+                                       r"JSON lines are read with --format jsonl$"):
+    requests.parse_requests(data, "r.csv", "csv")
+  with pytest.raises(contract.InvalidRequestError, match="field 'user_id': expected a number"):
+    requests.parse_requests(json.dumps({**REQUEST, c.USER_ID: "42"}).encode(), "r", "jsonl")
+
+
 def test_a_version_folder_without_a_model_is_refused(tmp_path):
   (tmp_path / "1700000000").mkdir()
   with pytest.raises(serving_model.NoModelError, match=(
@@ -344,8 +370,7 @@ def test_bin_run_reads_a_relative_output_dir_from_the_callers_folder(tmp_path):
   result = subprocess.run([os.path.join(REPO, "bin", "run"), "--data-dir", "raw",
                            "--output-dir", "out", "--prepare-only"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
-  assert one_line_error(result) == (f"error: --data-dir {tmp_path / 'raw'} lacks one of "
-                                    "ratings.dat, users.dat, movies.dat")
+  assert one_line_error(result) == f"error: --data-dir {tmp_path / 'raw'} does not exist"
   assert not os.path.exists(os.path.join(REPO, "out"))
 
 

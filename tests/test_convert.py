@@ -5,12 +5,16 @@ import glob
 import json
 import math
 import os
+import re
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
 from movielens import constants as c
 from movielens import conversion
+from movielens import generate
 from movielens import parse
 from tests.conftest import read_split, run_small_conversion, write_dat_files
 
@@ -158,6 +162,48 @@ def test_a_shard_that_lost_rows_on_the_way_to_its_file_is_refused_and_nothing_pu
   assert sorted(os.listdir(tmp_path)) == ["csv.lock"]  # no folder, no .partial: starts clean
   monkeypatch.setattr(beam_pipeline, "write_shard", write_shard)
   assert run_small_conversion(small_movielens, str(output))["rows"]["validation"] > 0
+
+
+def test_ratings_lost_before_the_rows_were_built_are_found_and_nothing_published(
+    small_movielens, tmp_path, monkeypatch):
+  from movielens.conversion import beam_pipeline
+  from movielens.conversion import run as conversion_run
+  read_line_chunks = beam_pipeline.read_line_chunks
+
+  def chunks_losing_a_line(path):
+    for number, chunk in enumerate(read_line_chunks(path)):
+      yield chunk[1:] if number == 0 else chunk  # the fault: a rating never parsed
+
+  monkeypatch.setattr(beam_pipeline, "read_line_chunks", chunks_losing_a_line)
+  ratings_path = os.path.join(small_movielens, c.RATINGS_FILE)
+  with pytest.raises(conversion_run.LostRowsError, match=(
+      rf"^{re.escape(ratings_path)} has 10,002 rating lines, but 10,001 reached the rows or "
+      r"the skipped lines: ratings were lost inside the conversion, so nothing was published")):
+    run_small_conversion(small_movielens, str(tmp_path / "csv"))
+  assert sorted(os.listdir(tmp_path)) == ["csv.lock"]
+
+
+@pytest.mark.slow
+def test_conversions_of_300k_ratings_on_a_loaded_machine_are_whole_every_time(tmp_path):
+  """The default Beam settings (pipeline.config.LOCAL_BEAM_ARGS) with both cores held by
+  busy loops: each conversion passes its own shard check, and its files hold one row per
+  rating."""
+  from pipeline.config import LOCAL_BEAM_ARGS  # pylint: disable=g-import-not-at-top
+  data = generate.generate_movielens(str(tmp_path / "raw"),
+                                     generate.GeneratorConfig.scaled(0.3, seed=3))
+  ratings = sum(1 for _ in open(os.path.join(data, c.RATINGS_FILE), "rb"))
+  busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+  try:
+    for attempt in range(3):
+      config = conversion.ConversionConfig(input_dir=data,
+                                           output_dir=str(tmp_path / f"csv{attempt}"))
+      summary = conversion.run_conversion(config, list(LOCAL_BEAM_ARGS))
+      assert sum(summary["rows"].values()) == ratings
+      written = sum(len(read_split(config.output_dir, split)) for split in c.SPLITS)
+      assert written == ratings
+  finally:
+    for process in busy:
+      process.kill()
 
 
 def test_time_cutoff_split(small_movielens, tmp_path):

@@ -16,6 +16,7 @@ from movielens import generate
 from movielens import parse
 from pipeline import nodes
 from pipeline.config import LocalLayout
+from results import report_page
 from results import runs
 from results import spans
 from tests.test_local_runner import REPO, run
@@ -174,32 +175,46 @@ def test_a_cold_start_begins_higher_than_the_warm_one(replay):
   assert warm["per_epoch"]["loss"][0] < cold["per_epoch"]["loss"][0]
 
 
-def test_a_span_whose_sex_mix_flipped_is_drift_and_stop_on_drift_stops_it(tmp_path):
+def test_drift_of_the_ratings_stops_a_run_and_drift_of_who_rates_only_warns(tmp_path):
   data = generate.generate_movielens(str(tmp_path / "raw"),
                                      generate.GeneratorConfig.scaled(0.01, seed=5))
   args = ("--data-dir", data, "--spans", "2", "--output-dir", str(tmp_path / "out"),
           *IN_PROCESS)
   first = run(*args, "--span", "0", timeout=600)
   assert first.returncode == 0, first.stderr[-3000:]
-  users_path = os.path.join(data, "users.dat")
+  # Span 1 (the later half of the ratings): every user's sex flipped, every rating 1 star.
+  users_path, ratings_path = (os.path.join(data, name) for name in ("users.dat", "ratings.dat"))
   flipped = []
   for line in open(users_path, encoding="latin-1"):
     fields = line.rstrip("\n").split("::")
     fields[1] = {"M": "F", "F": "M"}[fields[1]]
     flipped.append("::".join(fields) + "\n")
   open(users_path, "w", encoding="latin-1").write("".join(flipped))
-  parse.load_users(users_path)  # still valid
+  ratings = [line.rstrip("\n").split("::") for line in open(ratings_path)]
+  middle = sorted(int(fields[3]) for fields in ratings)[len(ratings) // 2]
+  open(ratings_path, "w").write("".join(
+      "::".join(fields[:2] + ["1" if int(fields[3]) > middle else fields[2], fields[3]]) + "\n"
+      for fields in ratings))
+  parse.load_movielens(data)  # still valid
 
   stopped = run(*args, "--span", "1", "--stop-on-drift", timeout=600)
   assert stopped.returncode == 1
   assert "note: users.dat changed since span 0 was converted" in stopped.stdout
   error = stopped.stderr.strip().splitlines()
   assert "--stop-on-drift" in stopped.stderr, error[-5:]
-  assert re.search(r"feature 'sex', span 1 against span 0: The Linfty distance between "
-                   r"current and previous is [\d.]+ .*above the threshold 0\.15",
-                   stopped.stderr), error[-5:]
+  assert re.search(r"\n  feature 'rating', span 1 against span 0: .*Jensen-Shannon divergence "
+                   r"between current and previous is [\d.]+.*threshold 0\.05", stopped.stderr), (
+                       error[-5:])
+  assert re.search(r"\n  \(a warning only\) feature 'sex', span 1 against span 0: The Linfty "
+                   r"distance between current and previous is [\d.]+ .*above the threshold "
+                   r"0\.15", stopped.stderr), error[-5:]
   store = _store(str(tmp_path / "out"))
   components = runs.component_runs(store)
   assert components[nodes.ANOMALY_GATE].state == "FAILED"
   for node in (nodes.TRANSFORM, nodes.TRAINER, nodes.PUSHER):
     assert node not in components
+  span_0, span_1 = report_page.run_list(LocalLayout(str(tmp_path / "out")).metadata_path
+                                        ).splitlines()[1:]
+  assert span_0.endswith("  -  ingested and checked; nothing to train on")
+  assert span_1.endswith("  -  stopped by the AnomalyGate: anomalies, lost rows or drift "
+                         "(the run's log)")

@@ -193,6 +193,19 @@ def test_recommend_ranks_unrated_movies(tmp_path, pipeline_raw, served):
   assert [m["movie_id"] for m in as_json["movies"]] == [
       int(line.rsplit("(movie ", 1)[1].rstrip(")")) for line in result.stdout.splitlines()
       if "(movie " in line]
+  assert as_json["unknown_movie_ids"] == [] and "warning" not in result.stderr
+  # A history naming a movie the model never trained on: ranked, but said.
+  unknown_id = max(served["model"].known_movie_ids) + 1
+  request = tmp_path / "user.json"
+  request.write_text(json.dumps({
+      **{key: user[key] for key in contract.USER_FIELDS}, c.HISTORY_MOVIE_IDS: [unknown_id],
+      c.HISTORY_RATINGS: [4.0], c.HISTORY_TIMESTAMPS: [978300760]}))
+  with_unknown = run_module("serving.recommend", "--data-dir", pipeline_raw, "--request",
+                            str(request), "--serving-dir", served["serving_dir"])
+  assert with_unknown.returncode == 0, with_unknown.stderr[-2000:]
+  assert with_unknown.stderr.strip() == (
+      "warning: the history names 1 movie(s) the model never trained on, read as unknown "
+      f"movies: {unknown_id}")
 
 
 def test_recommend_refuses_an_unknown_user_before_loading_the_model(pipeline_raw, served):
@@ -211,8 +224,10 @@ def test_report_renders_the_runs_own_numbers(tmp_path, pipeline_runs):
   path = report_page.write_report(good["config"].metadata_path, good["run_id"],
                              str(tmp_path / "good.html"))
   page = open(path).read()
-  for section in ("Overall", "Gate", "Ranking", "Slices", "Calibration", "Training"):
+  for section in ("Overall", "Gate", "Data", "Ranking", "Slices", "Calibration", "Training"):
     assert f"<h2>{section}</h2>" in page
+  assert ": generated (movielens.generate), converted to " in page  # what the run read
+  assert re.search(r"<tr><td>train rows</td><td>[\d,]+</td></tr>", page)
   assert f"<td>{good['outcome'].mae:.4f}</td>" in page
   training = good["outcome"].training
   assert (f"<td>validation</td><td>{training['validation_mae']:.4f}</td>"

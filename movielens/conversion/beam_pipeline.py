@@ -99,7 +99,7 @@ class BuildUserRows(beam.DoFn):
   """Orders one user's events, drops duplicates, splits them and formats CSV rows.
 
   Emits ((split, shard), (user_id, text)) per split with rows, plus one stats record
-  (shard, {split: rows}, movie ids) for the summary.
+  (shard, {split: rows}, target movie ids, ratings kept) for the summary.
   """
   STATS_TAG = "stats"
 
@@ -126,45 +126,48 @@ class BuildUserRows(beam.DoFn):
     for split, lines in rows.items():
       if lines:
         yield (split, shard), (user_id, "\n".join(lines))
-    if any(rows.values()):
-      yield beam.pvalue.TaggedOutput(self.STATS_TAG, (
-          shard, {split: len(lines) for split, lines in rows.items()},
-          [int(line.split(",", 5)[4]) for lines in rows.values() for line in lines]))
+    yield beam.pvalue.TaggedOutput(self.STATS_TAG, (
+        shard, {split: len(lines) for split, lines in rows.items()},
+        [int(line.split(",", 5)[4]) for lines in rows.values() for line in lines],
+        len(ordered)))
 
 
 class SummarizeRows(beam.CombineFn):
   """Rows built per split and per shard of each split, users with rows, distinct target
-  movies: what the shards must hold once written (run.verify_shards checks it)."""
+  movies, and the ratings that reached BuildUserRows: what the shards must hold once
+  written, and what ratings.dat must account for (run.check_shards, run.check_ratings)."""
 
   def __init__(self, splits: Sequence[str], num_shards: int):
     self._splits = tuple(splits)
     self._num_shards = num_shards
 
   def create_accumulator(self):
-    return {split: [0] * self._num_shards for split in self._splits}, [0], set()
+    return {split: [0] * self._num_shards for split in self._splits}, [0, 0], set()
 
   def add_input(self, accumulator, stats):
-    shard_rows, users, movies = accumulator
-    shard, split_rows, movie_ids = stats
+    shard_rows, counts, movies = accumulator
+    shard, split_rows, movie_ids, ratings = stats
     for split, rows in split_rows.items():
       shard_rows[split][shard] += rows
-    users[0] += 1
+    counts[0] += bool(movie_ids)  # a user with rows
+    counts[1] += ratings
     movies.update(movie_ids)
     return accumulator
 
   def merge_accumulators(self, accumulators):
-    merged_rows, merged_users, merged_movies = self.create_accumulator()
-    for shard_rows, users, movies in accumulators:
+    merged_rows, merged_counts, merged_movies = self.create_accumulator()
+    for shard_rows, counts, movies in accumulators:
       for split, rows in shard_rows.items():
         merged_rows[split] = [a + b for a, b in zip(merged_rows[split], rows)]
-      merged_users[0] += users[0]
+      merged_counts[:] = [a + b for a, b in zip(merged_counts, counts)]
       merged_movies |= movies
-    return merged_rows, merged_users, merged_movies
+    return merged_rows, merged_counts, merged_movies
 
   def extract_output(self, accumulator):
-    shard_rows, users, movies = accumulator
+    shard_rows, (users, ratings), movies = accumulator
     return {"rows": {split: sum(shard_rows[split]) for split in self._splits},
-            "shard_rows": shard_rows, "users": users[0], "movies": len(movies)}
+            "shard_rows": shard_rows, "users": users, "movies": len(movies),
+            "ratings": ratings}
 
 
 class CountRatingsPerTimestamp(beam.CombineFn):

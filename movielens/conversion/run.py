@@ -66,7 +66,20 @@ def run_conversion(config: ConversionConfig, beam_args: Sequence[str] = (),
 
 
 class LostRowsError(ValueError):
-  """A shard on disk holds other rows than the conversion built for it."""
+  """Rows or ratings went missing inside the conversion: nothing is published."""
+
+
+def check_ratings(summary: Dict[str, object], config: ConversionConfig) -> None:
+  """Raises LostRowsError unless every line of ratings.dat (as read_lines numbers them,
+  counted here, outside Beam) reached BuildUserRows as a kept rating or was skipped."""
+  path = _join(config.input_dir, c.RATINGS_FILE)
+  lines = sum(1 for _ in parse.read_lines(path, FileSystems.open))
+  accounted = summary["ratings"] + sum(summary["skipped"].get(c.RATINGS_FILE, {}).values())
+  if accounted != lines:
+    raise LostRowsError(
+        f"{path} has {lines:,} rating lines, but {accounted:,} reached the rows or the "
+        "skipped lines: ratings were lost inside the conversion, so nothing was published "
+        "(the same command converts again)")
 
 
 def check_shards(summary: Dict[str, object], config: ConversionConfig) -> None:
@@ -102,8 +115,9 @@ def _convert(config: ConversionConfig, beam_args: Sequence[str]) -> Dict[str, ob
     raise format_error from None
   summary = conversion_summary.read_summary(config.output_dir)
   try:
-    check_shards(summary, config)
     _check_has_rows(summary, config)
+    check_ratings(summary, config)
+    check_shards(summary, config)
   except ValueError:
     FileSystems.delete([_join(config.output_dir, c.SUMMARY_FILE)])  # never reused as current
     raise
