@@ -8,7 +8,7 @@ import dataclasses
 import math
 import os
 import statistics
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, ClassVar, Dict, Optional, Sequence
 
 from movielens import constants as c
 from trainer.config import TrainerConfig
@@ -35,6 +35,9 @@ class GateConfig:
   one (span mode's default), it is blessed only if it is better with that confidence (by
   at least mae_min_improvement). A confidence of 0.5 compares the two MAEs as they are.
   """
+  # Span mode's default mae_min_improvement: better beyond noise, and nothing more.
+  SPAN_MIN_IMPROVEMENT: ClassVar[float] = 0.0
+
   mae_upper_bound: float = 0.85
   # Largest increase of MAE over the last blessed model still blessed; 0: no regression.
   mae_max_increase: float = 0.0

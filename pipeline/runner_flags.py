@@ -12,9 +12,6 @@ from trainer.config import TrainerConfig
 from transform.config import TransformConfig
 
 DEFAULT_TUNING_TRIALS = 8
-# The gate's required improvement in span mode beyond its noise margin: "better" is
-# better beyond noise (pipeline.config.GateConfig), and nothing more by default.
-SPAN_MIN_IMPROVEMENT = 0.0
 
 
 def add_set_flag(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +48,7 @@ def add_training_and_gate_flags(parser: argparse.ArgumentParser) -> None:
                      f"noise (default {gate.mae_max_increase:g}: no regression)")
   group.add_argument("--mae-min-improvement", type=float,
                      help="...or instead at least this much below it, beyond noise "
-                     f"(default in span mode {SPAN_MIN_IMPROVEMENT:g}; else none required)")
+                     f"(default in span mode {GateConfig.SPAN_MIN_IMPROVEMENT:g}; else none required)")
   group.add_argument("--gate-confidence", type=float, default=gate.confidence,
                      help="how sure the gate must be that a change in MAE against the last "
                      "blessed model is not the noise of the eval rows (one-sided; default "
@@ -76,7 +73,7 @@ def training_and_gate_settings(args: argparse.Namespace, span_mode: bool = False
   aside); raises ValueError on a bad --set."""
   min_improvement = args.mae_min_improvement
   if min_improvement is None and span_mode and not args.mae_max_increase:
-    min_improvement = SPAN_MIN_IMPROVEMENT
+    min_improvement = GateConfig.SPAN_MIN_IMPROVEMENT
   return {
       "train_spans": args.train_spans,
       "warm_start": not args.cold_start,

@@ -6,7 +6,6 @@ from tfx.types import standard_component_specs as keys
 
 from cli.console import Console
 from components import anomaly_gate
-from components import pusher
 from components import ranking_metrics
 from components import reference_models
 from pipeline import nodes
@@ -23,11 +22,6 @@ def shown(path: str) -> str:
   records every path absolute), else whole."""
   relative = os.path.relpath(path)
   return path if relative.startswith("..") else relative
-
-
-def already_serving(components) -> bool:
-  pushed = components[nodes.PUSHER].output(keys.PUSHED_MODEL_KEY)
-  return bool(pushed.custom_properties[pusher.ALREADY_SERVING].int_value)
 
 
 def print_drift(components, console: Console) -> None:
@@ -75,7 +69,7 @@ def print_summary(config: PipelineConfig, console: Console, run_id: str) -> None
   if result.ranking:
     say(ranking_metrics.describe(result.ranking))
   say(f"report: {shown(report_page.write_report(config.metadata_path, run_id))}")
-  if result.blessed and already_serving(components):
+  if result.blessed and runs.already_serving(components):
     say(f"BLESSED, and already serving as {shown(result.pushed_to)}: no new version")
   elif result.blessed:
     say(f"BLESSED and pushed to {shown(result.pushed_to)}")

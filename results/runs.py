@@ -13,6 +13,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.types import standard_component_specs as keys
 from tfx.utils import path_utils
 
+from components import pusher
 from components import ranking_evaluator
 from components import reference_models
 from pipeline import evaluation
@@ -211,6 +212,15 @@ def threshold_failures(evaluation_uri: str, metrics: Dict[str, Dict[str, float]]
         failures.append(f"{name} is {value:+.4f} against the last blessed model; at most "
                         f"{threshold.change_threshold.absolute.value:+g} is allowed")
   return failures
+
+
+def already_serving(runs: Dict[str, ComponentRun]) -> bool:
+  """Whether the run's blessed model was being served already, so the Pusher made no
+  new version (components.pusher); False for a run without a Pusher."""
+  if nodes.PUSHER not in runs:
+    return False
+  pushed = runs[nodes.PUSHER].output(keys.PUSHED_MODEL_KEY)
+  return bool(pushed.custom_properties[pusher.ALREADY_SERVING].int_value)
 
 
 def why_no_evaluation(runs: Dict[str, ComponentRun]) -> str:

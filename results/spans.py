@@ -18,7 +18,6 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.types import standard_component_specs as keys
 
 from components import anomaly_gate
-from components import pusher
 from components import spans
 from pipeline import nodes
 from results import runs
@@ -85,14 +84,12 @@ def _span_run(store, run_id: str, components: Dict[str, runs.ComponentRun]) -> S
   drift = (anomaly_gate.read_drift(mlmd_artifact(validator.output(keys.ANOMALIES_KEY)))
            if validator else [])
   trained = nodes.EVALUATOR in components
-  pushed = components[nodes.PUSHER].output(keys.PUSHED_MODEL_KEY) if trained else None
   return SpanRun(
       span=span, run_id=run_id,
       rows=sum(anomaly_gate.example_counts(mlmd_artifact(statistics)).values()),
       drift=drift, compared=validator is not None and span > 0,
       outcome=runs.outcome(components) if trained else None,
-      already_serving=bool(pushed and pushed.custom_properties[
-          pusher.ALREADY_SERVING].int_value),
+      already_serving=trained and runs.already_serving(components),
       seconds=sum(_first_run_seconds(store, run) for run in components.values()))
 
 
