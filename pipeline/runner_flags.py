@@ -47,8 +47,8 @@ def add_training_and_gate_flags(parser: argparse.ArgumentParser) -> None:
                      help="...and no more than this above the last blessed model's, beyond "
                      f"noise (default {gate.mae_max_increase:g}: no regression)")
   group.add_argument("--mae-min-improvement", type=float,
-                     help="...or instead at least this much below it, beyond noise "
-                     f"(default in span mode {GateConfig.SPAN_MIN_IMPROVEMENT:g}; else none required)")
+                     help="...or instead at least this much below it, beyond noise (default "
+                     f"in span mode {GateConfig.SPAN_MIN_IMPROVEMENT:g}; else none required)")
   group.add_argument("--gate-confidence", type=float, default=gate.confidence,
                      help="how sure the gate must be that a change in MAE against the last "
                      "blessed model is not the noise of the eval rows (one-sided; default "
