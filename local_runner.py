@@ -390,4 +390,4 @@ def run_spans(args, beam_args: List[str], layout: LocalLayout, data_dir: str,
 
 
 if __name__ == "__main__":
-  entry_point.run(main, expected=(download.DatasetUnavailableError,))
+  entry_point.run_then_exit(main, expected=(download.DatasetUnavailableError,))
