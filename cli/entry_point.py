@@ -48,10 +48,22 @@ _OWN_INTERRUPT = threading.Event()
 
 
 def _record_sigint(signum, frame) -> None:
+  if _in_finalizer(frame):  # a KeyboardInterrupt raised there is printed and ignored:
+    threading.Timer(0.01, _thread.interrupt_main).start()  # so again, once it returned
+    return
   if not _OWN_INTERRUPT.is_set():
     _SIGINT_RECEIVED.set()
   _OWN_INTERRUPT.clear()
   signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt, as Python's own
+
+
+def _in_finalizer(frame) -> bool:
+  """Whether `frame` runs inside a __del__ (garbage collection can run one anywhere)."""
+  while frame is not None:
+    if frame.f_code.co_name == "__del__":
+      return True
+    frame = frame.f_back
+  return False
 
 
 def interrupt_main() -> None:

@@ -259,6 +259,21 @@ def test_ctrl_c_that_a_layer_turned_into_its_own_error_is_still_one_line_and_exi
   assert result.stderr.splitlines() == ["interrupted"]
 
 
+def test_ctrl_c_that_arrives_during_a_finalizer_still_stops_the_work():
+  # Garbage collection runs __del__ anywhere; a KeyboardInterrupt raised inside one is
+  # printed and ignored, and the work went on to the end (a run during the Transform).
+  result = _command("class Finalized:\n"
+                    "  def __del__(self):\n"
+                    "    os.kill(os.getpid(), signal.SIGINT)\n"
+                    "    sum(range(100000))\n"
+                    "Finalized()\n"
+                    "threading.Event().wait(30)\n"
+                    "print('finished the work')")
+  assert result.returncode == 130, result.stderr
+  assert result.stderr.splitlines() == ["interrupted"]
+  assert "finished the work" not in result.stdout
+
+
 def test_an_error_after_a_watch_interrupted_the_work_keeps_its_own_message():
   # cli.disk ends stalled work through the same interrupt, then says why: no Ctrl-C.
   result = _command("try:\n"
