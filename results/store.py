@@ -135,21 +135,12 @@ def other_mode_runs(metadata_path: str, span_mode: bool, ratings: Dict[str, obje
   if not os.path.isfile(metadata_path):
     return None
   for execution in _example_gen_executions(connect(metadata_path)):
-    csv_dir = execution.custom_properties[INPUT_BASE].string_value
-    spans = SPAN_PATTERN in execution.custom_properties[INPUT_CONFIG].string_value
-    summary_dir = c.span_dir(csv_dir, 0) if spans else csv_dir
-    if spans != span_mode and _recorded_ratings(summary_dir) in (ratings, None):
-      return csv_dir
+    if (SPAN_PATTERN in execution.custom_properties[INPUT_CONFIG].string_value) == span_mode:
+      continue
+    summary = ingested_summary(execution)
+    if summary is None or summary["inputs"][c.RATINGS_FILE] == ratings:
+      return execution.custom_properties[INPUT_BASE].string_value
   return None
-
-
-def _recorded_ratings(csv_dir: str) -> Optional[Dict[str, object]]:
-  """The ratings.dat digest a conversion's summary.json recorded; None if unknown."""
-  try:
-    with open(os.path.join(csv_dir, c.SUMMARY_FILE)) as text:
-      return json.load(text)["inputs"][c.RATINGS_FILE]
-  except (OSError, ValueError, KeyError):
-    return None
 
 
 def ingested_summary(example_gen: metadata_store_pb2.Execution) -> Optional[Dict[str, object]]:
