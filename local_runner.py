@@ -264,7 +264,8 @@ def log_path(args, layout: LocalLayout, run_id: str) -> Optional[str]:
 def check_before_work(args, layout: LocalLayout) -> None:
   """What can be found wrong before any work (nothing written yet, not even the log): a
   --data-dir without the MovieLens files, folders that cannot be written, a damaged ML
-  Metadata store (the disk space for the CSV is checked by the conversion)."""
+  Metadata store (the disk space for the CSV is checked by the conversion); and what a
+  failed commit left in the store, removed before TFX opens it."""
   from results import store  # pylint: disable=g-import-not-at-top
   missing = args.data_dir and download.missing_movielens_files(args.data_dir)
   if missing:
@@ -348,8 +349,9 @@ def run_span(args, beam_args: List[str], layout: LocalLayout, data_dir: str, spa
   console.say(f"\n=== span {span} ===")
   csv_span_dir, summary = convert_to_csv(args, data_dir, layout.csv_root, beam_args, console,
                                          span)
-  earlier = conversion.read_summary(c.span_dir(os.path.dirname(csv_span_dir), span - 1))
-  changed = conversion.changed_catalogs(summary, earlier) if span and earlier else []
+  earlier = span and conversion.read_summary(c.span_dir(os.path.dirname(csv_span_dir),
+                                                        span - 1))
+  changed = conversion.changed_catalogs(summary, earlier) if earlier else []
   if changed:
     console.say(f"note: {' and '.join(changed)} changed since span {span - 1} was "
                 "converted: this span's rows carry other user or movie attributes than "

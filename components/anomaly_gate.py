@@ -144,8 +144,9 @@ def AnomalyGate(  # pylint: disable=invalid-name  (TFX component naming)
         "against the schema; the run stops before the Transform and the Trainer:\n  "
         + "\n  ".join(found))
   drifted = read_drift_by_feature(drift) if drift is not None else []
-  stopping = [line for feature, line in drifted if feature in stop_on_drift_of.split(",")]
-  warned = [line for feature, line in drifted if feature not in stop_on_drift_of.split(",")]
+  stops = set(filter(None, stop_on_drift_of.split(",")))
+  stopping = [line for feature, line in drifted if feature in stops]
+  warned = [line for feature, line in drifted if feature not in stops]
   if stopping:
     raise DataAnomalyError(
         "drift over the schema's thresholds (--stop-on-drift); the run stops before the "
