@@ -98,6 +98,14 @@ def _found(info: anomalies_pb2.AnomalyInfo) -> str:
   return " ".join(said) or info.description or info.short_description
 
 
+def split_drift(drifted: List[Tuple[str, str]], stop_on_drift_of: str
+                ) -> Tuple[List[str], List[str]]:
+  """(the lines whose feature is in the comma-separated `stop_on_drift_of`, the others)."""
+  stops = set(filter(None, stop_on_drift_of.split(",")))
+  return ([line for feature, line in drifted if feature in stops],
+          [line for feature, line in drifted if feature not in stops])
+
+
 def example_counts(statistics_artifact) -> Dict[str, int]:
   """Examples per split, as StatisticsGen counted them."""
   counts = {}
@@ -143,10 +151,8 @@ def AnomalyGate(  # pylint: disable=invalid-name  (TFX component naming)
         f"ExampleValidator found {len(found)} anomal{'y' if len(found) == 1 else 'ies'} "
         "against the schema; the run stops before the Transform and the Trainer:\n  "
         + "\n  ".join(found))
-  drifted = read_drift_by_feature(drift) if drift is not None else []
-  stops = set(filter(None, stop_on_drift_of.split(",")))
-  stopping = [line for feature, line in drifted if feature in stops]
-  warned = [line for feature, line in drifted if feature not in stops]
+  stopping, warned = split_drift(read_drift_by_feature(drift) if drift is not None else [],
+                                 stop_on_drift_of)
   if stopping:
     raise DataAnomalyError(
         "drift over the schema's thresholds (--stop-on-drift); the run stops before the "
