@@ -19,8 +19,7 @@ RUN_CONTEXT = "pipeline_run"  # TFX's MLMD context types
 NODE_CONTEXT = "node"
 INPUT_BASE = "input_base"  # CsvExampleGen's execution properties: the CSV folder it read,
 SPAN = "span"              # the span it ingested,
-INPUT_CONFIG = "input_config"  # and its input config: a span pattern in span mode
-SPAN_PATTERN = "{SPAN}"
+RANGE_CONFIG = "range_config"  # and, in span mode only, the span range it read
 
 
 class DamagedStoreError(ValueError):
@@ -135,7 +134,7 @@ def other_mode_runs(metadata_path: str, span_mode: bool, ratings: Dict[str, obje
   if not os.path.isfile(metadata_path):
     return None
   for execution in _example_gen_executions(connect(metadata_path)):
-    if (SPAN_PATTERN in execution.custom_properties[INPUT_CONFIG].string_value) == span_mode:
+    if (RANGE_CONFIG in execution.custom_properties) == span_mode:
       continue
     summary = ingested_summary(execution)
     if summary is None or summary["inputs"][c.RATINGS_FILE] == ratings:
