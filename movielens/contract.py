@@ -92,15 +92,15 @@ class InvalidRequestError(ValueError):
 
 def _number(value: Any, kind, source: str, record: int, field: str, text: bool):
   """`value` as `kind`; `text`: a string may hold it (CSV), else it must be a number (JSON)."""
+  expected = "an integer" if kind is int else "a number"
   if isinstance(value, bool) or value is None or value == "" or (
       not text and isinstance(value, str)):
-    raise InvalidRequestError(source, record, field, f"expected a number, got {value!r}")
+    raise InvalidRequestError(source, record, field, f"expected {expected}, got {value!r}")
   try:
     number = kind(value)
   except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
-    raise InvalidRequestError(source, record, field,
-                              f"expected {'an integer' if kind is int else 'a number'}, "
-                              f"got {value!r}") from None
+    raise InvalidRequestError(source, record, field, f"expected {expected}, got {value!r}"
+                              ) from None
   if kind is int and isinstance(value, float) and value != number:
     raise InvalidRequestError(source, record, field, f"expected an integer, got {value!r}")
   return number

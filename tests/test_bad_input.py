@@ -267,7 +267,7 @@ def test_requests_outside_the_contract_name_the_field(change, message):
 def test_a_json_request_holds_numbers_as_numbers_and_a_csv_row_as_text():
   as_text = {**REQUEST, c.USER_ID: "42"}
   with pytest.raises(contract.InvalidRequestError,
-                     match="^src: record 3: field 'user_id': expected a number, got '42'$"):
+                     match="^src: record 3: field 'user_id': expected an integer, got '42'$"):
     contract.request_from_row(as_text, "src", 3, text=False)
   assert contract.request_from_row(as_text, "src", 3)[c.USER_ID] == 42  # a CSV row's text
 
@@ -278,7 +278,7 @@ def test_json_lines_read_as_csv_are_named_as_such(tmp_path):
   with pytest.raises(ValueError, match=r"^r.csv: line 1 is a JSON object, not a CSV header: "
                                        r"JSON lines are read with --format jsonl$"):
     requests.parse_requests(data, "r.csv", "csv")
-  with pytest.raises(contract.InvalidRequestError, match="field 'user_id': expected a number"):
+  with pytest.raises(contract.InvalidRequestError, match="field 'user_id': expected an integer"):
     requests.parse_requests(json.dumps({**REQUEST, c.USER_ID: "42"}).encode(), "r", "jsonl")
 
 
