@@ -142,32 +142,33 @@ class SummarizeRows(beam.CombineFn):
     self._num_shards = num_shards
 
   def create_accumulator(self):
-    return {split: [0] * self._num_shards for split in self._splits}, [0, 0], set()
+    return ({split: [0] * self._num_shards for split in self._splits},
+            {"users": 0, "ratings": 0}, set())
 
   def add_input(self, accumulator, stats):
-    shard_rows, counts, movies = accumulator
+    shard_rows, totals, movies = accumulator
     shard, split_rows, movie_ids, ratings = stats
     for split, rows in split_rows.items():
       shard_rows[split][shard] += rows
-    counts[0] += bool(movie_ids)  # a user with rows
-    counts[1] += ratings
+    totals["users"] += bool(movie_ids)  # a user with rows
+    totals["ratings"] += ratings
     movies.update(movie_ids)
     return accumulator
 
   def merge_accumulators(self, accumulators):
-    merged_rows, merged_counts, merged_movies = self.create_accumulator()
-    for shard_rows, counts, movies in accumulators:
+    merged_rows, merged_totals, merged_movies = self.create_accumulator()
+    for shard_rows, totals, movies in accumulators:
       for split, rows in shard_rows.items():
         merged_rows[split] = [a + b for a, b in zip(merged_rows[split], rows)]
-      merged_counts[:] = [a + b for a, b in zip(merged_counts, counts)]
+      for key, value in totals.items():
+        merged_totals[key] += value
       merged_movies |= movies
-    return merged_rows, merged_counts, merged_movies
+    return merged_rows, merged_totals, merged_movies
 
   def extract_output(self, accumulator):
-    shard_rows, (users, ratings), movies = accumulator
+    shard_rows, totals, movies = accumulator
     return {"rows": {split: sum(shard_rows[split]) for split in self._splits},
-            "shard_rows": shard_rows, "users": users, "movies": len(movies),
-            "ratings": ratings}
+            "shard_rows": shard_rows, "movies": len(movies), **totals}
 
 
 class CountRatingsPerTimestamp(beam.CombineFn):
