@@ -50,15 +50,16 @@ def read_anomalies(anomalies_artifact, folder: str = "Split-"
   return found
 
 
-def read_drift(drift_artifact) -> List[str]:
-  """The DistributionValidator's findings, one sentence each ([] when none)."""
-  return [line for _, line in read_drift_by_feature(drift_artifact)]
+def read_drift(drift_artifact, span: int) -> List[str]:
+  """The DistributionValidator's findings in the run of `span` (span mode; else 0), one
+  sentence each ([] when none)."""
+  return [line for _, line in read_drift_by_feature(drift_artifact, span)]
 
 
-def read_drift_by_feature(drift_artifact) -> List[Tuple[str, str]]:
+def read_drift_by_feature(drift_artifact, span: int) -> List[Tuple[str, str]]:
   """read_drift's sentences with the feature each is about."""
   return describe_by_feature(read_anomalies(drift_artifact, SPLIT_PAIR_FOLDER),
-                             lambda pair: compared_in_words(pair, drift_artifact.span))
+                             lambda pair: compared_in_words(pair, span))
 
 
 def compared_in_words(split_pair: str, span: int) -> str:
@@ -133,11 +134,13 @@ def AnomalyGate(  # pylint: disable=invalid-name  (TFX component naming)
     csv_dir: tfx.dsl.components.Parameter[str],
     drift: tfx.dsl.components.InputArtifact[
         tfx.types.standard_artifacts.ExampleAnomalies] = None,
-    stop_on_drift_of: tfx.dsl.components.Parameter[str] = ""):
+    stop_on_drift_of: tfx.dsl.components.Parameter[str] = "",
+    span: tfx.dsl.components.Parameter[int] = 0):
   """Raises DataAnomalyError if ExampleValidator reported any anomaly, if a split's
   example count differs from the conversion's row count in csv_dir/summary.json, or if
   the DistributionValidator found drift of a feature in `stop_on_drift_of` (comma-
-  separated; other drift is logged as a warning)."""
+  separated; other drift is logged as a warning). `span`: the span this run ingested,
+  which the drift lines name (TFX's statistics of a span do not carry it)."""
   summary = conversion.read_summary(csv_dir)
   if summary is None:
     raise DataAnomalyError(f"{csv_dir} has no conversion summary: convert it first")
@@ -151,8 +154,8 @@ def AnomalyGate(  # pylint: disable=invalid-name  (TFX component naming)
         f"ExampleValidator found {len(found)} anomal{'y' if len(found) == 1 else 'ies'} "
         "against the schema; the run stops before the Transform and the Trainer:\n  "
         + "\n  ".join(found))
-  stopping, warned = split_drift(read_drift_by_feature(drift) if drift is not None else [],
-                                 stop_on_drift_of)
+  stopping, warned = split_drift(
+      read_drift_by_feature(drift, span) if drift is not None else [], stop_on_drift_of)
   if stopping:
     raise DataAnomalyError(
         "drift over the schema's thresholds (--stop-on-drift); the run stops before the "

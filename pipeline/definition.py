@@ -134,8 +134,8 @@ def _data_checks(config: PipelineConfig, examples) -> Tuple[List[base_node.BaseN
   anomaly_gate = AnomalyGate(
       anomalies=example_validator.outputs[keys.ANOMALIES_KEY], statistics=statistics,
       csv_dir=config.data_dir, drift=drift_anomalies,
-      stop_on_drift_of=",".join(drift.STOPPING_FEATURES) if config.stop_on_drift else ""
-  ).with_id(nodes.ANOMALY_GATE)
+      stop_on_drift_of=",".join(drift.STOPPING_FEATURES) if config.stop_on_drift else "",
+      span=config.span or 0).with_id(nodes.ANOMALY_GATE)
   return [statistics_gen, schema_gen, example_validator, *distribution_nodes,
           anomaly_gate], schema
 

@@ -28,7 +28,8 @@ def print_drift(components, console: Console) -> None:
   validator = components.get(nodes.DISTRIBUTION_VALIDATOR)
   if validator is None:
     return
-  drifted = anomaly_gate.read_drift(spans.mlmd_artifact(validator.output(keys.ANOMALIES_KEY)))
+  drifted = anomaly_gate.read_drift(spans.mlmd_artifact(validator.output(keys.ANOMALIES_KEY)),
+                                    spans.ingested_span(components))
   console.say("drift and skew: " + ("none over the schema's thresholds" if not drifted else
                                     "\n  " + "\n  ".join(drifted)))
 

@@ -76,12 +76,17 @@ def _first_run_seconds(store: metadata_store.MetadataStore, run: runs.ComponentR
   return (first.last_update_time_since_epoch - first.create_time_since_epoch) / 1000
 
 
-def _span_run(store, run_id: str, components: Dict[str, runs.ComponentRun]) -> SpanRun:
+def ingested_span(components: Dict[str, runs.ComponentRun]) -> int:
+  """The span a run's CsvExampleGen ingested (0 for a one-span run)."""
   examples = components[nodes.EXAMPLE_GEN].output(keys.EXAMPLES_KEY)
-  span = examples.custom_properties[spans.SPAN_PROPERTY].int_value
+  return examples.custom_properties[spans.SPAN_PROPERTY].int_value
+
+
+def _span_run(store, run_id: str, components: Dict[str, runs.ComponentRun]) -> SpanRun:
+  span = ingested_span(components)
   statistics = components[nodes.STATISTICS_GEN].output(keys.STATISTICS_KEY)
   validator = components.get(nodes.DISTRIBUTION_VALIDATOR)
-  drift = (anomaly_gate.read_drift(mlmd_artifact(validator.output(keys.ANOMALIES_KEY)))
+  drift = (anomaly_gate.read_drift(mlmd_artifact(validator.output(keys.ANOMALIES_KEY)), span)
            if validator else [])
   trained = nodes.EVALUATOR in components
   return SpanRun(
@@ -96,8 +101,7 @@ def _span_run(store, run_id: str, components: Dict[str, runs.ComponentRun]) -> S
 def mlmd_artifact(artifact) -> types.SimpleNamespace:
   """An MLMD artifact with what the components' readers take of a TFX artifact."""
   return types.SimpleNamespace(
-      uri=artifact.uri, split_names=artifact.properties["split_names"].string_value,
-      span=artifact.properties["span"].int_value)
+      uri=artifact.uri, split_names=artifact.properties["split_names"].string_value)
 
 
 def runs_done(metadata_path: str) -> Dict[int, SpanRun]:
