@@ -54,7 +54,7 @@ def print_summary(config: PipelineConfig, console: Console, run_id: str) -> None
               if result.baseline_mae is not None else "no blessed model before this one")
   say(f"\nvalidation MAE {result.training['validation_mae']:.4f} (the Trainer kept epoch "
       f"{result.training['kept_epoch']} of the {result.training['epochs_run']} it ran"
-      + ("; the last: the epoch limit ended training, not validation)"
+      + (f"; the last: {training_summary.LAST_EPOCH_MEANING})"
          if training_summary.kept_the_last_epoch(result.training) else ")"))
   warm = result.training.get("warm_start")
   if warm:

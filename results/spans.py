@@ -130,8 +130,7 @@ def span_runs(store: metadata_store.MetadataStore) -> Dict[int, SpanRun]:
   return found
 
 
-LAST_EPOCH_NOTE = ("* the kept epoch was the last: the epoch limit ended training, not "
-                   "validation")
+LAST_EPOCH_NOTE = f"* the kept epoch was the last: {training_summary.LAST_EPOCH_MEANING}"
 
 
 def table(by_span: Dict[int, SpanRun]) -> str:

@@ -30,6 +30,10 @@ def from_history(history, early_stopping) -> Dict[str, object]:
           "validation_rmse": per_epoch["val_rmse"][kept], "per_epoch": per_epoch}
 
 
+# What a kept last epoch means, as the runner's summary and the replay table say it.
+LAST_EPOCH_MEANING = "the epoch limit ended training, not validation"
+
+
 def kept_the_last_epoch(summary: Dict[str, object]) -> bool:
   """Whether the kept epoch is the last one run: the epoch limit ended training while
   validation still improved, so more epochs might have helped."""
