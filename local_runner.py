@@ -25,8 +25,11 @@ drift against the previous span and judges on the new span; --replay runs every 
 turn, skipping the ones already done (so a killed replay resumes), and prints one line per
 span (results.spans).
 
-Flags this script does not know are passed to Beam, for the conversion and for every
-Beam-based TFX component (DirectRunner runs on all cores here by default).
+Beam engines: the DirectRunner in this process by default; --engine flink runs every Beam
+stage (the conversion and each Beam-based TFX component) as jobs on the local Flink
+cluster that `bin/flink start` starts (docs/scaling_out.md). Flags this script does not
+know are passed to Beam, after the engine's own, for the conversion and for every
+Beam-based TFX component.
 
 TFX, TensorFlow and Beam load only when the work starts (the imports inside functions):
 --help answers at once, and a bad flag is refused before their seconds of start-up.
@@ -48,6 +51,8 @@ from typing import List, Optional, Sequence, Tuple
 from cli import disk
 from cli import entry_point
 from cli.console import Console, FollowLog
+from engines.flink import cluster as flink_cluster
+from engines.flink import settings as flink_settings
 from movielens import constants as c
 from movielens import conversion
 from movielens import convert
@@ -57,7 +62,7 @@ from movielens import parse
 from pipeline import nodes
 from pipeline import runner_flags
 from pipeline.config import (DEFAULT_OUTPUT_DIR, LOCAL_BEAM_ARGS, LocalLayout, PipelineConfig,
-                             local_pipeline_config)
+                             beam_job_name, local_pipeline_config)
 from trainer.config import EPOCH_LOG_NAME
 
 
@@ -84,6 +89,7 @@ def parse_args(argv: Sequence[str]):
                       "<output-dir>/logs/")
   entry_point.add_debug_flag(parser)
   args, beam_args = runner_flags.parse_runner_args(parser, argv)
+  beam_args = engine_beam_args(args.engine) + beam_args
   # Resolved once, before anything is recorded: ML Metadata keeps every artifact's path,
   # and a relative one would point elsewhere from another folder, a symlinked one would
   # miss the cache of the same folder named by its own path.
@@ -118,9 +124,20 @@ def parse_args(argv: Sequence[str]):
   return args, beam_args
 
 
+ENGINES = ("direct", "flink")
+
+
+def engine_beam_args(engine: str) -> List[str]:
+  """The Beam options of `engine`; the command line's own come after and override them."""
+  return flink_settings.Cluster().beam_args() if engine == "flink" else []
+
+
 def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
   runner_flags.add_training_and_gate_flags(parser)
   group = parser.add_argument_group("pipeline")
+  group.add_argument("--engine", choices=ENGINES, default="direct",
+                     help="where the Beam stages run: Beam's DirectRunner in this process "
+                     "(default), or as jobs on the local Flink cluster of `bin/flink start`")
   group.add_argument("--serving-dir",
                      help="where blessed models are pushed (default: <output-dir>/serving)")
   group.add_argument("--train-steps", type=int,
@@ -143,7 +160,7 @@ def pipeline_config(args, csv_dir: str, beam_args: Sequence[str],
                     span: Optional[int] = None) -> PipelineConfig:
   return local_pipeline_config(
       args.output_dir, csv_dir, serving_dir=args.serving_dir, beam_args=beam_args,
-      train_steps=args.train_steps, span=span, enable_cache=not args.no_cache,
+      beam_job_names=args.engine != "direct", train_steps=args.train_steps, span=span, enable_cache=not args.no_cache,
       **runner_flags.training_and_gate_settings(args, span_mode=span is not None))
 
 
@@ -192,7 +209,8 @@ def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
     return config.output_dir, conversion.read_summary(config.output_dir)
   console.stage("CSV conversion (Beam)", f"{data_dir} -> {config.output_dir} ({stale})")
   try:
-    summary = conversion.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args, reuse=True)
+    summary = conversion.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args + (
+        [f"--job_name={beam_job_name(PipelineConfig.pipeline_name, 'csv-conversion')}"] if args.engine != "direct" else []), reuse=True)
   except parse.MovieLensFormatError as error:
     raise convert.with_lenient_hint(error) from None
   console.done(split_rows(summary) + f" rows, {summary['skipped_total']:,} lines skipped")
@@ -271,6 +289,8 @@ def check_before_work(args, layout: LocalLayout) -> None:
   if missing:
     raise FileNotFoundError(f"--data-dir {missing}")
   disk.require_writable(args.output_dir, "--output-dir")
+  if args.engine == "flink":
+    flink_cluster.check_up(flink_settings.Cluster())
   if args.prepare_only:
     return
   disk.require_writable(layout.serving_dir, "--serving-dir")
@@ -299,6 +319,25 @@ def refuse_mixed_modes(args, layout: LocalLayout, data_dir: str) -> None:
         "give it its own --output-dir")
 
 
+def engine_failure(error: BaseException, step: str) -> Optional[flink_cluster.EngineError]:
+  """A Flink job that failed, or a cluster that stopped answering, as one line: what to
+  check, and that the same command resumes (each TFX stage is redone whole or cached).
+  None for any other error."""
+  message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+  try:
+    flink_cluster.check_up(flink_settings.Cluster())
+  except flink_cluster.EngineError:
+    return flink_cluster.EngineError(
+        f"the Flink cluster stopped answering during {step} ({message[:200]}): bin/flink "
+        "status names what is down; bin/flink stop, bin/flink start, then rerun the same "
+        "command to resume")
+  if message.startswith("Pipeline ") and " failed in state " in message:  # Beam's words
+    return flink_cluster.EngineError(
+        f"a Flink job failed during {step}: {message[:300]} (its log: Flink's web UI, "
+        f"{flink_settings.Cluster().rest_url}); rerun the same command to resume")
+  return None
+
+
 def main(argv: Sequence[str]) -> None:
   """The run; bad input raises (cli.entry_point turns it into one line)."""
   args, beam_args = parse_args(argv)
@@ -313,6 +352,8 @@ def main(argv: Sequence[str]) -> None:
   except (Exception, KeyboardInterrupt) as error:
     if entry_point.interrupted(error):  # every stage is cached or redone whole: a rerun resumes
       raise entry_point.Interrupted(console.last_step) from None
+    if args.engine == "flink" and not args.debug:
+      raise engine_failure(error, console.last_step) or error
     raise
   finally:
     console.close()
@@ -392,4 +433,5 @@ def run_spans(args, beam_args: List[str], layout: LocalLayout, data_dir: str,
 
 
 if __name__ == "__main__":
-  entry_point.run_then_exit(main, expected=(download.DatasetUnavailableError,))
+  entry_point.run_then_exit(main, expected=(download.DatasetUnavailableError,
+                                            flink_cluster.EngineError))

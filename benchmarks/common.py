@@ -122,16 +122,18 @@ def serving_examples(rows: pd.DataFrame, source: str = "eval CSV") -> List[bytes
 
 
 class PeakMemory:
-  """Samples the summed RSS of this process and all its descendants.
+  """Samples the summed RSS of this process and all its descendants, and of `others`
+  (pids of processes it did not start: a cluster's JVMs).
 
   Keeps every sample (Unix time, bytes), so the peak of any time window can be read back:
   the pipeline benchmark maps ML Metadata's per-component times onto it.
   """
 
-  def __init__(self, interval: float = 0.1):
+  def __init__(self, interval: float = 0.1, others: Sequence[int] = ()):
     self.peak = 0
     self.samples = []
     self._interval = interval
+    self._others = [psutil.Process(pid) for pid in others]
     self._stop = threading.Event()
     self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -139,7 +141,7 @@ class PeakMemory:
     me = psutil.Process()
     while not self._stop.is_set():
       total = 0
-      for process in [me] + me.children(recursive=True):
+      for process in [me] + me.children(recursive=True) + self._others:
         try:
           total += process.memory_info().rss
         except psutil.Error:  # a worker exited between listing and reading

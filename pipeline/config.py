@@ -7,6 +7,7 @@ are the one definition of a local run (the runner, the benchmarks and the tests 
 import dataclasses
 import math
 import os
+import re
 import statistics
 from typing import Any, ClassVar, Dict, Optional, Sequence
 
@@ -108,6 +109,10 @@ class PipelineConfig:
   gate: GateConfig = GateConfig()
   ranking: RankingConfig = RankingConfig()
   beam_pipeline_args: Sequence[str] = ()
+  # Each Beam-based component's jobs named after it (definition.beam_job_name): an
+  # engine's job list then says which stage ran. Off by default: Dataflow refuses a
+  # job named as one still running, as two concurrent runs' stages would be.
+  beam_job_names: bool = False
   enable_cache: bool = True
   # The Transform's own TFDV passes: statistics of its input (what StatisticsGen already
   # computed) and of the transformed features, with their schemas and anomalies. Off by
@@ -170,6 +175,12 @@ class PipelineConfig:
                        f"history events per row of {self.data_dir} (its --history-length): "
                        f"pass --window {history_length} or less, or convert with "
                        f"--history-length {self.transform.window} or more")
+
+
+def beam_job_name(pipeline_name: str, stage: str) -> str:
+  """"bst-movielens-csvexamplegen": the name of a stage's Beam jobs (PipelineConfig.
+  beam_job_names), in the characters every engine accepts (Dataflow's are the fewest)."""
+  return re.sub(r"[^a-z0-9]+", "-", f"{pipeline_name}-{stage}".lower()).strip("-")
 
 
 # --- A run on this machine ---------------------------------------------------------------

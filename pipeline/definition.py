@@ -38,6 +38,7 @@ import logging
 from typing import Any, List, Optional, Tuple
 
 from tfx import v1 as tfx
+from tfx.dsl.components.base import base_beam_component
 from tfx.dsl.components.base import base_node
 from tfx.proto import example_gen_pb2
 from tfx.proto import transform_pb2
@@ -54,7 +55,7 @@ from movielens import conversion
 from pipeline import drift
 from pipeline import evaluation
 from pipeline import nodes
-from pipeline.config import PipelineConfig
+from pipeline.config import PipelineConfig, beam_job_name
 from trainer import task
 from trainer import tuning
 
@@ -253,14 +254,26 @@ def check_csv(config: PipelineConfig) -> None:
   config.check_csv(conversion.read_summary(config.data_dir))
 
 
+def name_beam_jobs(components: List[base_node.BaseNode], pipeline_name: str) -> None:
+  """Names each Beam-based component's jobs after it, so that an engine's list of jobs
+  (Flink's web UI and REST API) says which stage each one ran."""
+  for component in components:
+    if isinstance(component, base_beam_component.BaseBeamComponent):
+      component.with_beam_pipeline_args(
+          [f"--job_name={beam_job_name(pipeline_name, component.id)}"])
+
+
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
   check_csv(config)
   metadata = (tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
               if config.metadata_path else None)
+  components = create_components(config)
+  if config.beam_job_names:
+    name_beam_jobs(components, config.pipeline_name)
   return tfx.dsl.Pipeline(
       pipeline_name=config.pipeline_name,
       pipeline_root=config.pipeline_root,
-      components=create_components(config),
+      components=components,
       enable_cache=config.enable_cache,
       metadata_connection_config=metadata,
       beam_pipeline_args=list(config.beam_pipeline_args))

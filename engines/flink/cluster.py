@@ -1,0 +1,239 @@
+"""The local Flink cluster's processes: start, stop and status of a JobManager, the
+TaskManagers and Beam's job server, each recorded in a pid file so that `stop` ends
+exactly what `start` started."""
+import dataclasses
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from typing import Dict, List, Optional
+
+import yaml
+
+from engines.flink import settings
+
+STARTUP_TIMEOUT_S = 120
+_JOB_SERVER_PID = "job-server.pid"
+
+
+class EngineError(RuntimeError):
+  """The cluster is down, half up, or cannot start: one line saying what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Process:
+  name: str
+  pid: Optional[int]
+  port: Optional[int]
+  answers: bool
+
+  def line(self) -> str:
+    pid = f"pid {self.pid}" if self.pid else "not running"
+    port = f"port {self.port}" if self.port else "no port"
+    return f"{self.name:<14} {pid:<12} {port:<10} {'answers' if self.answers else 'DOWN'}"
+
+
+def _env(layout: settings.Layout) -> Dict[str, str]:
+  return dict(os.environ, FLINK_CONF_DIR=layout.conf_dir, FLINK_LOG_DIR=layout.log_dir,
+              FLINK_PID_DIR=layout.run_dir, FLINK_IDENT_STRING="bst")
+
+
+def _flink_script(layout: settings.Layout, script: str, *args: str) -> None:
+  result = subprocess.run([os.path.join(layout.flink_home, "bin", script), *args],
+                          env=_env(layout), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+  if result.returncode:
+    raise EngineError(f"{script} {' '.join(args)} failed: {result.stdout.strip()[-300:]}")
+
+
+def write_config(layout: settings.Layout, cluster: settings.Cluster) -> Dict:
+  """The cluster's conf folder: Flink's own files, with config.yaml from
+  settings.CLUSTER_CONFIG and `cluster`'s ports and parallelism put in it."""
+  shutil.rmtree(layout.conf_dir, ignore_errors=True)
+  shutil.copytree(os.path.join(layout.flink_home, "conf"), layout.conf_dir)
+  with open(settings.CLUSTER_CONFIG) as source:
+    config = yaml.safe_load(source)
+  config["rest"]["port"] = cluster.rest_port
+  config["parallelism"]["default"] = cluster.parallelism
+  with open(os.path.join(layout.conf_dir, "config.yaml"), "w") as out:
+    yaml.safe_dump(config, out, default_flow_style=False)
+  return config
+
+
+def start(layout: settings.Layout, cluster: settings.Cluster, log=print) -> None:
+  """Starts the JobManager, the TaskManagers and the job server, and waits until each
+  answers; on failure stops what it started and raises EngineError naming the log."""
+  if any(process.pid for process in processes(layout, cluster)):
+    raise EngineError(f"a cluster from {layout.root} is running already: bin/flink status, "
+                      "or bin/flink stop first")
+  for name, port in (("Flink's REST API", cluster.rest_port), ("the job server", cluster.job_port)):
+    if _port_open(cluster.host, port):
+      raise EngineError(f"port {port} ({name}) is taken by another process; stop it first")
+  for folder in (layout.run_dir, layout.log_dir):
+    os.makedirs(folder, exist_ok=True)
+  config = write_config(layout, cluster)
+  try:
+    _flink_script(layout, "jobmanager.sh", "start")
+    for _ in range(cluster.task_managers):
+      _flink_script(layout, "taskmanager.sh", "start")
+    _start_job_server(layout, cluster, config["env"]["java"]["opts"]["all"])
+    _wait_until_up(layout, cluster)
+  except BaseException:
+    stop(layout, cluster)
+    raise
+  log(f"Flink cluster up: web UI {cluster.rest_url}, job server {cluster.job_endpoint} "
+      f"({cluster.task_managers} TaskManagers); logs in {layout.log_dir}")
+
+
+def _start_job_server(layout: settings.Layout, cluster: settings.Cluster,
+                      java_options: str) -> None:
+  command = ["java", *java_options.split(), "-cp", os.path.join(layout.job_server_lib, "*"),
+             settings.JOB_SERVER_MAIN, f"--flink-master={cluster.host}:{cluster.rest_port}",
+             f"--job-host={cluster.host}", f"--job-port={cluster.job_port}",
+             f"--artifact-port={cluster.artifact_port}",
+             f"--expansion-port={cluster.expansion_port}"]
+  with open(os.path.join(layout.log_dir, "job-server.log"), "ab") as out:
+    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+  with open(os.path.join(layout.run_dir, _JOB_SERVER_PID), "w") as pid_file:
+    pid_file.write(f"{process.pid}\n")
+
+
+def _wait_until_up(layout: settings.Layout, cluster: settings.Cluster) -> None:
+  deadline = time.monotonic() + STARTUP_TIMEOUT_S
+  while time.monotonic() < deadline:
+    state = processes(layout, cluster)
+    if all(process.answers for process in state):
+      return
+    dead = [process.name for process in state if not process.pid]
+    if dead:
+      raise EngineError(f"{', '.join(dead)} ended while starting: see {layout.log_dir}")
+    time.sleep(1)
+  down = [process.name for process in processes(layout, cluster) if not process.answers]
+  raise EngineError(f"{', '.join(down)} did not answer within {STARTUP_TIMEOUT_S} s: see "
+                    f"{layout.log_dir}")
+
+
+def stop(layout: settings.Layout, cluster: settings.Cluster, log=print) -> List[str]:
+  """Ends the processes whose pid files `start` wrote, and nothing else; returns their
+  names."""
+  stopped = [process.name for process in processes(layout, cluster) if process.pid]
+  _stop_pid_file(os.path.join(layout.run_dir, _JOB_SERVER_PID), settings.JOB_SERVER_MAIN)
+  for pid_file in glob.glob(os.path.join(layout.run_dir, "flink-*.pid")):
+    _stop_pid_file(pid_file, "org.apache.flink")
+  log("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+  return stopped
+
+
+def _stop_pid_file(path: str, command_mark: str) -> None:
+  """SIGTERM, then SIGKILL after 15 s, to each live pid in `path` whose command line holds
+  `command_mark` (a reused pid belongs to someone else); then removes the file."""
+  pids = [pid for pid in _read_pids(path) if command_mark in _command_line(pid)]
+  for pid in pids:
+    _signal(pid, signal.SIGTERM)
+  deadline = time.monotonic() + 15
+  while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+    time.sleep(0.2)
+  for pid in pids:
+    if _alive(pid):
+      _signal(pid, signal.SIGKILL)
+  if os.path.exists(path):
+    os.remove(path)
+
+
+def processes(layout: settings.Layout, cluster: settings.Cluster) -> List[Process]:
+  """Each process of the cluster, whether it runs (by its pid file) and answers."""
+  overview = _rest(cluster, "/overview")
+  registered = overview["taskmanagers"] if overview else 0
+  job_manager = _live_pids(glob.glob(os.path.join(layout.run_dir, "flink-*-standalonesession.pid")),
+                           "org.apache.flink")
+  task_managers = _live_pids(glob.glob(os.path.join(layout.run_dir, "flink-*-taskexecutor.pid")),
+                             "org.apache.flink")
+  job_server = _live_pids([os.path.join(layout.run_dir, _JOB_SERVER_PID)],
+                          settings.JOB_SERVER_MAIN)
+  state = [Process("JobManager", _first(job_manager), cluster.rest_port,
+                   bool(job_manager) and overview is not None)]
+  for index in range(max(cluster.task_managers, len(task_managers))):
+    pid = task_managers[index] if index < len(task_managers) else None
+    state.append(Process(f"TaskManager {index + 1}", pid, None,
+                         bool(pid) and registered > index))
+  state.append(Process("job server", _first(job_server), cluster.job_port,
+                       bool(job_server) and _port_open(cluster.host, cluster.job_port)))
+  return state
+
+
+def check_up(cluster: settings.Cluster) -> None:
+  """Raises EngineError, naming `bin/flink start`, unless Flink's REST API answers with a
+  TaskManager registered and the job server takes connections."""
+  overview = _rest(cluster, "/overview")
+  if overview is None or not _port_open(cluster.host, cluster.job_port):
+    raise EngineError(f"--engine flink: no Flink cluster answers at {cluster.rest_url} with its "
+                      f"job server at {cluster.job_endpoint}; start one with bin/flink start")
+  if not overview.get("taskmanagers"):
+    raise EngineError(f"--engine flink: the cluster at {cluster.rest_url} has no TaskManager; "
+                      "bin/flink status says which process is down (bin/flink stop, then "
+                      "start)")
+
+
+def finished_jobs(cluster: settings.Cluster) -> List[Dict]:
+  """Flink's jobs as its REST API lists them: name, state, start-time, duration, ..."""
+  overview = _rest(cluster, "/jobs/overview")
+  return overview["jobs"] if overview else []
+
+
+def _rest(cluster: settings.Cluster, path: str) -> Optional[Dict]:
+  try:
+    with urllib.request.urlopen(cluster.rest_url + path, timeout=5) as response:
+      return json.load(response)
+  except (OSError, ValueError, urllib.error.URLError):
+    return None
+
+
+def _port_open(host: str, port: int) -> bool:
+  try:
+    with socket.create_connection((host, port), timeout=2):
+      return True
+  except OSError:
+    return False
+
+
+def _read_pids(path: str) -> List[int]:
+  try:
+    with open(path) as lines:
+      return [int(line) for line in lines if line.strip().isdigit()]
+  except FileNotFoundError:
+    return []
+
+
+def _live_pids(paths: List[str], command_mark: str) -> List[int]:
+  return [pid for path in sorted(paths) for pid in _read_pids(path)
+          if command_mark in _command_line(pid)]
+
+
+def _first(pids: List[int]) -> Optional[int]:
+  return pids[0] if pids else None
+
+
+def _command_line(pid: int) -> str:
+  try:
+    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+      return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+  except OSError:
+    return ""
+
+
+def _alive(pid: int) -> bool:
+  return bool(_command_line(pid))
+
+
+def _signal(pid: int, signum: int) -> None:
+  try:
+    os.kill(pid, signum)
+  except ProcessLookupError:
+    pass

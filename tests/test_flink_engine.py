@@ -1,0 +1,196 @@
+"""`--engine flink`: every Beam stage as jobs on a real local Flink cluster, started with
+the project's own `bin/flink`, giving the DirectRunner's answers on the same data."""
+import collections
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import psutil
+import pytest
+
+from engines.flink import cluster as flink_cluster
+from engines.flink import settings
+from pipeline import nodes
+from pipeline.config import PipelineConfig, beam_job_name
+
+pytestmark = pytest.mark.slow  # a real cluster and two real runs
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLUSTER = settings.Cluster()
+RUN_ARGS = ("--synthetic", "--scale", "0.01", "--epochs", "2", "--train-steps", "20",
+            "--mae-bound", "1.5")
+# Every stage of the pipeline that runs Beam, and the conversion before it.
+BEAM_STAGES = ("csv-conversion", nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.TRANSFORM,
+               nodes.EVALUATOR)
+
+
+def flink(command: str, timeout: int = 1200) -> subprocess.CompletedProcess:
+  return subprocess.run([os.path.join(REPO, "bin", "flink"), command], capture_output=True,
+                        text=True, timeout=timeout)
+
+
+def run(output_dir, *args: str) -> subprocess.CompletedProcess:
+  return subprocess.run([sys.executable, os.path.join(REPO, "local_runner.py"), *RUN_ARGS,
+                         "--output-dir", str(output_dir), *args],
+                        capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+  """Whether a run was refused with no cluster up; then a cluster started with the
+  project's own command, stopped after the module."""
+  if flink_cluster.processes(settings.Layout(settings.home()), CLUSTER)[0].answers:
+    flink("stop")
+  refused = run(tempfile.mkdtemp(prefix="flink-refused-"), "--engine", "flink")
+  started = flink("start")
+  assert started.returncode == 0, started.stderr
+  state = {"refused": refused}
+  yield state
+  state["stopped"] = flink("stop")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, cluster):
+  """A DirectRunner run, then the same on the cluster."""
+  direct_dir, flink_dir = (tmp_path_factory.mktemp(name) for name in ("direct", "flink"))
+  direct = run(direct_dir)
+  assert direct.returncode == 0, direct.stderr
+  submitted = time.time() * 1000
+  on_flink = run(flink_dir, "--engine", "flink")
+  assert on_flink.returncode == 0, on_flink.stderr[-3000:]
+  jobs = [job for job in flink_cluster.finished_jobs(CLUSTER) if job["start-time"] >= submitted]
+  return {"direct": (direct_dir, direct), "flink": (flink_dir, on_flink), "jobs": jobs,
+          "status": flink("status")}
+
+
+def test_without_a_cluster_the_run_is_refused_in_one_line_naming_the_command(cluster):
+  refused = cluster["refused"]
+  assert refused.returncode == 1
+  assert refused.stderr.count("\n") == 1 and "bin/flink start" in refused.stderr
+  assert "CSV conversion" not in refused.stdout  # before any work
+
+
+def test_status_names_each_process_and_each_answers(runs):
+  lines = runs["status"].stdout.splitlines()
+  assert [line.split()[0] for line in lines] == ["JobManager", "TaskManager", "TaskManager",
+                                                 "job"]
+  assert all(line.endswith("answers") for line in lines), runs["status"].stdout
+
+
+def test_every_beam_stage_ran_on_flink_as_a_finished_job(runs):
+  by_name = collections.defaultdict(list)
+  for job in runs["jobs"]:
+    by_name[job["name"]].append(job["state"])
+  for stage in BEAM_STAGES:
+    name = beam_job_name(PipelineConfig.pipeline_name, stage)
+    assert by_name.get(name) and set(by_name[name]) == {"FINISHED"}, (name, dict(by_name))
+
+
+def _component_runs(output_dir):
+  from results import runs as run_records  # pylint: disable=g-import-not-at-top
+  store = run_records.connect(os.path.join(output_dir, "tfx", "metadata.sqlite"))
+  return run_records.component_runs(store)
+
+
+def _csv_lines(output_dir):
+  lines = collections.Counter()
+  for path in glob.glob(os.path.join(output_dir, "csv", "*", "*", "*.csv")):
+    split = os.path.basename(os.path.dirname(path))
+    with open(path) as rows:
+      lines.update((split, line) for line in rows.readlines()[1:])
+  return lines
+
+
+def _statistics(components):
+  import tensorflow_data_validation as tfdv  # pylint: disable=g-import-not-at-top
+  from tfx.types import standard_component_specs as keys  # pylint: disable=g-import-not-at-top
+  uri = components[nodes.STATISTICS_GEN].output(keys.STATISTICS_KEY).uri
+  found = {}
+  for path in sorted(glob.glob(os.path.join(uri, "Split-*", "FeatureStats.pb"))):
+    [dataset] = tfdv.load_stats_binary(path).datasets
+    split = os.path.basename(os.path.dirname(path))
+    found[split, "examples"] = dataset.num_examples
+    for feature in dataset.features:
+      name = feature.path.step[0]
+      kind = feature.WhichOneof("stats")
+      stats = getattr(feature, kind)
+      common = stats.common_stats
+      found[split, name, "non-missing"] = common.num_non_missing
+      found[split, name, "values"] = common.tot_num_values
+      if kind == "num_stats":
+        found[split, name, "mean"] = pytest.approx(stats.mean, rel=1e-9)
+  return found
+
+
+def _vocabularies(components):
+  from tfx.types import standard_component_specs as keys  # pylint: disable=g-import-not-at-top
+  uri = components[nodes.TRANSFORM].output(keys.TRANSFORM_GRAPH_KEY).uri
+  files = sorted(glob.glob(os.path.join(uri, "transform_fn", "assets", "*")))
+  assert files
+  return {os.path.basename(path): open(path, "rb").read() for path in files}
+
+
+def test_flink_gives_the_directrunners_answers(runs):
+  from results import runs as run_records  # pylint: disable=g-import-not-at-top
+  direct_dir, flink_dir = runs["direct"][0], runs["flink"][0]
+  assert _csv_lines(flink_dir) == _csv_lines(direct_dir)
+  direct, on_flink = _component_runs(direct_dir), _component_runs(flink_dir)
+  assert _statistics(on_flink) == _statistics(direct)  # example counts per split among them
+  assert _vocabularies(on_flink) == _vocabularies(direct)
+  direct_outcome, flink_outcome = (run_records.outcome(direct), run_records.outcome(on_flink))
+  assert flink_outcome.training["validation_mae"] == direct_outcome.training["validation_mae"]
+  assert flink_outcome.mae == direct_outcome.mae
+  assert flink_outcome.blessed == direct_outcome.blessed
+
+
+def test_a_taskmanager_killed_mid_job_is_retried_or_one_line_and_the_rerun_resumes(
+    tmp_path, cluster, runs):
+  """Flink's restart strategy retries the Transform's job on the TaskManager left; if it
+  cannot, the run ends in one line and the same command resumes from TFX's cache.
+  Last in the module: it leaves the cluster one TaskManager short."""
+  layout = settings.Layout(settings.home())
+  runner = subprocess.Popen(
+      [sys.executable, os.path.join(REPO, "local_runner.py"), *RUN_ARGS, "--output-dir",
+       str(tmp_path), "--engine", "flink"],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  transform_job = beam_job_name(PipelineConfig.pipeline_name, nodes.TRANSFORM)
+  deadline = time.time() + 600
+  while time.time() < deadline and not any(
+      job["name"] == transform_job and job["state"] == "RUNNING"
+      for job in flink_cluster.finished_jobs(CLUSTER)):
+    time.sleep(0.5)
+  victim = flink_cluster.processes(layout, CLUSTER)[2]  # TaskManager 2
+  assert victim.name == "TaskManager 2" and victim.pid
+  os.kill(victim.pid, signal.SIGKILL)
+  stdout, stderr = runner.communicate(timeout=900)
+  if runner.returncode == 0:  # retried: the job was restarted and finished
+    states = [job["state"] for job in flink_cluster.finished_jobs(CLUSTER)
+              if job["name"] == transform_job]
+    assert "FINISHED" in states and "BLESSED" in stdout
+    return
+  assert runner.returncode == 1 and stderr.count("\n") == 1, stderr
+  assert "rerun the same command to resume" in stderr
+  assert flink("stop").returncode == 0 and flink("start").returncode == 0
+  rerun = run(tmp_path, "--engine", "flink")
+  assert rerun.returncode == 0, rerun.stderr
+  assert re.search(r"^  StatisticsGen +CACHED", rerun.stdout, re.M)
+  assert re.search(r"^  Transform +COMPLETE", rerun.stdout, re.M)
+
+
+def test_stop_ends_every_process_start_started(cluster, runs):
+  pids = [int(line.split("pid ")[1].split()[0]) for line in runs["status"].stdout.splitlines()]
+  stopped = flink("stop")
+  assert stopped.returncode == 0 and stopped.stdout.startswith("stopped: JobManager")
+  assert not [pid for pid in pids if alive(pid)]
+
+
+def alive(pid: int) -> bool:
+  try:
+    return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+  except psutil.NoSuchProcess:
+    return False
