@@ -19,8 +19,11 @@ setuptools.setup(
         "trainer", "trainer.*",
         "serving", "serving.*",
         "results", "results.*",
+        "engines", "engines.*",
     ]),
-    package_data={"pipeline": ["schema/schema.pbtxt"], "cli": ["beam_option_flags.txt"]},
+    package_data={"pipeline": ["schema/schema.pbtxt"], "cli": ["beam_option_flags.txt"],
+                  "engines.flink": ["config.yaml", "pyflink.txt", "job_server.pom.xml",
+                                    "job_server.lock"]},
     py_modules=["local_runner"],
     install_requires=[
         "tfx[kfp]==1.16.0",

@@ -27,9 +27,11 @@ ENTRY_POINTS = {  # every command a user starts (the bin/ wrappers run these): t
     ("-m", "serving.recommend"): ("--user-id", "1"),
     ("-m", "results.report"): (),
     ("-m", "results.tensorboard"): (),
+    ("-m", "engines.flink"): ("status",),
     # The benchmarks: developers' commands, held to the same start.
     ("-m", "benchmarks.choice_oracle"): (),
     ("-m", "benchmarks.convert_benchmark"): (),
+    ("-m", "benchmarks.engine_benchmark"): (),
     ("-m", "benchmarks.export_compatibility"): ("--model-dir", "m"),
     ("-m", "benchmarks.model_ablation"): ("--metadata", "m"),
     ("-m", "benchmarks.pipeline_benchmark"): (),
