@@ -48,7 +48,8 @@ def run_engine(engine: str, data_dir: str, output_dir: str) -> Tuple[Dict[str, f
   with common.PeakMemory(interval=0.5, others=cluster_pids) as memory:
     result = subprocess.run(command, capture_output=True, text=True)
   if result.returncode:
-    raise RuntimeError(f"the {engine} run failed: {result.stderr.strip()[-500:]}")
+    raise RuntimeError(f"the {engine} run failed (exit {result.returncode}): "
+                       f"{result.stderr.strip()[-500:] or 'see its log under ' + output_dir}")
   conversion = re.search(r"CSV conversion \(Beam\).*\n(?:    \.\.\. .*\n)*    done in "
                          r"(\d+):(\d+)", result.stdout)
   seconds = {CONVERSION: int(conversion.group(1)) * 60 + int(conversion.group(2))}
