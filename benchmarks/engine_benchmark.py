@@ -65,7 +65,7 @@ def flink_job_seconds(since_ms: float) -> Dict[str, float]:
   `since_ms`."""
   names = {beam_job_name(PipelineConfig.pipeline_name, stage): stage for stage in BEAM_STAGES}
   found: Dict[str, float] = {}
-  for job in flink_cluster.finished_jobs(flink_settings.Cluster()):
+  for job in flink_cluster.all_jobs(flink_settings.Cluster()):
     if job["start-time"] >= since_ms and job["name"] in names:
       stage = names[job["name"]]
       found[stage] = found.get(stage, 0) + job["duration"] / 1000

@@ -63,7 +63,7 @@ def runs(tmp_path_factory, cluster):
   submitted = time.time() * 1000
   on_flink = run(flink_dir, "--engine", "flink")
   assert on_flink.returncode == 0, on_flink.stderr[-3000:]
-  jobs = [job for job in flink_cluster.finished_jobs(CLUSTER) if job["start-time"] >= submitted]
+  jobs = [job for job in flink_cluster.all_jobs(CLUSTER) if job["start-time"] >= submitted]
   return {"direct": (direct_dir, direct), "flink": (flink_dir, on_flink), "jobs": jobs,
           "status": flink("status")}
 
@@ -162,14 +162,14 @@ def test_a_taskmanager_killed_mid_job_is_retried_or_one_line_and_the_rerun_resum
   deadline = time.time() + 600
   while time.time() < deadline and not any(
       job["name"] == transform_job and job["state"] == "RUNNING"
-      for job in flink_cluster.finished_jobs(CLUSTER)):
+      for job in flink_cluster.all_jobs(CLUSTER)):
     time.sleep(0.5)
   victim = flink_cluster.processes(layout, CLUSTER)[2]  # TaskManager 2
   assert victim.name == "TaskManager 2" and victim.pid
   os.kill(victim.pid, signal.SIGKILL)
   stdout, stderr = runner.communicate(timeout=900)
   if runner.returncode == 0:  # retried: the job was restarted and finished
-    states = [job["state"] for job in flink_cluster.finished_jobs(CLUSTER)
+    states = [job["state"] for job in flink_cluster.all_jobs(CLUSTER)
               if job["name"] == transform_job]
     assert "FINISHED" in states and "BLESSED" in stdout
     return

@@ -170,7 +170,8 @@ def processes(layout: settings.Layout, cluster: settings.Cluster) -> List[Proces
 
 def check_up(cluster: settings.Cluster) -> None:
   """Raises EngineError, naming `bin/flink start`, unless Flink's REST API answers with a
-  TaskManager registered and the job server takes connections."""
+  TaskManager registered and a slot not held by a running job, and the job server takes
+  connections."""
   overview = _rest(cluster, "/overview")
   if overview is None or not _port_open(cluster.host, cluster.job_port):
     raise EngineError(f"--engine flink: no Flink cluster answers at {cluster.rest_url} with its "
@@ -179,10 +180,35 @@ def check_up(cluster: settings.Cluster) -> None:
     raise EngineError(f"--engine flink: the cluster at {cluster.rest_url} has no TaskManager; "
                       "bin/flink status says which process is down (bin/flink stop, then "
                       "start)")
+  running = running_jobs(cluster)
+  if running and not overview.get("slots-available"):
+    raise EngineError(f"--engine flink: every slot of {cluster.rest_url} is held by running "
+                      f"job {running[0]['name']} ({running[0]['jid']}), which a run would "
+                      "wait for: let it end, or cancel it (bin/flink cancel-all)")
 
 
-def finished_jobs(cluster: settings.Cluster) -> List[Dict]:
-  """Flink's jobs as its REST API lists them: name, state, start-time, duration, ..."""
+def running_jobs(cluster: settings.Cluster) -> List[Dict]:
+  """Flink's jobs not yet finished, failed or cancelled."""
+  return [job for job in all_jobs(cluster)
+          if job["state"] not in ("FINISHED", "FAILED", "CANCELED")]
+
+
+def cancel_running_jobs(cluster: settings.Cluster, log=print) -> List[str]:
+  """Cancels every running job (one whose submitter was killed keeps its slots); returns
+  their names."""
+  names = []
+  for job in running_jobs(cluster):
+    request = urllib.request.Request(f"{cluster.rest_url}/jobs/{job['jid']}?mode=cancel",
+                                     method="PATCH")
+    with urllib.request.urlopen(request, timeout=10):
+      names.append(job["name"])
+  log("cancelled: " + (", ".join(names) if names else "no job was running"))
+  return names
+
+
+def all_jobs(cluster: settings.Cluster) -> List[Dict]:
+  """Every job of the cluster as its REST API lists them: name, state, start-time,
+  duration, ..."""
   overview = _rest(cluster, "/jobs/overview")
   return overview["jobs"] if overview else []
 
