@@ -21,6 +21,13 @@ OPTION_FLAGS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                  "beam_option_flags.txt")
 
 
+# Options of Beam's Java Flink runner (FlinkPipelineOptions) that the Python SDK does not
+# define but passes to the job server (--engine flink sets the first itself).
+FLINK_JOB_SERVER_FLAGS = ("--execution_mode_for_batch", "--checkpointing_interval",
+                          "--object_reuse", "--max_bundle_size", "--max_bundle_time_mills",
+                          "--number_of_execution_retries", "--execution_retry_delay")
+
+
 def beam_option_flags() -> List[str]:
   """Every flag of Beam's pipeline options, as OPTION_FLAGS_FILE lists them."""
   with open(OPTION_FLAGS_FILE) as lines:
@@ -44,7 +51,7 @@ def parse_args_and_beam_args(parser: argparse.ArgumentParser, argv: Sequence[str
   """The command's own flags, and the rest as Beam pipeline options. Raises ValueError
   naming an unknown flag and the nearest known one."""
   args, rest = parser.parse_known_args(argv)
-  beam_flags = beam_option_flags()
+  beam_flags = beam_option_flags() + list(FLINK_JOB_SERVER_FLAGS)
   for arg in rest:
     flag = arg.split("=", 1)[0]
     if flag.startswith("-") and flag not in beam_flags:

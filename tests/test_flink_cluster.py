@@ -108,3 +108,14 @@ def test_flink_command_refuses_an_unknown_command():
   result = subprocess.run([os.path.join(REPO, "bin", "flink"), "restart"],
                           capture_output=True, text=True, timeout=60)
   assert result.returncode == 2 and "invalid choice: 'restart'" in result.stderr
+
+
+def test_the_flink_runners_own_options_pass_to_beam_and_a_misspelling_does_not():
+  import argparse  # pylint: disable=g-import-not-at-top
+  from cli import beam_flags  # pylint: disable=g-import-not-at-top
+  parser = argparse.ArgumentParser()
+  _, rest = beam_flags.parse_args_and_beam_args(
+      parser, ["--execution_mode_for_batch=BATCH_FORCED", "--parallelism=4"])
+  assert rest == ["--execution_mode_for_batch=BATCH_FORCED", "--parallelism=4"]
+  with pytest.raises(ValueError, match="did you mean --execution_mode_for_batch"):
+    beam_flags.parse_args_and_beam_args(parser, ["--execution_mode_for_bach=BATCH_FORCED"])
