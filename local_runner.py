@@ -324,9 +324,7 @@ def engine_failure(error: BaseException, step: str) -> Optional[flink_cluster.En
   check, and that the same command resumes (each TFX stage is redone whole or cached).
   None for any other error."""
   message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-  try:
-    flink_cluster.check_up(flink_settings.Cluster())
-  except flink_cluster.EngineError:
+  if not flink_cluster.answers(flink_settings.Cluster()):
     return flink_cluster.EngineError(
         f"the Flink cluster stopped answering during {step} ({message[:200]}): bin/flink "
         "status names what is down; bin/flink stop, bin/flink start, then rerun the same "

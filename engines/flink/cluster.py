@@ -172,10 +172,10 @@ def check_up(cluster: settings.Cluster) -> None:
   """Raises EngineError, naming `bin/flink start`, unless Flink's REST API answers with a
   TaskManager registered and a slot not held by a running job, and the job server takes
   connections."""
-  overview = _rest(cluster, "/overview")
-  if overview is None or not _port_open(cluster.host, cluster.job_port):
+  if not answers(cluster):
     raise EngineError(f"--engine flink: no Flink cluster answers at {cluster.rest_url} with its "
                       f"job server at {cluster.job_endpoint}; start one with bin/flink start")
+  overview = _rest(cluster, "/overview") or {}
   if not overview.get("taskmanagers"):
     raise EngineError(f"--engine flink: the cluster at {cluster.rest_url} has no TaskManager; "
                       "bin/flink status says which process is down (bin/flink stop, then "
@@ -185,6 +185,12 @@ def check_up(cluster: settings.Cluster) -> None:
     raise EngineError(f"--engine flink: every slot of {cluster.rest_url} is held by running "
                       f"job {running[0]['name']} ({running[0]['jid']}), which a run would "
                       "wait for: let it end, or cancel it (bin/flink cancel-all)")
+
+
+def answers(cluster: settings.Cluster) -> bool:
+  """Whether Flink's REST API answers and the job server takes connections."""
+  return (_rest(cluster, "/overview") is not None
+          and _port_open(cluster.host, cluster.job_port))
 
 
 def running_jobs(cluster: settings.Cluster) -> List[Dict]:
