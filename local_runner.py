@@ -132,6 +132,11 @@ def engine_beam_args(engine: str) -> List[str]:
   return flink_settings.Cluster().beam_args() if engine == "flink" else []
 
 
+def names_its_jobs(engine: str) -> bool:
+  """Whether `engine` lists each Beam stage as a job, to be named after the stage."""
+  return engine != "direct"
+
+
 def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
   runner_flags.add_training_and_gate_flags(parser)
   group = parser.add_argument_group("pipeline")
@@ -160,7 +165,8 @@ def pipeline_config(args, csv_dir: str, beam_args: Sequence[str],
                     span: Optional[int] = None) -> PipelineConfig:
   return local_pipeline_config(
       args.output_dir, csv_dir, serving_dir=args.serving_dir, beam_args=beam_args,
-      beam_job_names=args.engine != "direct", train_steps=args.train_steps, span=span, enable_cache=not args.no_cache,
+      beam_job_names=names_its_jobs(args.engine), train_steps=args.train_steps, span=span,
+      enable_cache=not args.no_cache,
       **runner_flags.training_and_gate_settings(args, span_mode=span is not None))
 
 
@@ -209,8 +215,10 @@ def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
     return config.output_dir, conversion.read_summary(config.output_dir)
   console.stage("CSV conversion (Beam)", f"{data_dir} -> {config.output_dir} ({stale})")
   try:
-    summary = conversion.run_conversion(config, list(LOCAL_BEAM_ARGS) + beam_args + (
-        [f"--job_name={beam_job_name(PipelineConfig.pipeline_name, 'csv-conversion')}"] if args.engine != "direct" else []), reuse=True)
+    job_name = beam_job_name(PipelineConfig.pipeline_name, "csv-conversion")
+    summary = conversion.run_conversion(
+        config, list(LOCAL_BEAM_ARGS) + beam_args + (
+            [f"--job_name={job_name}"] if names_its_jobs(args.engine) else []), reuse=True)
   except parse.MovieLensFormatError as error:
     raise convert.with_lenient_hint(error) from None
   console.done(split_rows(summary) + f" rows, {summary['skipped_total']:,} lines skipped")
