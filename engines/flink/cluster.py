@@ -134,7 +134,7 @@ def stop(layout: settings.Layout, cluster: settings.Cluster, log=print) -> List[
 def _stop_pid_file(path: str, command_mark: str) -> None:
   """SIGTERM, then SIGKILL after 15 s, to each live pid in `path` whose command line holds
   `command_mark` (a reused pid belongs to someone else); then removes the file."""
-  pids = [pid for pid in _read_pids(path) if command_mark in _command_line(pid)]
+  pids = _live_pids([path], command_mark)
   for pid in pids:
     _signal(pid, signal.SIGTERM)
   deadline = time.monotonic() + 15
