@@ -51,6 +51,7 @@ from typing import List, Optional, Sequence, Tuple
 from cli import disk
 from cli import entry_point
 from cli.console import Console, FollowLog
+import engines
 from engines.flink import cluster as flink_cluster
 from engines.flink import settings as flink_settings
 from movielens import constants as c
@@ -61,8 +62,8 @@ from movielens import generate
 from movielens import parse
 from pipeline import nodes
 from pipeline import runner_flags
-from pipeline.config import (DEFAULT_OUTPUT_DIR, LOCAL_BEAM_ARGS, LocalLayout, PipelineConfig,
-                             beam_job_name, local_pipeline_config)
+from pipeline.config import (CONVERSION_STAGE, DEFAULT_OUTPUT_DIR, LOCAL_BEAM_ARGS, LocalLayout,
+                             PipelineConfig, beam_job_name, local_pipeline_config)
 from trainer.config import EPOCH_LOG_NAME
 
 
@@ -89,7 +90,7 @@ def parse_args(argv: Sequence[str]):
                       "<output-dir>/logs/")
   entry_point.add_debug_flag(parser)
   args, beam_args = runner_flags.parse_runner_args(parser, argv)
-  beam_args = engine_beam_args(args.engine) + beam_args
+  beam_args = engines.beam_args(args.engine) + beam_args
   # Resolved once, before anything is recorded: ML Metadata keeps every artifact's path,
   # and a relative one would point elsewhere from another folder, a symlinked one would
   # miss the cache of the same folder named by its own path.
@@ -124,23 +125,10 @@ def parse_args(argv: Sequence[str]):
   return args, beam_args
 
 
-ENGINES = ("direct", "flink")
-
-
-def engine_beam_args(engine: str) -> List[str]:
-  """The Beam options of `engine`; the command line's own come after and override them."""
-  return flink_settings.Cluster().beam_args() if engine == "flink" else []
-
-
-def names_its_jobs(engine: str) -> bool:
-  """Whether `engine` lists each Beam stage as a job, to be named after the stage."""
-  return engine != "direct"
-
-
 def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
   runner_flags.add_training_and_gate_flags(parser)
   group = parser.add_argument_group("pipeline")
-  group.add_argument("--engine", choices=ENGINES, default="direct",
+  group.add_argument("--engine", choices=engines.ENGINES, default="direct",
                      help="where the Beam stages run: Beam's DirectRunner in this process "
                      "(default), or as jobs on the local Flink cluster of `bin/flink start`")
   group.add_argument("--serving-dir",
@@ -165,7 +153,7 @@ def pipeline_config(args, csv_dir: str, beam_args: Sequence[str],
                     span: Optional[int] = None) -> PipelineConfig:
   return local_pipeline_config(
       args.output_dir, csv_dir, serving_dir=args.serving_dir, beam_args=beam_args,
-      beam_job_names=names_its_jobs(args.engine), train_steps=args.train_steps, span=span,
+      beam_job_names=engines.names_its_jobs(args.engine), train_steps=args.train_steps, span=span,
       enable_cache=not args.no_cache,
       **runner_flags.training_and_gate_settings(args, span_mode=span is not None))
 
@@ -215,10 +203,10 @@ def convert_to_csv(args, data_dir: str, csv_root: str, beam_args: List[str],
     return config.output_dir, conversion.read_summary(config.output_dir)
   console.stage("CSV conversion (Beam)", f"{data_dir} -> {config.output_dir} ({stale})")
   try:
-    job_name = beam_job_name(PipelineConfig.pipeline_name, "csv-conversion")
+    job_name = beam_job_name(PipelineConfig.pipeline_name, CONVERSION_STAGE)
     summary = conversion.run_conversion(
         config, list(LOCAL_BEAM_ARGS) + beam_args + (
-            [f"--job_name={job_name}"] if names_its_jobs(args.engine) else []), reuse=True)
+            [f"--job_name={job_name}"] if engines.names_its_jobs(args.engine) else []), reuse=True)
   except parse.MovieLensFormatError as error:
     raise convert.with_lenient_hint(error) from None
   console.done(split_rows(summary) + f" rows, {summary['skipped_total']:,} lines skipped")

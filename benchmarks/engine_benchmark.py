@@ -25,16 +25,15 @@ import time
 from typing import Dict, List, Tuple
 
 from cli import entry_point
+import engines
 from engines.flink import cluster as flink_cluster
 from engines.flink import settings as flink_settings
 from pipeline import nodes
-from pipeline.config import PipelineConfig, beam_job_name
+from pipeline.config import CONVERSION_STAGE, PipelineConfig, beam_job_name
 
-CONVERSION = "csv-conversion"
-BEAM_STAGES = (CONVERSION, nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.TRANSFORM,
+BEAM_STAGES = (CONVERSION_STAGE, nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.TRANSFORM,
                nodes.EVALUATOR)
 TARGET_RATIO = 2.0
-ENGINES = ("direct", "flink")
 
 
 def run_engine(engine: str, data_dir: str, output_dir: str) -> Tuple[Dict[str, float], int]:
@@ -52,7 +51,7 @@ def run_engine(engine: str, data_dir: str, output_dir: str) -> Tuple[Dict[str, f
                        f"{result.stderr.strip()[-500:] or 'see its log under ' + output_dir}")
   conversion = re.search(r"CSV conversion \(Beam\).*\n(?:    \.\.\. .*\n)*    done in "
                          r"(\d+):(\d+)", result.stdout)
-  seconds = {CONVERSION: int(conversion.group(1)) * 60 + int(conversion.group(2))}
+  seconds = {CONVERSION_STAGE: int(conversion.group(1)) * 60 + int(conversion.group(2))}
   from results import runs  # pylint: disable=g-import-not-at-top
   components = runs.component_runs(runs.connect(os.path.join(output_dir, "tfx",
                                                              "metadata.sqlite")))
@@ -85,7 +84,7 @@ def main(argv: List[str]) -> None:
   work_dir = args.work_dir or tempfile.mkdtemp(prefix="engine-benchmark-")
   data_dir = common.generated_data(work_dir, args.scale)
   measured = {}
-  for engine in ENGINES:
+  for engine in engines.ENGINES:
     started = time.time() * 1000
     measured[engine] = run_engine(engine, data_dir, os.path.join(work_dir, engine))
     print(f"{engine}: {sum(measured[engine][0].values()):.0f} s of Beam stages", flush=True)

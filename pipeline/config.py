@@ -177,6 +177,9 @@ class PipelineConfig:
                        f"--history-length {self.transform.window} or more")
 
 
+CONVERSION_STAGE = "csv-conversion"  # the CSV conversion's name among the Beam stages
+
+
 def beam_job_name(pipeline_name: str, stage: str) -> str:
   """"bst-movielens-csvexamplegen": the name of a stage's Beam jobs (PipelineConfig.
   beam_job_names), in the characters every engine accepts (Dataflow's are the fewest)."""

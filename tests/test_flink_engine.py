@@ -16,7 +16,7 @@ import pytest
 from engines.flink import cluster as flink_cluster
 from engines.flink import settings
 from pipeline import nodes
-from pipeline.config import PipelineConfig, beam_job_name
+from pipeline.config import CONVERSION_STAGE, PipelineConfig, beam_job_name
 
 pytestmark = pytest.mark.slow  # a real cluster and two real runs
 
@@ -25,7 +25,7 @@ CLUSTER = settings.Cluster()
 RUN_ARGS = ("--synthetic", "--scale", "0.01", "--epochs", "2", "--train-steps", "20",
             "--mae-bound", "1.5")
 # Every stage of the pipeline that runs Beam, and the conversion before it.
-BEAM_STAGES = ("csv-conversion", nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.TRANSFORM,
+BEAM_STAGES = (CONVERSION_STAGE, nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.TRANSFORM,
                nodes.EVALUATOR)
 
 
