@@ -343,6 +343,7 @@ def main(argv: Sequence[str]) -> None:
     with console.quiet(log_path(args, layout, run_id)), disk.watched(
         [args.output_dir, layout.serving_dir, tempfile.gettempdir()]):
       run(args, beam_args, layout, console, run_id)
+      entry_point.raise_if_interrupted()  # one that a stage swallowed, after the last stage
   except (Exception, KeyboardInterrupt) as error:
     if entry_point.interrupted(error):  # every stage is cached or redone whole: a rerun resumes
       raise entry_point.Interrupted(console.last_step) from None

@@ -17,6 +17,8 @@ from typing import IO, Iterable, Optional
 
 from absl import logging as absl_logging
 
+from cli import entry_point
+
 HEARTBEAT_SECONDS = 30  # a stage running longer says so this often
 
 
@@ -151,7 +153,9 @@ def _log_at_info() -> None:
 class FollowLog(logging.Handler):
   """Feeds log records into the console: TFX's "Component X is running/finished." lines
   open and close stages (their roles from `roles`), and the messages of the given
-  loggers become the open stage's heartbeat note."""
+  loggers become the open stage's heartbeat note. A Ctrl-C that the stage before
+  swallowed stops the run as the next one is about to start (the record's caller, the
+  DAG runner, gets the KeyboardInterrupt)."""
 
   COMPONENT_RUNNING = "Component %s is running."
   COMPONENT_FINISHED = "Component %s is finished."
@@ -164,6 +168,7 @@ class FollowLog(logging.Handler):
 
   def emit(self, record: logging.LogRecord) -> None:
     if record.msg == self.COMPONENT_RUNNING:
+      entry_point.raise_if_interrupted()
       component, = record.args
       self._console.stage(component, self._roles.get(component, ""))
     elif record.msg == self.COMPONENT_FINISHED:

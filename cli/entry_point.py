@@ -90,6 +90,14 @@ def interrupted(error: BaseException) -> bool:
   return isinstance(error, KeyboardInterrupt) or _SIGINT_RECEIVED.is_set()
 
 
+def raise_if_interrupted() -> None:
+  """Raises KeyboardInterrupt if a Ctrl-C arrived: for the boundary between two stages, so
+  that a Ctrl-C which a layer below caught and went on from (TensorFlow or Beam can) still
+  stops the work there, before the next stage starts."""
+  if _SIGINT_RECEIVED.is_set():
+    raise KeyboardInterrupt()
+
+
 class Interrupted(KeyboardInterrupt):
   """Ctrl-C during a named step of a command whose rerun resumes (the local runner)."""
 

@@ -46,6 +46,35 @@ def test_tfx_component_lines_open_and_close_stages_and_notes_come_from_named_log
   assert lines[2].startswith("    done in ")
 
 
+SWALLOWED_CTRL_C = textwrap.dedent("""
+    import logging, os, signal, sys
+    from cli import entry_point
+    from cli.console import Console, FollowLog
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    entry_point.record_interrupts()
+    follow = FollowLog(Console(), {})
+    with follow.attached():
+      logging.getLogger("absl").warning(FollowLog.COMPONENT_RUNNING, "Transform")
+      try:  # as TensorFlow or Beam may do with a KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGINT)
+      except KeyboardInterrupt:
+        pass
+      logging.getLogger("absl").warning(FollowLog.COMPONENT_FINISHED, "Transform")
+      try:
+        logging.getLogger("absl").warning(FollowLog.COMPONENT_RUNNING, "Trainer")
+      except KeyboardInterrupt:
+        sys.exit(130)
+    print("the Trainer started")
+""")
+
+
+def test_a_ctrl_c_that_a_stage_swallowed_stops_the_run_before_the_next_stage():
+  run = subprocess.run([sys.executable, "-c", SWALLOWED_CTRL_C], capture_output=True,
+                       text=True, timeout=60)
+  assert run.returncode == 130, run.stdout + run.stderr
+  assert "] Transform" in run.stdout and "Trainer" not in run.stdout
+
+
 QUIET_RUN = textwrap.dedent("""
     import logging, os, sys, warnings
     from cli.console import Console
