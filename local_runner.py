@@ -23,7 +23,7 @@ Span mode (--spans N or --span-days D): each run converts and ingests one span (
 or the next one not ingested yet), trains on the spans before it from a warm start, checks
 drift against the previous span and judges on the new span; --replay runs every span in
 turn, skipping the ones already done (so a killed replay resumes), and prints one line per
-span (results.spans).
+span (results.timeline).
 
 Beam engines: the DirectRunner in this process by default; --engine flink runs every Beam
 stage (the conversion and each Beam-based TFX component) as jobs on the local Flink
@@ -402,8 +402,8 @@ def run_span(args, beam_args: List[str], layout: LocalLayout, data_dir: str, spa
 def run_spans(args, beam_args: List[str], layout: LocalLayout, data_dir: str,
               console: Console, run_id: str) -> None:
   """Span mode: one span (--span, or the next not done), or every span (--replay)."""
-  from results import spans  # pylint: disable=g-import-not-at-top
-  done = spans.runs_done(layout.metadata_path)
+  from results import timeline  # pylint: disable=g-import-not-at-top
+  done = timeline.runs_done(layout.metadata_path)
   if not args.replay:
     span = args.span if args.span is not None else (max(done) + 1 if done else 0)
     if span > 0 and span - 1 not in done:
@@ -424,7 +424,7 @@ def run_spans(args, beam_args: List[str], layout: LocalLayout, data_dir: str,
   if args.prepare_only:
     return
   console.say(f"\nreplay of {num_spans} spans ({time.time() - started:.0f} s here):")
-  console.say(spans.table(spans.runs_done(layout.metadata_path)))
+  console.say(timeline.table(timeline.runs_done(layout.metadata_path)))
 
 
 if __name__ == "__main__":

@@ -49,9 +49,9 @@ def training_of(output_dir: str, span: int) -> Tuple[dict, float]:
   """The training summary and the Trainer's wall seconds of the last run of `span`."""
   from pipeline import nodes
   from results import runs
-  from results import spans
+  from results import timeline
   store = runs.connect(LocalLayout(output_dir).metadata_path)
-  span_run = spans.span_runs(store)[span]
+  span_run = timeline.span_runs(store)[span]
   return (span_run.outcome.training,
           runs.component_runs(store, span_run.run_id)[nodes.TRAINER].seconds)
 
@@ -65,7 +65,7 @@ def main(argv: List[str]) -> None:
   common.add_page_flag(parser, "replay_benchmark")
   args = parser.parse_args(argv)
   from results import runs
-  from results import spans
+  from results import timeline
   work = args.work_dir or tempfile.mkdtemp(prefix="replay_benchmark_")
   raw = common.generated_data(work, args.scale)
 
@@ -77,8 +77,8 @@ def main(argv: List[str]) -> None:
   versions = sorted(os.listdir(serving)) if os.path.isdir(serving) else []
   replay_seconds = timed_run(*span_flags, "--replay")
   rerun_versions = sorted(os.listdir(serving)) if os.path.isdir(serving) else []
-  by_span = spans.span_runs(runs.connect(LocalLayout(span_dir).metadata_path))
-  table = spans.table(by_span)
+  by_span = timeline.span_runs(runs.connect(LocalLayout(span_dir).metadata_path))
+  table = timeline.table(by_span)
 
   last = args.spans - 1
   warm, warm_trainer = training_of(span_dir, last)

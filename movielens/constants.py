@@ -91,7 +91,7 @@ TRAIN_SPLIT = "train"
 VALIDATION_SPLIT = "validation"
 EVAL_SPLIT = "eval"
 SPLITS = (TRAIN_SPLIT, VALIDATION_SPLIT, EVAL_SPLIT)
-# In span mode (movielens.conversion.spans) each span has train then validation, in time;
+# In span mode (movielens.conversion.span_bounds) each span has train then validation, in time;
 # the run that ingests a span evaluates on all of it, and later runs train on it.
 SPAN_SPLITS = (TRAIN_SPLIT, VALIDATION_SPLIT)
 SPAN_FOLDER = "span-{SPAN}"  # TFX's {SPAN} placeholder: CsvExampleGen's input pattern

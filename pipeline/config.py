@@ -119,7 +119,7 @@ class PipelineConfig:
   # default: nothing downstream reads them and they are two more passes over every row.
   transform_statistics: bool = False
   # Span mode: this run ingests span `span` of the span-mode CSV under csv_dir
-  # (movielens.conversion.spans), evaluates on it, and trains on the `train_spans` spans
+  # (movielens.conversion.span_bounds), evaluates on it, and trains on the `train_spans` spans
   # before it (None: all of them), gathered from earlier runs by TFX's span resolver.
   span: Optional[int] = None
   train_spans: Optional[int] = None

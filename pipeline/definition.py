@@ -27,8 +27,8 @@ Span mode (config.span = k), production retraining, one run per new span of rati
     The Transform's analyzers and the Trainer see the Examples of spans
     [k - train_spans, k - 1] of earlier runs, gathered by another span resolver; the
     Transform only analyzes (the Trainer applies its graph as it reads), each span once:
-    the analyzer cache of the run before holds the others (components.spans); the Trainer
-    validates on the newest of those spans' last ratings (components.spans) and
+    the analyzer cache of the run before holds the others (components.span_executors); the Trainer
+    validates on the newest of those spans' last ratings (components.span_executors) and
     starts from the last blessed model (warm_start, trainer.warm_start).
     The Evaluator and the RankingEvaluator judge on all of span k, which no model has
     trained on, candidate beside the last blessed model.
@@ -45,7 +45,7 @@ from tfx.proto import transform_pb2
 from tfx.components.distribution_validator.component import DistributionValidator
 from tfx.types import standard_component_specs as keys
 
-from components import spans
+from components import span_executors
 from components.anomaly_gate import AnomalyGate
 from components.pusher import Pusher
 from components.ranking_evaluator import RankingEvaluator
@@ -126,7 +126,8 @@ def _data_checks(config: PipelineConfig, examples) -> Tuple[List[base_node.BaseN
   schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path).with_id(
       nodes.SCHEMA_GEN)
   schema = schema_gen.outputs[keys.SCHEMA_KEY]
-  statistics_gen = (spans.StatisticsGen if config.span_mode else tfx.components.StatisticsGen)(
+  statistics_gen = (span_executors.StatisticsGen if config.span_mode
+                    else tfx.components.StatisticsGen)(
       examples=examples, schema=schema).with_id(nodes.STATISTICS_GEN)
   statistics = statistics_gen.outputs[keys.STATISTICS_KEY]
   example_validator = tfx.components.ExampleValidator(
@@ -149,13 +150,13 @@ def _tuner_and_trainer(config: PipelineConfig, transformed_examples, transform_g
   are raw and the Trainer transforms them as it reads; `base_model`: warm start."""
   train_args = tfx.proto.TrainArgs(splits=[c.TRAIN_SPLIT], num_steps=config.train_steps)
   eval_args = tfx.proto.EvalArgs(splits=[c.VALIDATION_SPLIT], num_steps=config.eval_steps)
-  tuner = (spans.Tuner if config.span_mode else tfx.components.Tuner)(
+  tuner = (span_executors.Tuner if config.span_mode else tfx.components.Tuner)(
       tuner_fn=TUNER_FN, examples=transformed_examples, transform_graph=transform_graph,
       train_args=train_args, eval_args=eval_args,
       custom_config=tuning.tuner_custom_config(config.trainer, config.tuning_trials,
                                                raw=config.span_mode),
   ).with_id(nodes.TUNER) if config.tuning_trials else None
-  trainer = (spans.Trainer if config.span_mode else tfx.components.Trainer)(
+  trainer = (span_executors.Trainer if config.span_mode else tfx.components.Trainer)(
       run_fn=RUN_FN, examples=transformed_examples, transform_graph=transform_graph,
       hyperparameters=tuner.outputs[keys.BEST_HYPERPARAMETERS_KEY] if tuner else None,
       base_model=base_model, train_args=train_args, eval_args=eval_args,
@@ -174,13 +175,13 @@ def _latest_blessed_model() -> base_node.BaseNode:
 
 def _transform(config: PipelineConfig, examples, schema) -> List[base_node.BaseNode]:
   """The Transform, last in the list; in span mode after the resolver of the analyzer
-  cache of the run before (components.spans), from the third span's run on."""
+  cache of the run before (components.span_executors), from the third span's run on."""
   if config.span_mode:  # analyze only: the Trainer reads raw spans through the graph
     cache = ([_span_resolver(nodes.ANALYZER_CACHE_RESOLVER, keys.ANALYZER_CACHE_KEY,
                              tfx.types.standard_artifacts.TransformCache, nodes.TRANSFORM,
                              config.span - 2, config.span - 2)]
              if config.span >= 2 else [])
-    return cache + [spans.Transform(
+    return cache + [span_executors.Transform(
         examples=examples, schema=schema, preprocessing_fn=PREPROCESSING_FN,
         custom_config=config.transform_custom_config(), materialize=False,
         splits_config=transform_pb2.SplitsConfig(analyze=[c.TRAIN_SPLIT]),

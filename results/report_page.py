@@ -29,7 +29,7 @@ from pipeline import evaluation
 from pipeline import metrics as error_metrics
 from pipeline import nodes
 from results import runs
-from results import spans
+from results import timeline
 from results import store as metadata
 from transform import features as f
 
@@ -312,7 +312,7 @@ STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
          ".bad{color:#b00;font-weight:bold}")
 
 
-def spans_section(by_span: Dict[int, spans.SpanRun]) -> str:
+def spans_section(by_span: Dict[int, timeline.SpanRun]) -> str:
   """Span mode: each span's run, the candidate's eval MAE beside that of the model it had
   to beat (the last blessed one, on the same span), and what the drift check found."""
   trained = [by_span[span] for span in sorted(by_span) if by_span[span].outcome]
@@ -348,7 +348,7 @@ def data_section(summary: Optional[Dict[str, object]]) -> str:
 
 
 def render(components: Dict[str, runs.ComponentRun], run_id: str,
-           by_span: Optional[Dict[int, spans.SpanRun]] = None,
+           by_span: Optional[Dict[int, timeline.SpanRun]] = None,
            data: Optional[Dict[str, object]] = None) -> str:
   try:
     outcome = runs.outcome(components)
@@ -380,7 +380,7 @@ def write_report(metadata_path: str, run_id: Optional[str] = None,
   example_gen = components.get(nodes.EXAMPLE_GEN)
   data = example_gen and metadata.ingested_summary(
       store.get_executions_by_id([example_gen.execution_id])[0])
-  page = render(components, run_id, spans.span_runs(store), data)
+  page = render(components, run_id, timeline.span_runs(store), data)
   output = output or os.path.join(os.path.dirname(metadata_path), REPORT_DIR,
                                   f"{runs.file_safe(run_id)}.html")
   os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)

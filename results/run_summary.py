@@ -12,7 +12,7 @@ from pipeline import nodes
 from pipeline.config import PipelineConfig
 from results import report_page
 from results import runs
-from results import spans
+from results import timeline
 from trainer import summary as training_summary
 from transform import features as f
 
@@ -28,8 +28,8 @@ def print_drift(components, console: Console) -> None:
   validator = components.get(nodes.DISTRIBUTION_VALIDATOR)
   if validator is None:
     return
-  drifted = anomaly_gate.read_drift(spans.mlmd_artifact(validator.output(keys.ANOMALIES_KEY)),
-                                    spans.ingested_span(components))
+  drifted = anomaly_gate.read_drift(runs.mlmd_artifact(validator.output(keys.ANOMALIES_KEY)),
+                                    timeline.ingested_span(components))
   console.say("drift and skew: " + ("none over the schema's thresholds" if not drifted else
                                     "\n  " + "\n  ".join(drifted)))
 

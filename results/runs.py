@@ -5,6 +5,7 @@ runner's final report, the tests and the benchmarks read runs back from here ins
 guessing at folder layouts, and TFMA's output is read with TFMA's own loaders.
 """
 import dataclasses
+import types
 from typing import Dict, List, Optional, Tuple, Union
 
 import tensorflow_model_analysis as tfma
@@ -41,6 +42,12 @@ class ComponentRun:
     if len(artifacts) != 1:
       raise LookupError(f"{self.component} has {len(artifacts)} '{key}' outputs, not one")
     return artifacts[0]
+
+
+def mlmd_artifact(artifact) -> types.SimpleNamespace:
+  """An MLMD artifact with what the components' readers take of a TFX artifact."""
+  return types.SimpleNamespace(
+      uri=artifact.uri, split_names=artifact.properties["split_names"].string_value)
 
 
 def run_ids(store: metadata_store.MetadataStore) -> List[str]:

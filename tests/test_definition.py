@@ -4,7 +4,7 @@ import json
 from tfx.dsl.components.common import resolver
 from tfx.types import standard_component_specs as keys
 
-from components import spans
+from components import span_executors
 from pipeline import definition
 from pipeline import nodes
 from pipeline.config import local_pipeline_config
@@ -22,7 +22,7 @@ def test_one_span_checks_skew_of_eval_against_train():
   assert nodes.TRAINING_SPANS_RESOLVER not in components
   validator = components[nodes.DISTRIBUTION_VALIDATOR]
   assert '["eval", "train"]' in validator.exec_properties[keys.INCLUDE_SPLIT_PAIRS_KEY]
-  assert type(components[nodes.TRAINER]) is not spans.Trainer
+  assert type(components[nodes.TRAINER]) is not span_executors.Trainer
 
 
 def test_the_first_span_is_ingested_and_checked_only():
@@ -39,7 +39,7 @@ def test_a_later_span_trains_on_a_window_from_the_last_blessed_model():
   previous = components[nodes.PREVIOUS_STATISTICS_RESOLVER].exec_properties[resolver.RESOLVER_CONFIG]
   assert previous["range_config"].static_range.start_span_number == 4
   trainer = components[nodes.TRAINER]
-  assert isinstance(trainer, spans.Trainer)
+  assert isinstance(trainer, span_executors.Trainer)
   assert keys.BASE_MODEL_KEY in trainer.inputs
   range_config = components[nodes.EXAMPLE_GEN].exec_properties[keys.RANGE_CONFIG_KEY]
   assert '"start_span_number": 5' in range_config
@@ -54,7 +54,7 @@ def test_a_span_run_analyzes_with_the_analyzer_cache_of_the_run_before():
   assert (cache["range_config"].static_range.start_span_number,
           cache["range_config"].static_range.end_span_number) == (3, 3)
   transform = components[nodes.TRANSFORM]
-  assert isinstance(transform, spans.Transform)
+  assert isinstance(transform, span_executors.Transform)
   assert keys.ANALYZER_CACHE_KEY in transform.inputs
   first = _components(span=1)  # the first training run: no analyzer cache before it
   assert nodes.ANALYZER_CACHE_RESOLVER not in first
@@ -65,8 +65,8 @@ def test_a_span_run_analyzes_with_the_analyzer_cache_of_the_run_before():
 def test_a_span_run_tunes_on_the_trainers_raw_window():
   components = _components(span=2, tuning_trials=3)
   tuner = components[nodes.TUNER]
-  assert isinstance(tuner, spans.Tuner)
+  assert isinstance(tuner, span_executors.Tuner)
   assert tuner.inputs[keys.EXAMPLES_KEY] is components[nodes.TRAINER].inputs[keys.EXAMPLES_KEY]
   assert tuning.tuner_custom_config(TrainerConfig(), 3, raw=True).items() <= (
       json.loads(tuner.exec_properties[keys.CUSTOM_CONFIG_KEY]).items())
-  assert type(_components(tuning_trials=3)[nodes.TUNER]) is not spans.Tuner
+  assert type(_components(tuning_trials=3)[nodes.TUNER]) is not span_executors.Tuner

@@ -18,7 +18,7 @@ from pipeline import nodes
 from pipeline.config import LocalLayout
 from results import report_page
 from results import runs
-from results import spans
+from results import timeline
 from tests.test_local_runner import REPO, run
 
 pytestmark = pytest.mark.slow  # real pipelines: the full tier only
@@ -44,7 +44,7 @@ def _store(output_dir):
 
 # A trained span's line: ... validation MAE (kept of epochs) candidate's eval MAE, the
 # blessed model's, blessed ...
-# A star after the epochs: the kept epoch was the last (spans.LAST_EPOCH_NOTE under the table).
+# A star after the epochs: the kept epoch was the last (timeline.LAST_EPOCH_NOTE under the table).
 TRAINED_LINE = re.compile(r"^.*\d\.\d{4} \( *\d+ of +\d+\)\*? +(\d\.\d{4}) +\S+ +(yes|no) ")
 
 
@@ -69,7 +69,7 @@ def _input_spans(store, component: runs.ComponentRun):
 def test_each_run_ingests_one_span_and_trains_on_the_ones_before(replay):
   output_dir, stdout = replay
   store = _store(output_dir)
-  by_span = spans.span_runs(store)
+  by_span = timeline.span_runs(store)
   assert sorted(by_span) == [0, 1, 2]
   assert sum(run_.rows for run_ in by_span.values()) == 10_002  # every rating, once
   for span, span_run in by_span.items():
@@ -87,7 +87,7 @@ def test_each_run_ingests_one_span_and_trains_on_the_ones_before(replay):
     kept, ran, star = re.search(r"\( *(\d+) of +(\d+)\)(\*?) ", line).groups()
     assert (star == "*") == (kept == ran), line
     ended_by_limit.append(kept == ran)
-  assert (spans.LAST_EPOCH_NOTE in stdout) == any(ended_by_limit)
+  assert (timeline.LAST_EPOCH_NOTE in stdout) == any(ended_by_limit)
   assert by_span[2].outcome.baseline_mae is not None  # judged beside the model it must beat
   # Span 2's Transform analyzes span 1 anew, span 0 from the analyzer cache of span 1's run.
   span_1_transform, span_2_transform = (
@@ -166,11 +166,11 @@ def test_a_cold_start_begins_higher_than_the_warm_one(replay):
   warm start's, which began from the last blessed model. (Last: it adds a run to span 2.)"""
   output_dir, _ = replay
   store = _store(output_dir)
-  warm = spans.span_runs(store)[2].outcome.training
+  warm = timeline.span_runs(store)[2].outcome.training
   cold_run = run(*REPLAY[:-1], "--span", "2", "--cold-start", "--output-dir", output_dir,
                  timeout=900)
   assert cold_run.returncode == 0, cold_run.stderr[-3000:]
-  cold = spans.span_runs(_store(output_dir))[2].outcome.training
+  cold = timeline.span_runs(_store(output_dir))[2].outcome.training
   assert "warm_start" not in cold
   assert warm["per_epoch"]["loss"][0] < cold["per_epoch"]["loss"][0]
 

@@ -11,7 +11,7 @@ from pipeline import definition
 from pipeline import nodes
 from pipeline.config import LocalLayout
 from results import runs
-from results import spans
+from results import timeline
 from tests.conftest import pipeline_config
 from tests.test_local_runner import run
 from tests.test_replay import IN_PROCESS, _input_spans
@@ -71,7 +71,7 @@ def tuned_span_run(tmp_path_factory):
     result = run(*flags, *span_flags, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
   store = runs.connect(LocalLayout(output_dir).metadata_path)
-  return store, runs.component_runs(store, spans.span_runs(store)[1].run_id)
+  return store, runs.component_runs(store, timeline.span_runs(store)[1].run_id)
 
 
 def test_a_span_run_tunes_on_the_spans_before_it_and_trains_with_the_best(tuned_span_run):

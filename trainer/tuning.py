@@ -5,7 +5,7 @@ PipelineConfig.tuning_trials > 0). Each trial trains the BST through the Trainer
 code (trainer.task.train_model) at one point of SEARCH_SPACE, on the train split,
 early-stopped on the validation split; its objective is the kept epoch's validation MAE.
 The eval split is never seen. In span mode the trials read the Trainer's files
-(components.spans routes them by span) and start from random weights: TFX's Tuner takes
+(components.span_executors routes them by span) and start from random weights: TFX's Tuner takes
 no base model, so the values it picks are a cold start's, which the warm-started Trainer
 then trains with. TFX writes the best point as the Tuner's
 `best_hyperparameters`, which the Trainer takes as its `hyperparameters` input and lays

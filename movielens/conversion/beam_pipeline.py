@@ -14,7 +14,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from movielens import constants as c
 from movielens import parse
-from movielens.conversion import spans
+from movielens.conversion import span_bounds
 from movielens.conversion import summary
 from movielens.conversion.config import ConversionConfig
 from movielens.conversion.splits import event_splits
@@ -73,12 +73,12 @@ def _join(values: Sequence[str]) -> str:
 
 
 def user_rows(user: parse.User, events: Sequence[Event], config: ConversionConfig,
-              bounds: Optional[spans.SpanBounds] = None) -> Dict[str, List[str]]:
+              bounds: Optional[span_bounds.SpanBounds] = None) -> Dict[str, List[str]]:
   """CSV lines of one user's events, by split. `events` must be in chronological order.
   In span mode (`bounds`) only the events in the span have rows; every earlier event is
   in their histories."""
   timestamps = [e[0] for e in events]
-  splits = (spans.event_splits(timestamps, bounds) if bounds
+  splits = (span_bounds.event_splits(timestamps, bounds) if bounds
             else event_splits(timestamps, config))
   movie_ids = [str(e[2]) for e in events]
   ratings = [str(e[3]) for e in events]
@@ -110,7 +110,7 @@ class BuildUserRows(beam.DoFn):
 
   def process(self, element: Tuple[int, Iterable[Event]], span=None):
     user_id, events = element
-    bounds = spans.SpanBounds(**span["bounds"]) if span and span["bounds"] else None
+    bounds = span_bounds.SpanBounds(**span["bounds"]) if span and span["bounds"] else None
     if self._config.span_mode and bounds is None:
       return  # the span does not exist: summary.json says why, and nothing is written
     ratings = [parse.Rating(user_id, movie_id, rating, timestamp, line_number)
@@ -218,7 +218,7 @@ def span_summary(timestamp_counts, config: ConversionConfig) -> Dict[str, object
   """The span's bounds, or why it has none: recorded in summary.json (run_conversion
   raises on the error after the pipeline, so no exception crosses the runner)."""
   try:
-    return {"bounds": dataclasses.asdict(spans.span_bounds(timestamp_counts, config)),
+    return {"bounds": dataclasses.asdict(span_bounds.span_bounds(timestamp_counts, config)),
             "error": None}
   except ValueError as error:
     return {"bounds": None, "error": str(error)}

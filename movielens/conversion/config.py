@@ -18,7 +18,7 @@ class ConversionConfig:
   validation_time_cutoff: Optional[int] = None  # and those from this one on to validation
   num_shards: int = 4
   strict: bool = True  # False: skip bad lines, count and list them
-  # Span mode (movielens.conversion.spans): the ratings cut by time into `spans` spans of
+  # Span mode (movielens.conversion.span_bounds): the ratings cut by time into `spans` spans of
   # equal rating counts, or into calendar spans of `span_days` days; the conversion writes
   # the one span `span` (0-based), its rows' histories reaching back across spans.
   spans: int = 1

@@ -10,7 +10,6 @@ The local runner's replay prints this table; the report shows it.
 """
 import dataclasses
 import os
-import types
 from typing import Dict, List, Optional
 
 from ml_metadata.metadata_store import metadata_store
@@ -18,7 +17,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.types import standard_component_specs as keys
 
 from components import anomaly_gate
-from components import spans
+from components import span_executors
 from pipeline import nodes
 from results import runs
 from trainer import summary as training_summary
@@ -79,29 +78,23 @@ def _first_run_seconds(store: metadata_store.MetadataStore, run: runs.ComponentR
 def ingested_span(components: Dict[str, runs.ComponentRun]) -> int:
   """The span a run's CsvExampleGen ingested (0 for a one-span run)."""
   examples = components[nodes.EXAMPLE_GEN].output(keys.EXAMPLES_KEY)
-  return examples.custom_properties[spans.SPAN_PROPERTY].int_value
+  return examples.custom_properties[span_executors.SPAN_PROPERTY].int_value
 
 
 def _span_run(store, run_id: str, components: Dict[str, runs.ComponentRun]) -> SpanRun:
   span = ingested_span(components)
   statistics = components[nodes.STATISTICS_GEN].output(keys.STATISTICS_KEY)
   validator = components.get(nodes.DISTRIBUTION_VALIDATOR)
-  drift = (anomaly_gate.read_drift(mlmd_artifact(validator.output(keys.ANOMALIES_KEY)), span)
+  drift = (anomaly_gate.read_drift(runs.mlmd_artifact(validator.output(keys.ANOMALIES_KEY)), span)
            if validator else [])
   trained = nodes.EVALUATOR in components
   return SpanRun(
       span=span, run_id=run_id,
-      rows=sum(anomaly_gate.example_counts(mlmd_artifact(statistics)).values()),
+      rows=sum(anomaly_gate.example_counts(runs.mlmd_artifact(statistics)).values()),
       drift=drift, compared=validator is not None and span > 0,
       outcome=runs.outcome(components) if trained else None,
       already_serving=trained and runs.already_serving(components),
       seconds=sum(_first_run_seconds(store, run) for run in components.values()))
-
-
-def mlmd_artifact(artifact) -> types.SimpleNamespace:
-  """An MLMD artifact with what the components' readers take of a TFX artifact."""
-  return types.SimpleNamespace(
-      uri=artifact.uri, split_names=artifact.properties["split_names"].string_value)
 
 
 def runs_done(metadata_path: str) -> Dict[int, SpanRun]:
@@ -123,7 +116,7 @@ def span_runs(store: metadata_store.MetadataStore) -> Dict[int, SpanRun]:
     if last not in components:
       continue
     examples = components[nodes.EXAMPLE_GEN].output(keys.EXAMPLES_KEY)
-    if spans.SPAN_PROPERTY not in examples.custom_properties:
+    if span_executors.SPAN_PROPERTY not in examples.custom_properties:
       continue  # a one-span run
     span_run = _span_run(store, run_id, components)
     found[span_run.span] = span_run

@@ -1,30 +1,8 @@
 """Span mode's executors: TFX's StatisticsGen, Transform, Tuner and Trainer, told about
-spans.
-
-StatisticsGen: TFX 1.16's ExampleGen records an Examples artifact's span as a custom
-property, and its StatisticsGen copies the span *property* (never set, so 0) onto the
-statistics. This executor records the examples' span on the statistics as ExampleGen
-does (a custom property), so TFX's SpanRangeStrategy can find the previous span's
-statistics for the DistributionValidator.
-
-Transform: its analyzer cache (tf.Transform's per-dataset analyzer results, one dataset
-per Examples artifact) carries the newest span it analyzed, a custom property as on the
-statistics, so the next span's run finds the cache of the run before it with the same
-span resolver and analyzes only the span that run had not seen; the rerun of a span
-finds the same cache again, so TFX's execution cache still holds.
-
-Trainer and Tuner: validation is the newest training span's last part.
-
-The Trainer (and the Tuner) of the run that ingests span k receives the Examples of the
-spans before it (pipeline.definition's span resolver), each with a train and a validation
-split in time (movielens.conversion.spans). TFX's Trainer would fit on every span's train
-split and validate on every span's validation split, so an older span's validation rows
-would be earlier than a newer span's training rows. This executor reads each artifact's
-span and hands run_fn, in the FnArgs TFX builds:
-    train_files  every span's train split, and the validation split of all but the newest
-    eval_files   the newest span's validation split: the latest ratings before span k
-so no training row is later than a validation row. Everything else is TFX's GenericExecutor,
-and TFX's Tuner executor: the Tuner's trials fit and are judged on the same files.
+spans (docs/pipeline.md, "Span mode"). StatisticsGen and the Transform's analyzer cache
+carry the span of the examples they read, so TFX's span resolvers find them; the Trainer
+and the Tuner validate on the newest training span's last part, so no training row is
+later than a validation row.
 """
 from typing import Any, Dict, List
 

@@ -4,7 +4,7 @@ import pytest
 
 from movielens import constants as c
 from movielens.conversion import ConversionConfig
-from movielens.conversion import spans
+from movielens.conversion import span_bounds
 from movielens.conversion.beam_pipeline import CountRatingsPerTimestamp
 from tests.conftest import read_split, run_small_conversion
 
@@ -15,7 +15,7 @@ def _config(**settings) -> ConversionConfig:
 
 def test_bounds_by_count_cut_equal_counts_and_keep_ties_together():
   pairs = [(t, 1) for t in range(100, 110)] + [(110, 5)]  # 15 ratings, 5 at t=110
-  bounds = [spans.span_bounds(pairs, _config(spans=3, span=k)) for k in range(3)]
+  bounds = [span_bounds.span_bounds(pairs, _config(spans=3, span=k)) for k in range(3)]
   assert [b.start for b in bounds] == [100, 105, 110]
   assert [b.end for b in bounds] == [105, 110, None]
   assert [b.ratings for b in bounds] == [5, 5, 5]
@@ -23,15 +23,15 @@ def test_bounds_by_count_cut_equal_counts_and_keep_ties_together():
 
 
 def test_bounds_by_days_are_calendar_periods():
-  day = spans.DAY_SECONDS
+  day = span_bounds.DAY_SECONDS
   pairs = [(0, 3), (day // 2, 1), (2 * day + 1, 2)]
-  first, second = (spans.span_bounds(pairs, _config(span_days=2, span=k)) for k in (0, 1))
+  first, second = (span_bounds.span_bounds(pairs, _config(span_days=2, span=k)) for k in (0, 1))
   assert (first.start, first.end, first.ratings) == (0, 2 * day, 4)
   assert (second.start, second.end, second.ratings, second.num_spans) == (2 * day, None, 2, 2)
 
 
 def test_validation_is_the_spans_last_ratings():
-  bounds = spans.span_bounds([(t, 1) for t in range(100)],
+  bounds = span_bounds.span_bounds([(t, 1) for t in range(100)],
                              _config(span_days=1000, span=0, validation_fraction=0.1))
   assert bounds.validation_start == 90
   assert [bounds.split_of(t) for t in (0, 89, 90, 99)] == [
