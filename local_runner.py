@@ -51,6 +51,7 @@ from typing import List, Optional, Sequence, Tuple
 from cli import disk
 from cli import entry_point
 from cli.console import Console, FollowLog
+from cli.layout import DEFAULT_OUTPUT_DIR, LocalLayout
 import engines
 from engines.flink import cluster as flink_cluster
 from engines.flink import settings as flink_settings
@@ -60,10 +61,11 @@ from movielens import convert
 from movielens import download
 from movielens import generate
 from movielens import parse
+from movielens.conversion import config as conversion_config
 from pipeline import nodes
 from pipeline import runner_flags
-from pipeline.config import (CONVERSION_STAGE, DEFAULT_OUTPUT_DIR, LOCAL_BEAM_ARGS, LocalLayout,
-                             PipelineConfig, beam_job_name, local_pipeline_config)
+from pipeline.config import (CONVERSION_STAGE, LOCAL_BEAM_ARGS, PipelineConfig, beam_job_name,
+                             local_pipeline_config)
 from trainer.config import EPOCH_LOG_NAME
 
 
@@ -146,7 +148,7 @@ def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def span_mode(args) -> bool:
-  return args.spans > 1 or args.span_days is not None
+  return conversion_config.is_span_mode(args.spans, args.span_days)
 
 
 def pipeline_config(args, csv_dir: str, beam_args: Sequence[str],
@@ -337,6 +339,7 @@ def main(argv: Sequence[str]) -> None:
   args, beam_args = parse_args(argv)
   layout = LocalLayout(args.output_dir, args.serving_dir)
   check_before_work(args, layout)
+  os.environ.update(engines.worker_environment(args.engine))
   console = Console()
   try:
     run_id = new_run_id()

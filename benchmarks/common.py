@@ -21,11 +21,12 @@ import pandas as pd
 import psutil
 
 from cli import entry_point
+from cli.layout import LocalLayout
 from movielens import constants as c
 from movielens import contract
 from movielens import conversion
 from movielens import generate
-from pipeline.config import LOCAL_BEAM_ARGS, LocalLayout
+from pipeline.config import LOCAL_BEAM_ARGS
 
 GB = 1024 ** 3
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # commands run from here

@@ -18,9 +18,10 @@ import time
 
 from cli import beam_flags
 from cli import entry_point
+from cli.layout import LocalLayout
 from movielens import constants as c
 from movielens import conversion
-from pipeline.config import LOCAL_BEAM_ARGS, LocalLayout
+from pipeline.config import LOCAL_BEAM_ARGS
 
 TARGET_SECONDS = 180
 TARGET_PEAK_BYTES = 4 * common.GB

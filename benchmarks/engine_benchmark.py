@@ -1,5 +1,5 @@
 """The Beam stages on each engine: the DirectRunner in process, then the local Flink
-cluster (bin/flink, 2 TaskManagers, parallelism 2), on the same generated data, one after
+cluster (bin/flink, engines.flink.settings.Cluster), on the same generated data, one after
 the other in one session.
 
     bin/flink start && python -m benchmarks.engine_benchmark            # ml-1m's size
@@ -9,9 +9,9 @@ Each engine runs `local_runner.py --data-dir <the data> --engine E --epochs 1 --
 (one epoch: the Trainer, the same on both, is not what is compared) in a folder of its
 own. Prints, and writes to docs/benchmarks/engine_benchmark.md, each Beam stage's wall
 time on both engines with their ratio, beside Flink's own job time (REST API: what the
-cluster spent running the job; the rest is submission, staging and the SDK harness's
-start in the submitting process), and the peak memory of the whole process tree, the
-cluster's JVMs included. Target: Flink's Beam stages within 2x the DirectRunner's.
+cluster spent running the job; the rest is submission and staging), and the peak memory
+of the whole process tree, the cluster's JVMs included. Target: Flink's Beam stages
+within 2x the DirectRunner's.
 """
 from benchmarks import common  # first: the process environment
 
@@ -92,8 +92,10 @@ def main(argv: List[str]) -> None:
   (direct, direct_peak), (flink, flink_peak) = measured["direct"], measured["flink"]
   lines = [f"{len(open(os.path.join(data_dir, 'ratings.dat')).readlines()):,} generated "
            f"ratings (scale {args.scale:g}); Flink {flink_settings.FLINK_VERSION}, "
-           f"{flink_settings.Cluster().task_managers} TaskManagers, parallelism "
-           f"{flink_settings.Cluster().parallelism}, LOOPBACK SDK harness.", "",
+           f"{flink_settings.Cluster().task_managers} TaskManager(s) of "
+           f"{flink_settings.Cluster().slots} slots, parallelism "
+           f"{flink_settings.Cluster().parallelism}, SDK workers as processes of the run.",
+           "",
            "| Beam stage | DirectRunner (s) | Flink (s) | Flink / Direct | Flink's job time (s) |",
            "| --- | ---: | ---: | ---: | ---: |"]
   for stage in BEAM_STAGES:
@@ -106,8 +108,8 @@ def main(argv: List[str]) -> None:
             f"Target: Flink's Beam stages at most {TARGET_RATIO:g}x the DirectRunner's: "
             f"{common.verdict(ratio <= TARGET_RATIO)} ({ratio:.2f}x).", "",
             f"Peak memory of the process tree: DirectRunner {direct_peak / common.GB:.2f} GB; "
-            f"Flink {flink_peak / common.GB:.2f} GB, its JobManager, TaskManagers and job "
-            "server included."]
+            f"Flink {flink_peak / common.GB:.2f} GB, its SDK workers, JobManager, TaskManager "
+            "and job server included."]
   common.publish(args.page, "Engine benchmark: the Beam stages on the DirectRunner and on "
                  "Flink", lines)
 

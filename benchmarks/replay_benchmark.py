@@ -22,7 +22,7 @@ import tempfile
 import time
 from typing import List, Optional, Sequence, Tuple
 
-from pipeline.config import LocalLayout
+from cli.layout import LocalLayout
 
 # TensorFlow and TFX load in the functions that use them, so that --help answers at once.
 

@@ -21,9 +21,10 @@ import time
 
 from cli import beam_flags
 from cli import entry_point
+from cli.layout import LocalLayout
 from movielens import conversion
 from movielens.conversion import run as conversion_run
-from pipeline.config import LOCAL_BEAM_ARGS, LocalLayout
+from pipeline.config import LOCAL_BEAM_ARGS
 
 PRELOADS = ("none", "store", "tfx")
 

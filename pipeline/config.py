@@ -1,8 +1,9 @@
 """Everything the pipeline needs, as one object: paths, knobs, runner arguments.
 
 The same PipelineConfig serves LocalDagRunner and the Kubeflow/Vertex runners; only the
-paths and Beam arguments differ between them. `LocalLayout` and `local_pipeline_config`
-are the one definition of a local run (the runner, the benchmarks and the tests use them).
+paths and Beam arguments differ between them. `local_pipeline_config` is the one
+definition of a local run's config (the runner, the benchmarks and the tests use it), in
+the folders of cli.layout.
 """
 import dataclasses
 import math
@@ -11,6 +12,7 @@ import re
 import statistics
 from typing import Any, ClassVar, Dict, Optional, Sequence
 
+from cli import layout as layout_lib
 from movielens import constants as c
 from trainer.config import TrainerConfig
 from transform.config import TransformConfig
@@ -191,49 +193,13 @@ def beam_job_name(pipeline_name: str, stage: str) -> str:
 # DirectRunner in this process, as TFX's default: its multi-processing mode loses rows at
 # millions of ratings (docs/decisions.md, issue 40). Later flags override these.
 LOCAL_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
-DEFAULT_OUTPUT_DIR = "outputs"
-
-
-@dataclasses.dataclass(frozen=True)
-class LocalLayout:
-  """The folders of a local run, one per stage, under one output folder (the pushed models
-  may live elsewhere: --serving-dir)."""
-  output_dir: str = DEFAULT_OUTPUT_DIR
-  serving_dir_override: Optional[str] = None
-
-  @property
-  def raw_dir(self) -> str:        # MovieLens .dat files, downloaded or generated
-    return os.path.join(self.output_dir, "raw")
-
-  @property
-  def csv_root(self) -> str:       # one CSV conversion per data folder
-    return os.path.join(self.output_dir, "csv")
-
-  @property
-  def pipeline_root(self) -> str:  # TFX's artifacts, one folder per component
-    return os.path.join(self.output_dir, "tfx")
-
-  @property
-  def metadata_path(self) -> str:  # the SQLite ML Metadata of every run
-    return os.path.join(self.pipeline_root, "metadata.sqlite")
-
-  @property
-  def serving_dir(self) -> str:    # blessed models, one version folder each
-    return self.serving_dir_override or os.path.join(self.output_dir, "serving")
-
-  @property
-  def logs_dir(self) -> str:       # each run's full log (cli.console)
-    return os.path.join(self.output_dir, "logs")
-
-
-DEFAULT_LAYOUT = LocalLayout()
 
 
 def local_pipeline_config(output_dir: str, csv_dir: str, serving_dir: Optional[str] = None,
                           beam_args: Sequence[str] = (), **fields) -> PipelineConfig:
-  """The PipelineConfig of a LocalDagRunner run under `output_dir` (LocalLayout), Beam on
+  """The PipelineConfig of a LocalDagRunner run under `output_dir` (cli.layout), Beam on
   LOCAL_BEAM_ARGS then `beam_args`; `fields` are any other PipelineConfig fields."""
-  layout = LocalLayout(output_dir, serving_dir)
+  layout = layout_lib.LocalLayout(output_dir, serving_dir)
   return PipelineConfig(
       csv_dir=csv_dir, pipeline_root=layout.pipeline_root, metadata_path=layout.metadata_path,
       serving_model_dir=layout.serving_dir,

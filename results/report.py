@@ -16,7 +16,7 @@ import os
 from typing import Sequence
 
 from cli import entry_point
-from pipeline.config import DEFAULT_LAYOUT, DEFAULT_OUTPUT_DIR, LocalLayout
+from cli.layout import DEFAULT_LAYOUT, DEFAULT_OUTPUT_DIR, LocalLayout
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

@@ -19,8 +19,8 @@ import sys
 from typing import Dict, List, Sequence
 
 from cli import entry_point
+from cli.layout import DEFAULT_OUTPUT_DIR, LocalLayout
 from pipeline import nodes
-from pipeline.config import DEFAULT_OUTPUT_DIR, LocalLayout
 from trainer.config import TrainerConfig
 
 

@@ -5,9 +5,9 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from cli.layout import DEFAULT_LAYOUT
 from movielens import constants as c
 from movielens import contract
-from pipeline.config import DEFAULT_LAYOUT
 from transform import features as f
 
 

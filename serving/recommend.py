@@ -32,10 +32,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from cli import entry_point
+from cli.layout import DEFAULT_LAYOUT
 from movielens import constants as c
 from movielens import contract
 from movielens import parse
-from pipeline.config import DEFAULT_LAYOUT
 from results import store
 from serving import history
 from serving import model as serving_model

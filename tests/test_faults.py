@@ -19,7 +19,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from cli import disk
-from pipeline.config import LocalLayout
+from cli.layout import LocalLayout
 from results import store as results_store
 from results.store import NODE_CONTEXT
 from tests.test_bad_input import REPO, one_line_error, run

@@ -37,8 +37,7 @@ def test_a_cluster_that_does_not_answer_is_refused_naming_the_start_command():
 
 def test_status_without_a_cluster_says_each_process_is_down(tmp_path):
   state = flink_cluster.processes(settings.Layout(str(tmp_path)), nowhere())
-  assert [process.name for process in state] == ["JobManager", "TaskManager 1",
-                                                 "TaskManager 2", "job server"]
+  assert [process.name for process in state] == ["JobManager", "TaskManager 1", "job server"]
   assert not any(process.pid or process.answers for process in state)
   assert all(process.line().endswith("DOWN") for process in state)
 
@@ -71,14 +70,26 @@ def test_the_job_server_classpath_must_match_the_lock(tmp_path):
     install.check_lock(str(tmp_path))
 
 
+def test_the_sdk_workers_environment_starts_this_python_with_this_project(tmp_path):
+  """Beam's worker pool starts each SDK worker as a bare `python`: with the environment the
+  runner sets, from any folder, that is this interpreter and it imports the project."""
+  environment = dict(os.environ, **settings.worker_environment())
+  worker = subprocess.run(
+      ["python", "-c", "import sys, engines, movielens.conversion; print(sys.prefix)"],
+      cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120)
+  assert worker.returncode == 0, worker.stderr
+  assert worker.stdout.strip() == sys.prefix
+
+
 def test_the_cluster_config_carries_the_ports_and_java_17s_module_flags(tmp_path):
   layout = settings.Layout(str(tmp_path))
   os.makedirs(os.path.join(layout.flink_home, "conf"))
-  cluster = settings.Cluster(rest_port=18081, task_managers=3)
+  cluster = settings.Cluster(rest_port=18081, task_managers=2, slots=3)
   flink_cluster.write_config(layout, cluster)
   with open(os.path.join(layout.conf_dir, "config.yaml")) as written:
     config = yaml.safe_load(written)
-  assert config["rest"]["port"] == 18081 and config["parallelism"]["default"] == 3
+  assert config["rest"]["port"] == 18081 and config["parallelism"]["default"] == 6
+  assert config["taskmanager"]["numberOfTaskSlots"] == 3
   assert "--add-opens=java.base/java.lang=ALL-UNNAMED" in config["env"]["java"]["opts"]["all"]
   assert config["rest"]["bind-address"] == "localhost"  # never beyond this machine
 

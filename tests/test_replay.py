@@ -12,10 +12,10 @@ import sys
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
+from cli.layout import LocalLayout
 from movielens import generate
 from movielens import parse
 from pipeline import nodes
-from pipeline.config import LocalLayout
 from results import report_page
 from results import runs
 from results import timeline

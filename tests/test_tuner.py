@@ -7,9 +7,9 @@ import pytest
 from tfx import v1 as tfx
 from tfx.types import standard_component_specs as keys
 
+from cli.layout import LocalLayout
 from pipeline import definition
 from pipeline import nodes
-from pipeline.config import LocalLayout
 from results import runs
 from results import timeline
 from tests.conftest import pipeline_config

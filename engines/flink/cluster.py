@@ -54,12 +54,13 @@ def _flink_script(layout: settings.Layout, script: str, *args: str) -> None:
 
 def write_config(layout: settings.Layout, cluster: settings.Cluster) -> Dict:
   """The cluster's conf folder: Flink's own files, with config.yaml from
-  settings.CLUSTER_CONFIG and `cluster`'s ports and parallelism put in it."""
+  settings.CLUSTER_CONFIG and `cluster`'s port, slots and parallelism put in it."""
   shutil.rmtree(layout.conf_dir, ignore_errors=True)
   shutil.copytree(os.path.join(layout.flink_home, "conf"), layout.conf_dir)
   with open(settings.CLUSTER_CONFIG) as source:
     config = yaml.safe_load(source)
   config["rest"]["port"] = cluster.rest_port
+  config["taskmanager"]["numberOfTaskSlots"] = cluster.slots
   config["parallelism"]["default"] = cluster.parallelism
   with open(os.path.join(layout.conf_dir, "config.yaml"), "w") as out:
     yaml.safe_dump(config, out, default_flow_style=False)

@@ -3,7 +3,8 @@ files, ports and folders, defined once and read by the installer, the cluster an
 runners' Beam options."""
 import dataclasses
 import os
-from typing import List
+import sys
+from typing import Dict, List
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -26,14 +27,17 @@ DEFAULT_HOME = os.path.join(os.path.expanduser("~"), ".cache", "bst-movielens", 
 
 @dataclasses.dataclass(frozen=True)
 class Cluster:
-  """A local cluster: a JobManager, `task_managers` TaskManagers (separate JVMs, one slot
-  each) and the job server, on localhost only."""
+  """A local cluster: a JobManager, `task_managers` TaskManagers (separate JVMs) of `slots`
+  slots each, and the job server, on localhost only. One TaskManager: Beam's loopback
+  worker pool keys its worker processes by an id that each TaskManager counts from 1, so
+  a second TaskManager's workers would stop the first's (docs/decisions.md)."""
   host: str = "localhost"
   rest_port: int = 8081          # Flink's REST API and web UI
   job_port: int = 8099           # Beam's job service: where a pipeline is submitted
   artifact_port: int = 8098
   expansion_port: int = 8097
-  task_managers: int = 2
+  task_managers: int = 1
+  slots: int = 2                 # per TaskManager: one per core here
 
   @property
   def rest_url(self) -> str:
@@ -45,17 +49,29 @@ class Cluster:
 
   @property
   def parallelism(self) -> int:
-    return self.task_managers
+    return self.task_managers * self.slots
 
   def beam_args(self) -> List[str]:
-    """The Beam options that send a pipeline to this cluster. LOOPBACK: the SDK harness
-    runs in the submitting process, which has the venv; BATCH_FORCED and pre_optimize as
-    TFX's own portable Flink example sets them."""
+    """The Beam options that send a pipeline to this cluster. The SDK harness runs in
+    worker processes that the submitting process starts (LOOPBACK with process workers):
+    they have the venv (worker_environment), and TensorFlow in one never shares a heap
+    with the runner's. BATCH_FORCED and pre_optimize as TFX's portable Flink example."""
     return [
         "--runner=PortableRunner", f"--job_endpoint={self.job_endpoint}",
-        "--environment_type=LOOPBACK", f"--parallelism={self.parallelism}",
-        "--execution_mode_for_batch=BATCH_FORCED", "--experiments=pre_optimize=all",
+        "--environment_type=LOOPBACK", "--experiments=use_loopback_process_worker=True",
+        f"--parallelism={self.parallelism}", "--execution_mode_for_batch=BATCH_FORCED",
+        "--experiments=pre_optimize=all",
     ]
+
+
+def worker_environment(python: str = sys.executable) -> Dict[str, str]:
+  """The environment variables that make the SDK worker processes this project's: Beam's
+  worker pool starts them as a bare `python`, so `python`'s folder first on PATH, and
+  this repository (or the installed packages' folder) on PYTHONPATH."""
+  root = os.path.dirname(os.path.dirname(HERE))  # the folder holding engines/
+  paths = [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+  return {"PATH": os.pathsep.join([os.path.dirname(python), os.environ.get("PATH", "")]),
+          "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
 
 
 def home() -> str:

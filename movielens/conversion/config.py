@@ -5,6 +5,11 @@ from typing import Dict, Optional, Tuple
 from movielens import constants as c
 
 
+def is_span_mode(spans: int, span_days: Optional[int]) -> bool:
+  """Span mode, the one rule: the ratings cut into more than one span, by count or by days."""
+  return spans > 1 or span_days is not None
+
+
 @dataclasses.dataclass(frozen=True)
 class ConversionConfig:
   """What to convert, where to, and how. Paths may be on any Beam filesystem."""
@@ -27,7 +32,7 @@ class ConversionConfig:
 
   @property
   def span_mode(self) -> bool:
-    return self.spans > 1 or self.span_days is not None
+    return is_span_mode(self.spans, self.span_days)
 
   @property
   def splits(self) -> Tuple[str, ...]:
