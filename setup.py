@@ -20,6 +20,7 @@ setuptools.setup(
         "serving", "serving.*",
         "results", "results.*",
         "engines", "engines.*",
+        "local_run", "local_run.*",
     ]),
     package_data={"pipeline": ["schema/schema.pbtxt"], "cli": ["beam_option_flags.txt"],
                   "engines.flink": ["config.yaml", "pyflink.txt", "job_server.pom.xml",
