@@ -24,6 +24,7 @@ def check_before_work(args, layout: LocalLayout) -> None:
   disk.require_writable(args.output_dir, "--output-dir")
   if args.engine == "flink":
     flink_cluster.check_up(flink_settings.Cluster())
+    flink_cluster.check_workers(flink_settings.worker_environment())
   if args.prepare_only:
     return
   disk.require_writable(layout.serving_dir, "--serving-dir")

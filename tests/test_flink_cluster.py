@@ -81,6 +81,14 @@ def test_the_sdk_workers_environment_starts_this_python_with_this_project(tmp_pa
   assert worker.stdout.strip() == sys.prefix
 
 
+def test_workers_that_would_start_another_python_are_refused_in_one_line(tmp_path):
+  (tmp_path / "python").symlink_to("/bin/true")  # a `python` that is not this interpreter
+  with pytest.raises(flink_cluster.EngineError, match=rf"`python` first on PATH, "
+                     rf"{tmp_path}/python, which is not this interpreter"):
+    flink_cluster.check_workers(settings.worker_environment(str(tmp_path / "python")))
+  flink_cluster.check_workers(settings.worker_environment())  # this venv's: accepted
+
+
 def test_the_cluster_config_carries_the_ports_and_java_17s_module_flags(tmp_path):
   layout = settings.Layout(str(tmp_path))
   os.makedirs(os.path.join(layout.flink_home, "conf"))

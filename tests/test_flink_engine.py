@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Optional
 
 import psutil
 import pytest
@@ -141,8 +142,10 @@ def test_flink_gives_the_directrunners_answers(runs):
   assert _statistics(on_flink) == _statistics(direct)  # example counts per split among them
   assert _vocabularies(on_flink) == _vocabularies(direct)
   direct_outcome, flink_outcome = (run_records.outcome(direct), run_records.outcome(on_flink))
-  assert flink_outcome.training["validation_mae"] == direct_outcome.training["validation_mae"]
-  assert flink_outcome.mae == direct_outcome.mae
+  # The same model: float32 sums of the same rows in another order differ in the last bits.
+  assert flink_outcome.training["validation_mae"] == pytest.approx(
+      direct_outcome.training["validation_mae"], rel=1e-6)
+  assert flink_outcome.mae == pytest.approx(direct_outcome.mae, rel=1e-6)
   assert flink_outcome.blessed == direct_outcome.blessed
 
 
@@ -160,12 +163,15 @@ def test_an_sdk_worker_killed_mid_job_is_retried_or_one_line_and_the_rerun_resum
   while time.time() < deadline and victim is None:
     if any(job["name"] == transform_job and job["state"] == "RUNNING"
            for job in flink_cluster.all_jobs(CLUSTER)):
-      victim = next((child for child in psutil.Process(runner.pid).children(recursive=True)
-                     if "SdkHarness" in " ".join(child.cmdline())), None)
+      victim = _connected_worker(runner.pid)
     time.sleep(0.5)
-  assert victim is not None, "no SDK worker seen during the Transform's job"
-  victim.kill()
-  stdout, stderr = runner.communicate(timeout=900)
+  try:
+    assert victim is not None, "no SDK worker seen during the Transform's job"
+    victim.kill()
+    stdout, stderr = runner.communicate(timeout=900)
+  finally:
+    if runner.poll() is None:
+      runner.kill()
   if runner.returncode == 0:  # retried: the task was restarted on a new worker
     states = [job["state"] for job in flink_cluster.all_jobs(CLUSTER)
               if job["name"] == transform_job]
@@ -177,6 +183,19 @@ def test_an_sdk_worker_killed_mid_job_is_retried_or_one_line_and_the_rerun_resum
   assert rerun.returncode == 0, rerun.stderr
   assert re.search(r"^  StatisticsGen +CACHED", rerun.stdout, re.M)
   assert re.search(r"^  Transform +COMPLETE", rerun.stdout, re.M)
+
+
+def _connected_worker(runner_pid: int) -> Optional[psutil.Process]:
+  """An SDK worker of the run that has connected to its TaskManager: Flink waits without
+  end for one that dies before (docs/decisions.md), a fault this test does not inject."""
+  for child in psutil.Process(runner_pid).children(recursive=True):
+    try:
+      if "SdkHarness" in " ".join(child.cmdline()) and any(
+          connection.status == psutil.CONN_ESTABLISHED for connection in child.connections()):
+        return child
+    except psutil.Error:  # ended meanwhile
+      continue
+  return None
 
 
 def test_stop_ends_every_process_start_started(cluster, runs):

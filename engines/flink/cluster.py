@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -186,6 +187,19 @@ def check_up(cluster: settings.Cluster) -> None:
     raise EngineError(f"--engine flink: every slot of {cluster.rest_url} is held by running "
                       f"job {running[0]['name']} ({running[0]['jid']}), which a run would "
                       "wait for: let it end, or cancel it (bin/flink cancel-all)")
+
+
+def check_workers(environment: Dict[str, str]) -> None:
+  """Raises EngineError unless the `python` that Beam's worker pool starts under
+  `environment` is this interpreter: a worker that cannot start is waited for without end."""
+  worker = subprocess.run(["python", "-c", "import sys; print(sys.prefix)"],
+                          env=dict(os.environ, **environment), capture_output=True, text=True,
+                          timeout=60, check=False)
+  if worker.returncode or worker.stdout.strip() != sys.prefix:
+    raise EngineError(
+        "--engine flink: the SDK workers would start as the `python` first on PATH, "
+        f"{shutil.which('python', path=environment.get('PATH')) or 'none'}, which is not "
+        f"this interpreter ({sys.executable}): run from the project's venv (bin/run)")
 
 
 def answers(cluster: settings.Cluster) -> bool:
