@@ -11,6 +11,8 @@ import pytest
 
 import kubeflow_v2_runner
 import local_runner
+from local_run import config as local_config
+from local_run import pipeline_run
 from movielens import constants as c
 from movielens import contract
 from movielens import conversion
@@ -305,13 +307,13 @@ def test_recommend_checks_its_flags(tmp_path):
 
 def test_a_second_run_on_one_pipeline_root_stops_at_once(tmp_path):
   root = str(tmp_path / "tfx")
-  with local_runner.only_run_on(root):
+  with pipeline_run.only_run_on(root):
     with pytest.raises(BlockingIOError, match=(
         f"^another run \\(pid {os.getpid()}\\) is using {root}: wait for it to end, or "
         "give this run its own --output-dir$")):
-      with local_runner.only_run_on(root):
+      with pipeline_run.only_run_on(root):
         pass
-  with local_runner.only_run_on(root):  # released with the first run
+  with pipeline_run.only_run_on(root):  # released with the first run
     pass
 
 
@@ -352,7 +354,7 @@ def test_paths_on_the_command_line_are_made_absolute_before_anything_is_recorded
                                      "--serving-dir", "s"])
   assert (args.data_dir, args.output_dir, args.serving_dir) == tuple(
       str(tmp_path / name) for name in ("d", "o", "s"))
-  config = local_runner.pipeline_config(args, str(tmp_path / "csv"), [])
+  config = local_config.pipeline_config(args, str(tmp_path / "csv"), [])
   assert all(os.path.isabs(path) for path in (config.pipeline_root, config.metadata_path,
                                               config.serving_model_dir))
 
