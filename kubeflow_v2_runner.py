@@ -12,6 +12,10 @@ The CSV comes from the same conversion (`python local_runner.py --prepare-only`,
 `python -m movielens.convert` on Dataflow) copied to --csv-dir. The image is this
 repository installed on TFX's own image (see Dockerfile). Flags this script does not know
 are Beam pipeline options for every Beam-based component.
+
+With --span K (and --train-spans W) it compiles run K of span mode in its portable design
+(pipeline.span_inputs): a scheduled job compiles and submits one run per new span
+(docs/scaling_out.md).
 """
 from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
@@ -26,14 +30,6 @@ from pipeline.config import PipelineConfig
 # Where the Dockerfile puts the repository, hence the curated schema, in the image.
 IMAGE_REPO_DIR = "/bst-movielens"
 IMAGE_SCHEMA_PATH = f"{IMAGE_REPO_DIR}/pipeline/schema/schema.pbtxt"
-# Span mode gathers the training spans with TFX's SpanRangeStrategy resolver; TFX 1.16's
-# Kubeflow V2 compiler compiles only the LatestArtifact and LatestBlessedModel ones
-# (tfx/orchestration/kubeflow/v2/step_builder.py). docs/scaling_out.md says what it takes.
-SPAN_MODE_UNSUPPORTED = (
-    "--span: span mode does not compile for Kubeflow/Vertex with TFX 1.16 (its Kubeflow V2 "
-    "compiler takes only LatestArtifact and LatestBlessedModel resolvers, not the span "
-    "resolver that gathers the training spans); run span mode with local_runner.py, or "
-    "compile one-span runs here")
 
 
 def parse_args(argv: Sequence[str]):
@@ -57,9 +53,15 @@ def parse_args(argv: Sequence[str]):
   parser.add_argument("--output", default="pipeline.json",
                       help="where to write the PipelineJob JSON (default pipeline.json)")
   entry_point.add_debug_flag(parser, beam=False)
+  parser.add_argument("--spans", type=int,
+                      help="with --span: how many spans the conversion made (--span is "
+                      "checked against it)")
   args, beam_args = runner_flags.parse_runner_args(parser, argv)
-  if args.span is not None:
-    raise ValueError(SPAN_MODE_UNSUPPORTED)
+  if args.spans is not None and args.span is None:
+    raise ValueError("--spans is for span mode: add --span K, the span this run ingests")
+  if args.spans is not None and not 0 <= args.span < args.spans:
+    raise ValueError(f"--span {args.span} is not one of the {args.spans} spans: give 0 to "
+                     f"{args.spans - 1}")
   return args, beam_args
 
 
@@ -69,6 +71,7 @@ def pipeline_config(args, beam_args: Sequence[str]) -> PipelineConfig:
       serving_model_dir=args.serving_dir, metadata_path=None,  # the platform's MLMD
       pipeline_name=args.pipeline_name, schema_path=args.schema_path,
       beam_pipeline_args=list(beam_args), span=args.span,
+      portable_spans=args.span is not None,  # the span resolvers do not compile
       **runner_flags.training_and_gate_settings(args, span_mode=args.span is not None))
 
 

@@ -102,6 +102,8 @@ def parse_args(argv: Sequence[str]):
     raise ValueError(f"--output-dir {args.output_dir} is a file, not a folder")
   if not span_mode(args) and (args.replay or args.span is not None):
     parser.error("--replay and --span need span mode: --spans N or --span-days D")
+  if not span_mode(args) and args.portable_spans:
+    parser.error("--portable-spans needs span mode: --spans N or --span-days D")
   if args.replay and args.span is not None:
     parser.error("--replay runs every span: leave out --span")
   if args.span is not None and args.span < 0:
@@ -134,6 +136,11 @@ def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
   group.add_argument("--replay", action="store_true",
                      help="with --spans/--span-days: run every span in turn on one ML "
                      "Metadata store, as production would, skipping spans already done")
+  group.add_argument("--portable-spans", action="store_true",
+                     help="span mode as kubeflow_v2_runner.py compiles it: each run "
+                     "ingests its training spans again with a second CsvExampleGen and "
+                     "analyzes them in full, instead of gathering earlier runs' with TFX's "
+                     "span resolvers (pipeline/span_inputs.py)")
 
 
 def main(argv: Sequence[str]) -> None:

@@ -24,6 +24,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
+from movielens import constants as c
 from movielens import conversion
 
 ANOMALIES_FILE = "SchemaDiff.pb"  # what ExampleValidator writes per split
@@ -64,11 +65,12 @@ def read_drift_by_feature(drift_artifact, span: int) -> List[Tuple[str, str]]:
 
 def compared_in_words(split_pair: str, span: int) -> str:
   """A DistributionValidator split pair ("<split>_<baseline split>") in words: the same
-  split is span mode's drift, this span's against the previous one's; two splits, the
-  skew of one span's."""
+  split, or a baseline split of a window of spans (c.window_split), is span mode's drift,
+  this span's against the previous one's; two splits, the skew of one span's."""
   split, baseline = split_pair.split("_", 1)
-  if split == baseline:
-    return f"span {span} against span {span - 1}"
+  baseline_span = c.window_split_span(baseline)
+  if split == baseline or baseline_span is not None:
+    return f"span {span} against span {span - 1 if baseline_span is None else baseline_span}"
   return f"{split} against {baseline}"
 
 

@@ -18,5 +18,6 @@ def pipeline_config(args, csv_dir: str, beam_args: Sequence[str],
   return local_pipeline_config(
       args.output_dir, csv_dir, serving_dir=args.serving_dir, beam_args=beam_args,
       beam_job_names=engines.names_its_jobs(args.engine), train_steps=args.train_steps,
-      span=span, enable_cache=not args.no_cache,
+      span=span, portable_spans=span is not None and args.portable_spans,
+      enable_cache=not args.no_cache,
       **runner_flags.training_and_gate_settings(args, span_mode=span is not None))

@@ -4,6 +4,8 @@ Everything that two modules must agree on lives here: the dataset's codes (from 
 README), the published statistics the generator imitates, and the CSV column names that
 CsvExampleGen turns into raw features.
 """
+import re
+from typing import Optional
 
 # --- The MovieLens 1M files -------------------------------------------------------------
 RATINGS_FILE = "ratings.dat"
@@ -97,9 +99,29 @@ SPAN_SPLITS = (TRAIN_SPLIT, VALIDATION_SPLIT)
 SPAN_FOLDER = "span-{SPAN}"  # TFX's {SPAN} placeholder: CsvExampleGen's input pattern
 
 
+def span_folder(span: int) -> str:
+  """"span-3": the folder of span `span`, relative to the span-mode CSV root."""
+  return SPAN_FOLDER.replace("{SPAN}", str(span))
+
+
 def span_dir(csv_root: str, span: int) -> str:
   """The folder of span `span` under a span-mode CSV root (any filesystem's path)."""
-  return csv_root.rstrip("/") + "/" + SPAN_FOLDER.replace("{SPAN}", str(span))
+  return csv_root.rstrip("/") + "/" + span_folder(span)
+
+
+# Span mode's portable design ingests a window of spans into one Examples artifact, one
+# split per span and part: "span3_train", "span3_validation".
+WINDOW_SPLIT = re.compile(r"^span(\d+)_(\w+)$")
+
+
+def window_split(span: int, split: str) -> str:
+  return f"span{span}_{split}"
+
+
+def window_split_span(name: str) -> Optional[int]:
+  """The span of a window split's name; None for any other split."""
+  match = WINDOW_SPLIT.match(name)
+  return int(match.group(1)) if match else None
 
 CATALOG_DIR = "catalog"            # the movie catalog the model owns:
 CATALOG_FILE = "movies.csv"        # catalog/movies.csv, columns below

@@ -125,12 +125,17 @@ class PipelineConfig:
   # before it (None: all of them), gathered from earlier runs by TFX's span resolver.
   span: Optional[int] = None
   train_spans: Optional[int] = None
+  # Span mode's portable design (pipeline.span_inputs): the training spans ingested again
+  # by a second CsvExampleGen, as Kubeflow V2 compiles it, not gathered by span resolvers.
+  portable_spans: bool = False
   warm_start: bool = True       # span mode: the Trainer starts from the last blessed model
   stop_on_drift: bool = False   # drift of drift.STOPPING_FEATURES stops the run
 
   def __post_init__(self):
     if self.span is not None and self.span < 0:
       raise ValueError(f"span must be 0 or more, got {self.span}")
+    if self.portable_spans and self.span is None:
+      raise ValueError("portable_spans is for span mode: give the span too")
     if self.train_spans is not None and self.train_spans < 1:
       raise ValueError(f"--train-spans must be at least 1, got {self.train_spans}")
     if self.train_steps is not None and self.train_steps < 1:

@@ -24,8 +24,8 @@ from movielens import constants as c
 # outside the schema and missing features stop every run (ExampleValidator's anomalies).
 STOPPING_FEATURES: Tuple[str, ...] = (c.RATING,)
 
-# (statistics split, baseline split) pairs compared.
-SPAN_PAIRS: List[Tuple[str, str]] = [(c.TRAIN_SPLIT, c.TRAIN_SPLIT)]
+# (statistics split, baseline split) pairs compared in a one-span run; a span run's are
+# its SpanInputs.drift_pairs (pipeline.span_inputs).
 SKEW_PAIRS: List[Tuple[str, str]] = [(c.EVAL_SPLIT, c.TRAIN_SPLIT)]
 
 

@@ -11,6 +11,8 @@ EXAMPLE_VALIDATOR = "ExampleValidator"
 PREVIOUS_STATISTICS_RESOLVER = "previous_span_statistics_resolver"
 TRAINING_SPANS_RESOLVER = "training_spans_resolver"
 ANALYZER_CACHE_RESOLVER = "analyzer_cache_resolver"
+TRAINING_EXAMPLE_GEN = "TrainingSpansExampleGen"   # span mode's portable design
+PREVIOUS_STATISTICS_GEN = "PreviousSpanStatisticsGen"
 DISTRIBUTION_VALIDATOR = "DistributionValidator"
 ANOMALY_GATE = "AnomalyGate"
 TRANSFORM = "Transform"
@@ -27,6 +29,8 @@ ROLES = {  # what each node does, in the order it runs: the runner's progress li
     STATISTICS_GEN: "statistics of every feature",
     SCHEMA_GEN: "the curated schema (pipeline/schema/schema.pbtxt)",
     EXAMPLE_VALIDATOR: "data against the schema",
+    TRAINING_EXAMPLE_GEN: "the spans to train on, ingested again, a split per span",
+    PREVIOUS_STATISTICS_GEN: "statistics of the previous span's train part",
     PREVIOUS_STATISTICS_RESOLVER: "the previous span's statistics",
     DISTRIBUTION_VALIDATOR: "drift and skew against the schema's thresholds",
     ANOMALY_GATE: "stops the run on any anomaly or lost CSV row",

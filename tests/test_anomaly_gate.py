@@ -26,6 +26,8 @@ def test_a_drift_line_names_the_feature_the_comparison_and_tfdvs_reason():
   assert lines == [("sex", f"feature 'sex', span 4 against span 3: {LINFTY}"),
                    ("", "whole dataset, span 4 against span 3: Low number of examples")]
   assert anomaly_gate.compared_in_words("eval_train", span=0) == "eval against train"
+  # The portable design's baseline: the previous span's train part in the window.
+  assert anomaly_gate.compared_in_words("train_span3_train", span=4) == "span 4 against span 3"
 
 
 def test_only_the_named_features_drift_stops_a_run():

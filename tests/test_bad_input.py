@@ -96,6 +96,7 @@ def test_an_output_dir_that_is_a_file_is_refused(tmp_path):
 @pytest.mark.parametrize("flags,message", [
     (["--span", "2"], "--replay and --span need span mode"),
     (["--replay"], "--replay and --span need span mode"),
+    (["--portable-spans"], "--portable-spans needs span mode"),
     (["--spans", "3", "--replay", "--span", "1"], "--replay runs every span"),
     (["--spans", "3", "--train-spans", "0"], "--train-spans must be at least 1, got 0"),
 ])

@@ -26,9 +26,10 @@ def test_one_span_checks_skew_of_eval_against_train():
 
 
 def test_the_first_span_is_ingested_and_checked_only():
-  assert list(_components(span=0)) == [
-      nodes.EXAMPLE_GEN, nodes.STATISTICS_GEN, nodes.SCHEMA_GEN, nodes.EXAMPLE_VALIDATOR,
-      nodes.ANOMALY_GATE]
+  for portable in (False, True):
+    assert list(_components(span=0, portable_spans=portable)) == [
+        nodes.EXAMPLE_GEN, nodes.SCHEMA_GEN, nodes.STATISTICS_GEN, nodes.EXAMPLE_VALIDATOR,
+        nodes.ANOMALY_GATE]
 
 
 def test_a_later_span_trains_on_a_window_from_the_last_blessed_model():
@@ -70,3 +71,19 @@ def test_a_span_run_tunes_on_the_trainers_raw_window():
   assert tuning.tuner_custom_config(TrainerConfig(), 3, raw=True).items() <= (
       json.loads(tuner.exec_properties[keys.CUSTOM_CONFIG_KEY]).items())
   assert type(_components(tuning_trials=3)[nodes.TUNER]) is not span_executors.Tuner
+
+
+def test_the_portable_design_reads_its_window_by_split_with_tfxs_own_components():
+  """The same window as the resolved design, as splits of one ExampleGen's artifact: TFX's
+  own Transform, Tuner and Trainer, and no span resolver (Kubeflow V2 compiles none)."""
+  components = _components(span=5, train_spans=2, tuning_trials=3, portable_spans=True)
+  assert not [node for node in components if node.endswith("resolver")
+              and node != nodes.BASELINE_RESOLVER]
+  window = components[nodes.TRAINING_EXAMPLE_GEN]
+  for node in (nodes.TRANSFORM, nodes.TUNER, nodes.TRAINER):
+    assert components[node].inputs[keys.EXAMPLES_KEY] is window.outputs[keys.EXAMPLES_KEY]
+    assert type(components[node]).__module__.startswith("tfx."), node
+  assert keys.ANALYZER_CACHE_KEY not in components[nodes.TRANSFORM].inputs
+  assert keys.BASE_MODEL_KEY in components[nodes.TRAINER].inputs
+  train_args = json.loads(components[nodes.TRAINER].exec_properties[keys.TRAIN_ARGS_KEY])
+  assert train_args["splits"] == ["span3_train", "span4_train", "span3_validation"]

@@ -3,6 +3,7 @@
 Each run ingests one span, trains on the earlier ones from the last blessed model, checks
 drift against the previous span and judges on its own span, all on one ML Metadata store.
 """
+import json
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from cli.layout import LocalLayout
+from movielens import constants as c
 from movielens import generate
 from movielens import parse
 from pipeline import nodes
@@ -100,6 +102,57 @@ def test_each_run_ingests_one_span_and_trains_on_the_ones_before(replay):
   assert warm["vocabularies"]["movie_id"]["carried"] > 0
   assert re.search(r"^warm start from the last blessed model: movie_id [\d,]+ rows carried by "
                    r"id", stdout, re.M)
+
+
+@pytest.fixture(scope="module")
+def portable_replay(tmp_path_factory):
+  """The same replay in span mode's portable design (what Kubeflow V2 compiles)."""
+  output_dir = str(tmp_path_factory.mktemp("portable"))
+  result = run(*REPLAY, "--portable-spans", "--output-dir", output_dir, timeout=1200)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return output_dir, result.stdout
+
+
+def test_the_portable_design_trains_on_the_spans_before_and_judges_on_its_own(
+    portable_replay):
+  """Through ML Metadata: run k's Trainer read the window's ExampleGen, whose splits are
+  those of spans 0 to k-1; its Evaluator read span k alone; each model is blessed or
+  refused for a reason the table and the store give."""
+  output_dir, stdout = portable_replay
+  store = _store(output_dir)
+  by_span = timeline.span_runs(store)
+  assert sorted(by_span) == [0, 1, 2]
+  assert len(_table_lines(stdout)) == 3
+  for span in (1, 2):
+    components = runs.component_runs(store, by_span[span].run_id)
+    assert nodes.TRAINING_SPANS_RESOLVER not in components
+    window, = _inputs(store, components[nodes.TRAINER], "examples")
+    assert window.id == components[nodes.TRAINING_EXAMPLE_GEN].output("examples").id
+    split_names = json.loads(window.properties["split_names"].string_value)
+    assert {c.window_split_span(name) for name in split_names} == set(range(span))
+    judged, = _inputs(store, components[nodes.EVALUATOR], "examples")
+    assert judged.id == components[nodes.EXAMPLE_GEN].output("examples").id
+    assert judged.custom_properties["span"].int_value == span
+    outcome = by_span[span].outcome
+    assert outcome.blessed != bool(outcome.failures), outcome.failures
+  assert by_span[2].outcome.baseline_mae is not None  # judged beside the last blessed
+
+
+def test_the_portable_design_gives_the_resolved_designs_models(replay, portable_replay):
+  """Same data, same models: the same rows, drift, training curves and eval MAEs (to
+  float32's last bits: the Evaluator sums in another order) span by span."""
+  resolved, portable = (timeline.span_runs(_store(output_dir))
+                        for output_dir, _ in (replay, portable_replay))
+  assert [line.split()[:3] for line in _table_lines(portable_replay[1])] == [
+      line.split()[:3] for line in _table_lines(replay[1])]  # span, rows, drift
+  for span in (1, 2):
+    expected, got = resolved[span].outcome, portable[span].outcome
+    for metric, values in expected.training["per_epoch"].items():
+      assert got.training["per_epoch"][metric] == pytest.approx(values, rel=1e-6), metric
+    assert got.mae == pytest.approx(expected.mae, rel=1e-6)
+    for reference, numbers in expected.references.items():
+      assert got.references[reference] == pytest.approx(numbers, rel=1e-6), reference
+    assert got.blessed == expected.blessed
 
 
 def test_a_rerun_pushes_nothing_new(replay):
