@@ -1,4 +1,5 @@
 """What a local run checks before any work, and how an engine's failure reads."""
+import dataclasses
 import os
 import sys
 from typing import Optional
@@ -36,21 +37,31 @@ def check_before_work(args, layout: LocalLayout) -> None:
             "failed to commit", file=sys.stderr)
 
 
-def refuse_mixed_modes(args, layout: LocalLayout, data_dir: str) -> None:
-  """Refuses a one-span run on a store of span runs of the same ratings, and the reverse:
-  the two modes split the ratings otherwise, so the gate would judge the new model
-  against a model that trained on its eval rows."""
+def refuse_other_eval_rows(args, layout: LocalLayout, data_dir: str) -> None:
+  """Refuses a run on a store of runs of the same ratings that chose their eval rows
+  otherwise (the other mode, another span cut, eval fraction or cutoff): the gate would
+  judge the new model against a model that may have trained on its eval rows."""
+  from movielens import convert  # pylint: disable=g-import-not-at-top
+  from movielens.conversion import config as conversion_config  # pylint: disable=g-import-not-at-top
   from movielens.conversion import summary  # pylint: disable=g-import-not-at-top
   from results import store  # pylint: disable=g-import-not-at-top
   ratings = summary.file_digest(os.path.join(data_dir, c.RATINGS_FILE))
-  other = store.other_mode_runs(layout.metadata_path, span_mode(args), ratings)
-  if other:
-    recorded, this = ("span-mode", "a one-span") if not span_mode(args) else (
-        "one-span", "a span-mode")
-    raise ValueError(
-        f"{layout.pipeline_root} holds {recorded} runs of the same ratings ({other}): "
-        f"{this} run there would be judged against models that trained on its eval rows; "
-        "give it its own --output-dir")
+  ours = conversion_config.eval_rows_settings(dataclasses.asdict(
+      convert.config_from_flags(args, data_dir, output_dir="")))
+  found = store.runs_split_otherwise(layout.metadata_path, ratings, ours, span_mode(args))
+  if found is None:
+    return
+  folder, theirs = found
+  there = (_as_flags(theirs) if theirs is not None else
+           f"{'span mode' if not span_mode(args) else 'one span'}, its CSV gone")
+  raise ValueError(
+      f"{layout.pipeline_root} holds runs of the same ratings with other eval rows "
+      f"({folder}: {there}; this run: {_as_flags(ours)}): this run would be judged "
+      "against models that may have trained on its eval rows; give it its own --output-dir")
+
+
+def _as_flags(settings: dict) -> str:
+  return " ".join(f"--{name.replace('_', '-')} {value}" for name, value in settings.items())
 
 
 def engine_failure(error: BaseException, step: str) -> Optional[flink_cluster.EngineError]:

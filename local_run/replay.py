@@ -20,7 +20,7 @@ def run(args, beam_args: List[str], layout: LocalLayout, console: Console,
   """Data, CSV, then the pipeline and its summary: every stage on the console."""
   data_dir = prepare_raw_data(args, layout.raw_dir, console)
   if not args.prepare_only:
-    checks.refuse_mixed_modes(args, layout, data_dir)
+    checks.refuse_other_eval_rows(args, layout, data_dir)
   if span_mode(args):
     run_spans(args, beam_args, layout, data_dir, console, run_id)
     return

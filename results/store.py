@@ -7,12 +7,13 @@ import contextlib
 import json
 import os
 import sqlite3
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from movielens import constants as c
+from movielens.conversion import config as conversion_config
 from pipeline import nodes
 
 RUN_CONTEXT = "pipeline_run"  # TFX's MLMD context types
@@ -125,20 +126,26 @@ def _example_gen_executions(store: metadata_store.MetadataStore
           if INPUT_BASE in execution.custom_properties]
 
 
-def other_mode_runs(metadata_path: str, span_mode: bool, ratings: Dict[str, object]
-                    ) -> Optional[str]:
-  """The CSV folder of a run recorded in the other mode (span mode or one span) on the same
-  ratings.dat (`ratings`: its digest, as conversion summaries record it), or on ratings
-  no longer known; None when there is none. Such runs split the same ratings otherwise, so
-  their models trained on this run's eval rows."""
+def runs_split_otherwise(metadata_path: str, ratings: Dict[str, object],
+                         eval_rows: Dict[str, Any], span_mode: bool
+                         ) -> Optional[Tuple[str, Optional[dict]]]:
+  """A run on the same ratings.dat (`ratings`: its digest, as conversion summaries record
+  it) whose conversion chose its eval rows otherwise (`eval_rows`: this run's
+  conversion.config.eval_rows_settings): its CSV folder and its eval_rows_settings; or a
+  run of the other mode (span mode or one span) whose CSV is gone: its folder and None.
+  None when there is none. Such a run's models may have trained on this run's eval rows."""
   if not os.path.isfile(metadata_path):
     return None
   for execution in _example_gen_executions(connect(metadata_path)):
-    if (RANGE_CONFIG in execution.custom_properties) == span_mode:
-      continue
+    folder = execution.custom_properties[INPUT_BASE].string_value
     summary = ingested_summary(execution)
-    if summary is None or summary["inputs"][c.RATINGS_FILE] == ratings:
-      return execution.custom_properties[INPUT_BASE].string_value
+    if summary is None:
+      if (RANGE_CONFIG in execution.custom_properties) != span_mode:
+        return folder, None
+      continue
+    theirs = conversion_config.eval_rows_settings(summary["settings"])
+    if summary["inputs"][c.RATINGS_FILE] == ratings and theirs != eval_rows:
+      return folder, theirs
   return None
 
 

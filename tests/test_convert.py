@@ -1,5 +1,6 @@
 """The Beam conversion to CSV: order, windows, splits, leakage, determinism, errors."""
 import csv
+import dataclasses
 import filecmp
 import glob
 import json
@@ -14,6 +15,7 @@ import pytest
 
 from movielens import constants as c
 from movielens import conversion
+from movielens.conversion import config as conversion_config
 from movielens import generate
 from movielens import parse
 from tests.conftest import read_split, run_small_conversion, write_dat_files
@@ -327,3 +329,17 @@ def test_missing_input_file_is_named(tmp_path):
   os.remove(os.path.join(data, c.USERS_FILE))
   with pytest.raises(FileNotFoundError, match="users.dat"):
     run_small_conversion(data, str(tmp_path / "out"))
+
+
+def test_the_settings_that_choose_the_eval_rows_are_the_span_cut_the_cutoff_or_the_fraction():
+  """What two conversions of the same ratings must share for one's models never to have
+  trained on the other's eval rows (local_run.checks refuses a store that mixes them)."""
+  settings = dataclasses.asdict(conversion.ConversionConfig("in", "out"))
+  eval_rows = conversion_config.eval_rows_settings
+  assert eval_rows(settings) == {"eval_fraction": 0.1}
+  assert eval_rows(dict(settings, history_length=3, validation_fraction=0.2,
+                        num_shards=2)) == {"eval_fraction": 0.1}  # the same eval rows
+  assert eval_rows(dict(settings, time_cutoff=5, validation_time_cutoff=4)) == {
+      "time_cutoff": 5}
+  assert eval_rows(dict(settings, spans=3, eval_fraction=0.3)) == {"spans": 3}
+  assert eval_rows(dict(settings, span_days=7)) == {"span_days": 7}

@@ -64,6 +64,16 @@ def test_synthetic_run_prepares_data_runs_the_pipeline_then_reuses_everything(tm
   assert re.search(r"^  Trainer +CACHED", second.stdout, re.M)
   assert re.search(r"^  Evaluator +CACHED", second.stdout, re.M)  # still no baseline
 
+  # Other eval rows of the same ratings: refused before any work, naming both settings.
+  other = run(*args, "--eval-fraction", "0.2", "--output-dir", str(tmp_path), timeout=600)
+  assert other.returncode == 1
+  assert other.stderr.strip() == (
+      f"error: {tmp_path}/tfx holds runs of the same ratings with other eval rows "
+      f"({csv_dir}: --eval-fraction 0.1; this run: --eval-fraction 0.2): this run would be "
+      "judged against models that may have trained on its eval rows; give it its own "
+      "--output-dir")
+  assert json.load(open(csv_dir / c.SUMMARY_FILE))["settings"]["eval_fraction"] == 0.1
+
 
 # What a person sees of a tiny run: the stage lines, heartbeats and the summary.
 CONSOLE_LINE = re.compile(

@@ -174,9 +174,9 @@ def test_a_one_span_run_on_a_store_of_span_runs_of_the_same_ratings_is_refused(r
   assert one_span.returncode == 1
   csv_dir = os.path.join(layout.csv_root, "synthetic-scale0.01-seed0-spans3")
   assert one_span.stderr.strip() == (
-      f"error: {layout.pipeline_root} holds span-mode runs of the same ratings ({csv_dir}): "
-      "a one-span run there would be judged against models that trained on its eval rows; "
-      "give it its own --output-dir")
+      f"error: {layout.pipeline_root} holds runs of the same ratings with other eval rows "
+      f"({csv_dir}: --spans 3; this run: --eval-fraction 0.1): this run would be judged "
+      "against models that may have trained on its eval rows; give it its own --output-dir")
   assert sorted(os.listdir(layout.serving_dir)) == serving
   assert not os.path.exists(os.path.join(layout.csv_root, "synthetic-scale0.01-seed0"))
 

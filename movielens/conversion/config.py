@@ -1,6 +1,6 @@
 """What a conversion converts, where to, and how: the one ConversionConfig."""
 import dataclasses
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from movielens import constants as c
 
@@ -8,6 +8,20 @@ from movielens import constants as c
 def is_span_mode(spans: int, span_days: Optional[int]) -> bool:
   """Span mode, the one rule: the ratings cut into more than one span, by count or by days."""
   return spans > 1 or span_days is not None
+
+
+def eval_rows_settings(settings: Mapping[str, Any]) -> Dict[str, Any]:
+  """Of a conversion's settings (ConversionConfig's fields, or its summary's "settings"),
+  those that decide which ratings are eval rows: span mode's cut, or one span's time
+  cutoff or eval fraction. Models of two conversions of the same ratings that differ here
+  may have trained on each other's eval rows."""
+  if settings["span_days"] is not None:
+    return {"span_days": settings["span_days"]}
+  if is_span_mode(settings["spans"], settings["span_days"]):
+    return {"spans": settings["spans"]}
+  if settings["time_cutoff"] is not None:
+    return {"time_cutoff": settings["time_cutoff"]}
+  return {"eval_fraction": settings["eval_fraction"]}
 
 
 @dataclasses.dataclass(frozen=True)
