@@ -122,7 +122,8 @@ class PipelineConfig:
   transform_statistics: bool = False
   # Span mode: this run ingests span `span` of the span-mode CSV under csv_dir
   # (movielens.conversion.span_bounds), evaluates on it, and trains on the `train_spans` spans
-  # before it (None: all of them), gathered from earlier runs by TFX's span resolver.
+  # before it (None: all of them), gathered from earlier runs by TFX's span resolver, or
+  # ingested again (portable_spans).
   span: Optional[int] = None
   train_spans: Optional[int] = None
   # Span mode's portable design (pipeline.span_inputs): the training spans ingested again
