@@ -91,18 +91,18 @@ def _resolved(config: PipelineConfig) -> SpanInputs:
 
 def _portable(config: PipelineConfig, schema) -> SpanInputs:
   spans = range(config.first_training_span, config.span)
+  parts = {c.window_split(span, part): f"{c.span_folder(span)}/{part}/*"
+           for span in spans for part in c.SPAN_SPLITS}  # split name: its CSV files
   window_gen = tfx.components.CsvExampleGen(
       input_base=config.csv_dir, input_config=tfx.proto.Input(splits=[
-          tfx.proto.Input.Split(name=c.window_split(span, part),
-                                pattern=f"{c.span_folder(span)}/{part}/*")
-          for span in spans for part in c.SPAN_SPLITS]),
+          tfx.proto.Input.Split(name=name, pattern=pattern)
+          for name, pattern in parts.items()]),
   ).with_id(nodes.TRAINING_EXAMPLE_GEN)
   window = window_gen.outputs[keys.EXAMPLES_KEY]
   previous = c.window_split(config.span - 1, c.TRAIN_SPLIT)
   previous_statistics = tfx.components.StatisticsGen(
-      examples=window, schema=schema, exclude_splits=[c.window_split(span, part) for span in spans
-                                       for part in c.SPAN_SPLITS
-                                       if c.window_split(span, part) != previous],
+      examples=window, schema=schema, exclude_splits=[name for name in parts
+                                                      if name != previous],
   ).with_id(nodes.PREVIOUS_STATISTICS_GEN)
   # The same routing as span_executors.route_by_span: train on every span's train part and
   # every older span's validation part; validate on the newest span's validation part.
