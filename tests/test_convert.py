@@ -334,9 +334,12 @@ def test_missing_input_file_is_named(tmp_path):
 def test_the_settings_that_choose_the_eval_rows_are_the_span_cut_the_cutoff_or_the_fraction():
   """What two conversions of the same ratings must share for one's models never to have
   trained on the other's eval rows (local_run.checks refuses a store that mixes them)."""
-  settings = dataclasses.asdict(conversion.ConversionConfig("in", "out"))
+  config = conversion.ConversionConfig("in", "out")
+  settings = dataclasses.asdict(config)
   eval_rows = conversion_config.eval_rows_settings
   assert eval_rows(settings) == {"eval_fraction": 0.1}
+  assert eval_rows(config.settings()) == {"eval_fraction": 0.1}  # as a summary holds them
+  assert eval_rows(dataclasses.replace(config, spans=3, span=1).settings()) == {"spans": 3}
   assert eval_rows(dict(settings, history_length=3, validation_fraction=0.2,
                         num_shards=2)) == {"eval_fraction": 0.1}  # the same eval rows
   assert eval_rows(dict(settings, time_cutoff=5, validation_time_cutoff=4)) == {

@@ -14,11 +14,12 @@ def eval_rows_settings(settings: Mapping[str, Any]) -> Dict[str, Any]:
   """Of a conversion's settings (ConversionConfig's fields, or its summary's "settings"),
   those that decide which ratings are eval rows: span mode's cut, or one span's time
   cutoff or eval fraction. Models of two conversions of the same ratings that differ here
-  may have trained on each other's eval rows."""
-  if settings["span_days"] is not None:
-    return {"span_days": settings["span_days"]}
-  if is_span_mode(settings["spans"], settings["span_days"]):
-    return {"spans": settings["spans"]}
+  may have trained on each other's eval rows. (A one-span summary has no span keys.)"""
+  spans, span_days = settings.get("spans", 1), settings.get("span_days")
+  if span_days is not None:
+    return {"span_days": span_days}
+  if is_span_mode(spans, span_days):
+    return {"spans": spans}
   if settings["time_cutoff"] is not None:
     return {"time_cutoff": settings["time_cutoff"]}
   return {"eval_fraction": settings["eval_fraction"]}
