@@ -40,15 +40,10 @@ from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 from tensorflow_model_analysis.utils import model_util
 
 from movielens import constants as c
+from pipeline.metric_names import (  # noqa: F401  (metrics.MAE, ... for their readers)
+    CALIBRATION_PLOT, EXAMPLE_COUNT, MAE, MAE_WITH_NOISE_MARGIN, MEAN_LABEL, MEAN_PREDICTION,
+    MSE, RMSE)
 
-MAE = "mean_absolute_error"
-MSE = "mean_squared_error"
-RMSE = "root_mean_squared_error"
-MEAN_LABEL = "mean_label"
-MEAN_PREDICTION = "mean_prediction"
-EXAMPLE_COUNT = "example_count"  # TFMA's name, which the report and tests read
-CALIBRATION_PLOT = "calibration_plot"  # TFMA's name: its writer files it as its own plot
-MAE_WITH_NOISE_MARGIN = "mae_with_noise_margin"
 # The calibration plot's bucket edges: half a star wide over the rating scale, and below
 # and above it one more bucket each (as TFMA's CalibrationPlot).
 CALIBRATION_EDGES = tuple(np.arange(c.MIN_RATING, c.MAX_RATING + 0.5, 0.5).tolist())

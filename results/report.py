@@ -5,8 +5,8 @@
     python -m results.report --run RUN_ID --output report.html
     python -m results.report --output-dir DIR     # a run of local_runner.py --output-dir DIR
 
-The page itself is results/report_page.py, loaded after the flags are read: --help
-answers at once, without TensorFlow's start-up.
+The page itself is results/report_page.py, loaded after the flags are read: --help and
+--list (results/run_list.py) answer at once, without TensorFlow's start-up.
 """
 from cli import environment  # noqa: F401  (first: before TensorFlow loads)
 
@@ -43,12 +43,13 @@ def main(argv: Sequence[str]) -> None:
   if not os.path.isfile(args.metadata):
     raise FileNotFoundError(f"no metadata at {args.metadata}: run the pipeline first "
                             "(bin/run), or name its folder with --output-dir")
+  if args.list:
+    from results import run_list  # pylint: disable=g-import-not-at-top
+    print(run_list.run_list(args.metadata))
+    return
   # TFMA's readers use TensorFlow APIs it deprecates, and TensorFlow says so on every call.
   logging.getLogger("tensorflow").setLevel(logging.ERROR)
   from results import report_page  # pylint: disable=g-import-not-at-top
-  if args.list:
-    print(report_page.run_list(args.metadata))
-    return
   print(report_page.write_report(args.metadata, args.run, args.output))
 
 

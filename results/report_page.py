@@ -11,7 +11,6 @@ import html
 import io
 import json
 import os
-import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
@@ -387,22 +386,3 @@ def write_report(metadata_path: str, run_id: Optional[str] = None,
   with open(output, "w", encoding="utf-8") as out:
     out.write(page)
   return output
-
-
-def run_list(metadata_path: str) -> str:
-  """One line per run, oldest first: id, start, eval MAE and the gate's verdict."""
-  store = runs.connect(metadata_path)
-  lines = [f"{'run':<28} {'started':<19}  {'eval MAE':>8}  verdict"]
-  for run_id in runs.run_ids(store):
-    components = runs.component_runs(store, run_id)
-    started = min((r.end_time - r.seconds for r in components.values()), default=0)
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
-    try:
-      result = runs.outcome(components)
-    except LookupError:  # stopped before the Evaluator: an anomaly, a failure, span 0
-      lines.append(f"{run_id:<28} {when:<19}  {'-':>8}  {runs.why_no_evaluation(components)}")
-      continue
-    verdict = (f"blessed, pushed to {result.pushed_to}" if result.pushed_to else
-               "blessed" if result.blessed else "not blessed")
-    lines.append(f"{run_id:<28} {when:<19}  {result.mae:8.4f}  {verdict}")
-  return "\n".join(lines)

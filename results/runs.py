@@ -1,16 +1,15 @@
-"""Pipeline runs as ML Metadata recorded them: per component, state, wall time, outputs.
+"""Pipeline runs' results, read back from ML Metadata and the artifacts it points to.
 
 LocalDagRunner records every run in the SQLite MLMD store under the pipeline root. The
 runner's final report, the tests and the benchmarks read runs back from here instead of
-guessing at folder layouts, and TFMA's output is read with TFMA's own loaders.
+guessing at folder layouts: each component's execution (results.executions), the
+Evaluator's metrics (results.metrics_file), and its plots and validation with TFMA's own
+loaders. Their readers are named here too, as runs.component_runs and so on.
 """
 import dataclasses
-import types
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional
 
 import tensorflow_model_analysis as tfma
-from ml_metadata.metadata_store import metadata_store
-from ml_metadata.proto import metadata_store_pb2
 from tfx.types import standard_component_specs as keys
 from tfx.utils import path_utils
 
@@ -19,78 +18,14 @@ from components import ranking_evaluator
 from components import reference_models
 from pipeline import evaluation
 from pipeline import nodes
-from results.store import NODE_CONTEXT, RUN_CONTEXT, connect  # noqa: F401  (runs.connect)
+from results import metrics_file
+from results.executions import (  # noqa: F401  (runs.component_runs, ... for their readers)
+    BLESSED, PUSHED, PUSHED_DESTINATION, ComponentRun, component_runs, file_safe, mlmd_artifact,
+    run_ids, why_no_evaluation)
+from results.metrics_file import (  # noqa: F401  (runs.metrics_by_slice, ...)
+    SliceKey, candidate, metrics_by_slice, overall_metrics)
+from results.store import connect  # noqa: F401  (runs.connect)
 from trainer import summary as training_summary
-
-# Custom properties TFX's Evaluator and Pusher set on their output artifacts.
-BLESSED = "blessed"
-PUSHED = "pushed"
-PUSHED_DESTINATION = "pushed_destination"
-
-
-@dataclasses.dataclass(frozen=True)
-class ComponentRun:
-  component: str  # the node id: "Trainer", "latest_blessed_model_resolver", ...
-  state: str      # "COMPLETE", "CACHED" (outputs reused), "FAILED", "RUNNING", ...
-  seconds: float  # wall time MLMD recorded from start to last update
-  end_time: float  # Unix seconds of the last update
-  outputs: Dict[str, List[metadata_store_pb2.Artifact]]  # output key -> artifacts
-  execution_id: int = 0  # MLMD's execution: its events give the inputs
-
-  def output(self, key: str) -> metadata_store_pb2.Artifact:
-    artifacts = self.outputs.get(key, [])
-    if len(artifacts) != 1:
-      raise LookupError(f"{self.component} has {len(artifacts)} '{key}' outputs, not one")
-    return artifacts[0]
-
-
-def mlmd_artifact(artifact) -> types.SimpleNamespace:
-  """An MLMD artifact with what the components' readers take of a TFX artifact."""
-  return types.SimpleNamespace(
-      uri=artifact.uri, split_names=artifact.properties["split_names"].string_value)
-
-
-def run_ids(store: metadata_store.MetadataStore) -> List[str]:
-  """Every pipeline run in the store, oldest first."""
-  runs = sorted(store.get_contexts_by_type(RUN_CONTEXT), key=lambda c: c.create_time_since_epoch)
-  return [run.name for run in runs]
-
-
-def file_safe(run_id: str) -> str:
-  """A run id as a file name and a TensorBoard run name: TFX's own ids (LocalDagRunner's
-  clock, as in runs before local_runner named them) hold ':', which neither allows."""
-  return run_id.replace(":", ".")
-
-
-def component_runs(store: metadata_store.MetadataStore,
-                   run_id: Optional[str] = None) -> Dict[str, ComponentRun]:
-  """The components of one run (the latest by default), in the order they started."""
-  run_id = run_id or run_ids(store)[-1]
-  context = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
-  if context is None:
-    raise LookupError(f"no pipeline run {run_id!r} in this metadata store")
-  executions = sorted(store.get_executions_by_context(context.id),
-                      key=lambda e: (e.create_time_since_epoch, e.id))
-  events = store.get_events_by_execution_ids([e.id for e in executions])
-  outputs = [e for e in events if e.type == metadata_store_pb2.Event.OUTPUT]
-  artifacts = {a.id: a for a in store.get_artifacts_by_id({e.artifact_id for e in outputs})}
-  runs = {}
-  for execution in executions:
-    node, = (c.name for c in store.get_contexts_by_execution(execution.id)
-             if c.type == NODE_CONTEXT)
-    component = node.split(".", 1)[1]  # "<pipeline name>.<node id>"
-    by_key: Dict[str, List[metadata_store_pb2.Artifact]] = {}
-    for event in outputs:
-      if event.execution_id == execution.id:
-        by_key.setdefault(event.path.steps[0].key, []).append(artifacts[event.artifact_id])
-    runs[component] = ComponentRun(
-        component=component,
-        state=metadata_store_pb2.Execution.State.Name(execution.last_known_state),
-        seconds=(execution.last_update_time_since_epoch
-                 - execution.create_time_since_epoch) / 1000,
-        end_time=execution.last_update_time_since_epoch / 1000,
-        outputs=by_key, execution_id=execution.id)
-  return runs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,29 +52,6 @@ class Outcome:
   references: Optional[Dict[str, Dict[str, float]]] = None
 
 
-SliceKey = Tuple[Tuple[str, Union[str, int, float]], ...]  # () is the overall slice
-
-
-def _slice_key(per_slice) -> SliceKey:
-  return tuple((key.column, getattr(key, key.WhichOneof("kind")))
-               for key in per_slice.slice_key.single_slice_keys)
-
-
-def metrics_by_slice(evaluation_uri: str) -> Dict[SliceKey, Dict[str, Dict[str, float]]]:
-  """{slice: {model name: {metric name: value}}}, as TFMA wrote them.
-
-  The model name is "" when there was no baseline, else "candidate" or "baseline".
-  """
-  metrics: Dict[SliceKey, Dict[str, Dict[str, float]]] = {}
-  for per_slice in tfma.load_metrics(evaluation_uri):
-    by_model = metrics.setdefault(_slice_key(per_slice), {})
-    for entry in per_slice.metric_keys_and_values:
-      if not entry.key.is_diff:
-        by_model.setdefault(entry.key.model_name, {})[entry.key.name] = (
-            entry.value.double_value.value)
-  return metrics
-
-
 @dataclasses.dataclass(frozen=True)
 class CalibrationBucket:
   """One bucket of the Evaluator's calibration plot: rows whose prediction is in [low, high)."""
@@ -154,7 +66,7 @@ def calibration(evaluation_uri: str, model_name: str = "candidate") -> List[Cali
   """The overall slice's calibration plot (pipeline.evaluation's only plot), its non-empty
   buckets in order; `model_name` as in metrics_by_slice ("" is used when there was no baseline)."""
   for per_slice in tfma.load_plots(evaluation_uri):
-    if _slice_key(per_slice):
+    if metrics_file.slice_key(per_slice):
       continue
     for entry in per_slice.plot_keys_and_values:  # TFMA leaves plot keys' names empty
       if (entry.value.HasField("calibration_histogram_buckets")
@@ -168,15 +80,6 @@ def calibration(evaluation_uri: str, model_name: str = "candidate") -> List[Cali
                 for bucket in entry.value.calibration_histogram_buckets.buckets
                 if bucket.num_weighted_examples.value > 0]
   return []
-
-
-def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
-  """{model name: {metric name: value}} on the overall slice."""
-  return metrics_by_slice(evaluation_uri)[()]
-
-
-def candidate(by_model: Dict[str, Dict[str, float]]) -> Dict[str, float]:
-  return by_model.get("candidate", by_model.get("", {}))
 
 
 def gate_noise(metrics: Dict[str, Dict[str, float]]) -> Optional[float]:
@@ -228,20 +131,6 @@ def already_serving(runs: Dict[str, ComponentRun]) -> bool:
     return False
   pushed = runs[nodes.PUSHER].output(keys.PUSHED_MODEL_KEY)
   return bool(pushed.custom_properties[pusher.ALREADY_SERVING].int_value)
-
-
-def why_no_evaluation(runs: Dict[str, ComponentRun]) -> str:
-  """Why a run has no Evaluator execution, in a few words: where it failed or stopped,
-  or that it ran whole without one (span 0: nothing earlier to train on)."""
-  gate = runs.get(nodes.ANOMALY_GATE)
-  if gate and gate.state == "FAILED":
-    return "stopped by the AnomalyGate: anomalies, lost rows or drift (the run's log)"
-  for state, said in (("FAILED", "failed at"), ("RUNNING", "interrupted at"),
-                      ("NEW", "interrupted at")):
-    stopped = [run.component for run in runs.values() if run.state == state]
-    if stopped:
-      return f"{said} {stopped[0]}"
-  return "ingested and checked; nothing to train on"
 
 
 def outcome(runs: Dict[str, ComponentRun]) -> Outcome:

@@ -18,7 +18,7 @@ from movielens import constants as c
 from movielens import generate
 from movielens import parse
 from pipeline import nodes
-from results import report_page
+from results import run_list
 from results import runs
 from results import timeline
 from tests.test_local_runner import REPO, run
@@ -266,8 +266,8 @@ def test_drift_of_the_ratings_stops_a_run_and_drift_of_who_rates_only_warns(tmp_
   assert components[nodes.ANOMALY_GATE].state == "FAILED"
   for node in (nodes.TRANSFORM, nodes.TRAINER, nodes.PUSHER):
     assert node not in components
-  span_0, span_1 = report_page.run_list(LocalLayout(str(tmp_path / "out")).metadata_path
-                                        ).splitlines()[1:]
+  span_0, span_1 = run_list.run_list(LocalLayout(str(tmp_path / "out")).metadata_path
+                                     ).splitlines()[1:]
   assert span_0.endswith("  -  ingested and checked; nothing to train on")
   assert span_1.endswith("  -  stopped by the AnomalyGate: anomalies, lost rows or drift "
                          "(the run's log)")
