@@ -33,7 +33,7 @@ Span mode (config.span = k), production retraining, one run per new span of rati
     The run that ingests span 0 has nothing earlier to train on: it ingests and checks it.
 """
 import logging
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from tfx import v1 as tfx
 from tfx.dsl.components.base import base_beam_component
@@ -115,8 +115,18 @@ def _data_checks(config: PipelineConfig, examples, schema,
       anomalies=example_validator.outputs[keys.ANOMALIES_KEY], statistics=statistics,
       csv_dir=config.data_dir, drift=drift_anomalies,
       stop_on_drift_of=",".join(drift.STOPPING_FEATURES) if config.stop_on_drift else "",
-      span=config.span or 0).with_id(nodes.ANOMALY_GATE)
+      span=config.span or 0, **_window_count(config, earlier)).with_id(nodes.ANOMALY_GATE)
   return [statistics_gen, example_validator, *distribution_nodes, anomaly_gate]
+
+
+def _window_count(config: PipelineConfig, earlier: Optional[span_inputs.SpanInputs]
+                  ) -> Dict[str, Any]:
+  """The AnomalyGate's arguments that make it count the rows of a window this run
+  ingested again (none otherwise)."""
+  if not earlier or not earlier.ingested_again:
+    return {}
+  return {"window": earlier.examples, "window_csv_root": config.csv_dir,
+          "window_example_gen": nodes.TRAINING_EXAMPLE_GEN}
 
 
 def _transform(config: PipelineConfig, examples, schema,

@@ -29,6 +29,8 @@ class SpanInputs:
   """The spans [config.first_training_span, span - 1] as a span run reads them."""
   nodes: List[base_node.BaseNode]  # what gathers them, in order
   examples: Any                    # their raw Examples (a channel)
+  ingested_again: bool             # by this run (the window's ExampleGen): the AnomalyGate
+                                   # counts their rows, as span k's
   fit_splits: List[str]            # their train parts: the Transform's analyzers and the
                                    # reference models fit on these
   train_splits: List[str]          # the Trainer's and the Tuner's train_args.splits
@@ -80,6 +82,7 @@ def _resolved(config: PipelineConfig) -> SpanInputs:
            if config.span >= 2 else [])
   return SpanInputs(
       nodes=[window, previous, *cache], examples=window.outputs[keys.EXAMPLES_KEY],
+      ingested_again=False,
       fit_splits=[c.TRAIN_SPLIT], train_splits=[c.TRAIN_SPLIT],
       validation_splits=[c.VALIDATION_SPLIT],
       previous_statistics=previous.outputs[keys.STATISTICS_KEY],
@@ -108,7 +111,7 @@ def _portable(config: PipelineConfig, schema) -> SpanInputs:
   # every older span's validation part; validate on the newest span's validation part.
   train_parts = [c.window_split(span, c.TRAIN_SPLIT) for span in spans]
   return SpanInputs(
-      nodes=[window_gen, previous_statistics], examples=window,
+      nodes=[window_gen, previous_statistics], examples=window, ingested_again=True,
       fit_splits=train_parts,
       train_splits=train_parts + [c.window_split(span, c.VALIDATION_SPLIT)
                                   for span in spans[:-1]],

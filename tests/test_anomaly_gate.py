@@ -1,7 +1,15 @@
-"""The AnomalyGate's words for drift and anomalies, and which drift stops a run."""
+"""The AnomalyGate's words for drift and anomalies, which drift stops a run, and its count
+of a window's rows."""
+import json
+import os
+
+import tensorflow as tf
 from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tfx.types import artifact_utils
+from tfx.types import standard_artifacts
 
 from components import anomaly_gate
+from movielens import constants as c
 from pipeline import drift
 
 LINFTY = ("The Linfty distance between current and previous is 0.18 (up to six significant "
@@ -36,3 +44,39 @@ def test_only_the_named_features_drift_stops_a_run():
       ["ratings moved"], ["sex moved", "the dataset moved"])
   assert anomaly_gate.split_drift(drifted, "") == (
       [], ["sex moved", "ratings moved", "the dataset moved"])  # no --stop-on-drift
+
+
+def _window(tmp_path, examples_by_split):
+  """An Examples artifact as CsvExampleGen writes it (a GZIP TFRecord per split)."""
+  window = standard_artifacts.Examples()
+  window.uri = str(tmp_path / "window")
+  window.split_names = artifact_utils.encode_split_names(sorted(examples_by_split))
+  for split, count in examples_by_split.items():
+    folder = artifact_utils.get_split_uri([window], split)
+    os.makedirs(folder)
+    with tf.io.TFRecordWriter(os.path.join(folder, "data_tfrecord-00000-of-00001.gz"),
+                              options="GZIP") as writer:
+      for _ in range(count):
+        writer.write(tf.train.Example().SerializeToString())
+  return window
+
+
+def _converted_spans(csv_root, rows_by_span):
+  for span, rows in rows_by_span.items():
+    os.makedirs(c.span_dir(str(csv_root), span))
+    with open(os.path.join(c.span_dir(str(csv_root), span), c.SUMMARY_FILE), "w") as summary:
+      json.dump({"rows": rows}, summary)
+
+
+def test_a_window_ingested_again_is_counted_against_each_spans_conversion(tmp_path):
+  _converted_spans(tmp_path / "csv", {0: {"train": 5, "validation": 2},
+                                      1: {"train": 4, "validation": 1}})
+  whole = _window(tmp_path / "whole", {"span0_train": 5, "span0_validation": 2,
+                                       "span1_train": 4, "span1_validation": 1})
+  assert anomaly_gate.window_lost_rows(whole, str(tmp_path / "csv"), "TrainingSpansExampleGen"
+                                       ) == []
+  short = _window(tmp_path / "short", {"span0_train": 5, "span0_validation": 2,
+                                       "span1_train": 3, "span1_validation": 1})
+  assert anomaly_gate.window_lost_rows(short, str(tmp_path / "csv"), "TrainingSpansExampleGen"
+                                       ) == ["split 'span1_train': TrainingSpansExampleGen made 3 "
+                                             "examples from the 4 rows the conversion wrote"]

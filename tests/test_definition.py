@@ -46,6 +46,7 @@ def test_a_later_span_trains_on_a_window_from_the_last_blessed_model():
   assert '"start_span_number": 5' in range_config
   cold = _components(span=5, warm_start=False)[nodes.TRAINER]
   assert keys.BASE_MODEL_KEY not in cold.inputs
+  assert "window" not in components[nodes.ANOMALY_GATE].inputs  # counted when ingested
 
 
 def test_a_span_run_analyzes_with_the_analyzer_cache_of_the_run_before():
@@ -87,3 +88,5 @@ def test_the_portable_design_reads_its_window_by_split_with_tfxs_own_components(
   assert keys.BASE_MODEL_KEY in components[nodes.TRAINER].inputs
   train_args = json.loads(components[nodes.TRAINER].exec_properties[keys.TRAIN_ARGS_KEY])
   assert train_args["splits"] == ["span3_train", "span4_train", "span3_validation"]
+  # Ingested again, the window's rows are counted again.
+  assert components[nodes.ANOMALY_GATE].inputs["window"] is window.outputs[keys.EXAMPLES_KEY]

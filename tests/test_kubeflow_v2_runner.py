@@ -134,7 +134,11 @@ def test_span_k_compiles_with_its_window_drift_check_base_model_and_gate(tmp_pat
   assert _producer(tasks[nodes.PREVIOUS_STATISTICS_GEN], "schema") == nodes.SCHEMA_GEN
   assert _parameter(tasks[nodes.PREVIOUS_STATISTICS_GEN], "exclude_splits") == [
       "span1_train", "span1_validation", "span2_validation"]
-  assert _parameter(tasks[nodes.ANOMALY_GATE], "span") == 3
+  gate = tasks[nodes.ANOMALY_GATE]
+  assert _parameter(gate, "span") == 3
+  # ...and it counts the window's rows, ingested again, against each span's conversion.
+  assert _producer(gate, "window") == nodes.TRAINING_EXAMPLE_GEN
+  assert _parameter(gate, "window_csv_root") == "gs://b/csv"
 
   evaluator = tasks[nodes.EVALUATOR]
   assert _producer(evaluator, "examples") == nodes.EXAMPLE_GEN
