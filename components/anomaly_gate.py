@@ -134,7 +134,7 @@ def lost_rows(examples_by_split: Dict[str, int], csv_rows: Dict[str, int],
 
 
 def counted_examples(examples_artifact) -> Dict[str, int]:
-  """Examples per split of an ExampleGen's output, counted record by record."""
+  """Examples per split of an ExampleGen's output, counted from its records."""
   counts = {}
   for split in artifact_utils.decode_split_names(examples_artifact.split_names):
     files = tf.io.gfile.glob(os.path.join(
@@ -149,7 +149,7 @@ def window_rows(csv_root: str, splits: List[str]) -> Dict[str, int]:
   """The rows the conversion wrote for each window split (c.window_split) under csv_root."""
   rows = {}
   for split in splits:
-    span, part = c.window_split_span(split), split.split("_", 1)[1]
+    span, part = c.window_split_parts(split)
     summary = conversion.read_summary(c.span_dir(csv_root, span))
     if summary is None:
       raise DataAnomalyError(f"{c.span_dir(csv_root, span)} has no conversion summary")

@@ -5,7 +5,7 @@ README), the published statistics the generator imitates, and the CSV column nam
 CsvExampleGen turns into raw features.
 """
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 # --- The MovieLens 1M files -------------------------------------------------------------
 RATINGS_FILE = "ratings.dat"
@@ -118,10 +118,16 @@ def window_split(span: int, split: str) -> str:
   return f"span{span}_{split}"
 
 
+def window_split_parts(name: str) -> Optional[Tuple[int, str]]:
+  """(span, split) of a window split's name; None for any other split."""
+  match = WINDOW_SPLIT.match(name)
+  return (int(match.group(1)), match.group(2)) if match else None
+
+
 def window_split_span(name: str) -> Optional[int]:
   """The span of a window split's name; None for any other split."""
-  match = WINDOW_SPLIT.match(name)
-  return int(match.group(1)) if match else None
+  parts = window_split_parts(name)
+  return parts[0] if parts else None
 
 CATALOG_DIR = "catalog"            # the movie catalog the model owns:
 CATALOG_FILE = "movies.csv"        # catalog/movies.csv, columns below

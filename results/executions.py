@@ -100,3 +100,17 @@ def why_no_evaluation(runs: Dict[str, ComponentRun]) -> str:
     if stopped:
       return f"{said} {stopped[0]}"
   return "ingested and checked; nothing to train on"
+
+
+def blessed(components: Dict[str, ComponentRun]) -> bool:
+  """Whether the run's Evaluator blessed its model."""
+  blessing = components[nodes.EVALUATOR].output(BLESSING_KEY)
+  return bool(blessing.custom_properties[BLESSED].int_value)
+
+
+def pushed_to(components: Dict[str, ComponentRun]) -> Optional[str]:
+  """Where the run's Pusher put its model; None when it pushed nothing."""
+  pushed = components[nodes.PUSHER].output(PUSHED_MODEL_KEY)
+  if not pushed.custom_properties[PUSHED].int_value:
+    return None
+  return pushed.custom_properties[PUSHED_DESTINATION].string_value

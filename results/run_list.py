@@ -11,14 +11,10 @@ from results import store
 
 def verdict(components) -> str:
   """The gate's verdict and where the Pusher put the model (one run's components)."""
-  evaluator = components[nodes.EVALUATOR]
-  blessing = evaluator.output(executions.BLESSING_KEY)
-  if not blessing.custom_properties[executions.BLESSED].int_value:
+  if not executions.blessed(components):
     return "not blessed"
-  pushed = components[nodes.PUSHER].output(executions.PUSHED_MODEL_KEY)
-  if pushed.custom_properties[executions.PUSHED].int_value:
-    return f"blessed, pushed to {pushed.custom_properties[executions.PUSHED_DESTINATION].string_value}"
-  return "blessed"
+  destination = executions.pushed_to(components)
+  return f"blessed, pushed to {destination}" if destination else "blessed"
 
 
 def run_list(metadata_path: str) -> str:

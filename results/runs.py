@@ -18,10 +18,10 @@ from components import ranking_evaluator
 from components import reference_models
 from pipeline import evaluation
 from pipeline import nodes
+from results import executions
 from results import metrics_file
 from results.executions import (  # noqa: F401  (runs.component_runs, ... for their readers)
-    BLESSED, PUSHED, PUSHED_DESTINATION, ComponentRun, component_runs, file_safe, mlmd_artifact,
-    run_ids, why_no_evaluation)
+    ComponentRun, component_runs, file_safe, mlmd_artifact, run_ids, why_no_evaluation)
 from results.metrics_file import (  # noqa: F401  (runs.metrics_by_slice, ...)
     SliceKey, candidate, metrics_by_slice, overall_metrics)
 from results.store import connect  # noqa: F401  (runs.connect)
@@ -139,10 +139,8 @@ def outcome(runs: Dict[str, ComponentRun]) -> Outcome:
     raise LookupError("the run has no Evaluator execution (it stopped earlier)")
   evaluator, trainer = runs[nodes.EVALUATOR], runs[nodes.TRAINER]
   evaluation_uri = evaluator.output(keys.EVALUATION_KEY).uri
-  blessing = evaluator.output(keys.BLESSING_KEY)
   metrics = overall_metrics(evaluation_uri)
   baseline = metrics.get("baseline", {})
-  pushed = runs[nodes.PUSHER].output(keys.PUSHED_MODEL_KEY)
   model_run_uri = trainer.output(keys.MODEL_RUN_KEY).uri
   ranking = runs.get(nodes.RANKING_EVALUATOR)
   references = runs.get(nodes.REFERENCE_MODELS)
@@ -151,10 +149,9 @@ def outcome(runs: Dict[str, ComponentRun]) -> Outcome:
       mae=candidate(metrics)[evaluation.GATED_METRIC],
       baseline_mae=baseline.get(evaluation.GATED_METRIC),
       noise=gate_noise(metrics),
-      blessed=bool(blessing.custom_properties[BLESSED].int_value),
+      blessed=executions.blessed(runs),
       failures=threshold_failures(evaluation_uri, metrics),
-      pushed_to=(pushed.custom_properties[PUSHED_DESTINATION].string_value
-                 if pushed.custom_properties[PUSHED].int_value else None),
+      pushed_to=executions.pushed_to(runs),
       training=training_summary.read(model_run_uri),
       model_dir=path_utils.serving_model_path(trainer.output(keys.MODEL_KEY).uri),
       model_run_uri=model_run_uri,
