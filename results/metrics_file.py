@@ -2,6 +2,7 @@
 of MetricsForSlice) with TFMA's own message but without TFMA's package, whose import loads
 TensorFlow: so `bin/report --list` answers at once. Local paths, as the report's store is.
 """
+import functools
 import glob
 import importlib.util
 import os
@@ -17,9 +18,10 @@ _CRC_BYTES = 4
 _HEADER_BYTES = _LENGTH.size + _CRC_BYTES
 
 
+@functools.lru_cache(maxsize=None)
 def proto_module():
-  """TFMA's generated metrics_for_slice_pb2: the one loaded if TFMA is, else loaded from its
-  file (it needs protobuf alone)."""
+  """TFMA's generated metrics_for_slice_pb2: the one loaded if TFMA is, else loaded once
+  from its file (it needs protobuf alone)."""
   if _PROTO_MODULE in sys.modules:
     return sys.modules[_PROTO_MODULE]
   package = importlib.util.find_spec(_PROTO_MODULE.split(".")[0])

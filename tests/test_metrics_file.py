@@ -30,19 +30,8 @@ def _written(folder, slices):
   return path
 
 
-def _as_tfma_reads_it(folder):
-  metrics = {}
-  for per_slice in tfma.load_metrics(folder):
-    by_model = metrics.setdefault(metrics_file.slice_key(per_slice), {})
-    for entry in per_slice.metric_keys_and_values:
-      if not entry.key.is_diff:
-        by_model.setdefault(entry.key.model_name, {})[entry.key.name] = (
-            entry.value.double_value.value)
-  return metrics
-
-
 def test_every_slice_model_and_metric_as_tfma_reads_them(tmp_path):
-  _written(str(tmp_path), [
+  path = _written(str(tmp_path), [
       _per_slice((), {("candidate", "mean_absolute_error", False): 0.61,
                       ("baseline", "mean_absolute_error", False): 0.63,
                       ("candidate", "mean_absolute_error", True): -0.02,
@@ -51,9 +40,15 @@ def test_every_slice_model_and_metric_as_tfma_reads_them(tmp_path):
       _per_slice((("age_group", 18),), {("candidate", "mean_absolute_error", False): 0.7}),
   ])
   (tmp_path / "plots-00000-of-00001.tfrecord").write_bytes(b"not metrics")
+  message = metrics_file.proto_module().MetricsForSlice
+  assert [message.FromString(record) for record in metrics_file.records(path)] == list(
+      tfma.load_metrics(str(tmp_path)))
   read = metrics_file.metrics_by_slice(str(tmp_path))
-  assert read == _as_tfma_reads_it(str(tmp_path))
-  assert read[()]["candidate"] == {"mean_absolute_error": 0.61, "example_count": 1000.0}
+  assert read == {
+      (): {"candidate": {"mean_absolute_error": 0.61, "example_count": 1000.0},
+           "baseline": {"mean_absolute_error": 0.63}},
+      (("sex", b"F"),): {"candidate": {"mean_absolute_error": 0.6}},
+      (("age_group", 18),): {"candidate": {"mean_absolute_error": 0.7}}}
   assert metrics_file.candidate(metrics_file.overall_metrics(str(tmp_path))) == read[()][
       "candidate"]
 
