@@ -97,6 +97,7 @@ def test_the_cluster_config_carries_the_ports_and_java_17s_module_flags(tmp_path
   with open(os.path.join(layout.conf_dir, "config.yaml")) as written:
     config = yaml.safe_load(written)
   assert config["rest"]["port"] == 18081 and config["parallelism"]["default"] == 6
+  assert config["jobmanager"]["rpc"]["port"] == cluster.rpc_port
   assert config["taskmanager"]["numberOfTaskSlots"] == 3
   assert "--add-opens=java.base/java.lang=ALL-UNNAMED" in config["env"]["java"]["opts"]["all"]
   assert config["rest"]["bind-address"] == "localhost"  # never beyond this machine
@@ -138,3 +139,19 @@ def test_the_flink_runners_own_options_pass_to_beam_and_a_misspelling_does_not()
   assert rest == ["--execution_mode_for_batch=BATCH_FORCED", "--parallelism=4"]
   with pytest.raises(ValueError, match="did you mean --execution_mode_for_batch"):
     beam_flags.parse_args_and_beam_args(parser, ["--execution_mode_for_bach=BATCH_FORCED"])
+
+
+def test_an_install_is_redone_only_when_its_pins_change(tmp_path):
+  layout = settings.Layout(str(tmp_path))
+  flink_pins = install._pins_digest(settings.PYFLINK_REQUIREMENTS)  # pylint: disable=protected-access
+  job_server_pins = install._pins_digest(settings.JOB_SERVER_POM, settings.JOB_SERVER_LOCK)  # pylint: disable=protected-access
+  for folder, pins in ((layout.flink_home, flink_pins),
+                       (os.path.dirname(layout.job_server_lib), job_server_pins)):
+    os.makedirs(folder)
+    with open(os.path.join(folder, ".installed"), "w") as marker:
+      marker.write(pins + "\n")
+  logged = []
+  install.install(layout, log=logged.append)
+  assert logged == []  # both up to date: nothing downloaded
+  # A marker from other pins (or from before markers held them) is not this install.
+  assert not install._installed(layout.flink_home, job_server_pins)  # pylint: disable=protected-access

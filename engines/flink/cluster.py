@@ -5,6 +5,7 @@ import dataclasses
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,6 +22,9 @@ from engines.flink import settings
 
 STARTUP_TIMEOUT_S = 120
 _JOB_SERVER_PID = "job-server.pid"
+_JOB_SERVER_LOG = "job-server.log"
+# A log line that says why a JVM ended: an exception's or an error's.
+_CAUSE = re.compile(r"\b[\w.$]*(Exception|Error)\b:? .*")
 
 
 class EngineError(RuntimeError):
@@ -33,6 +37,7 @@ class Process:
   pid: Optional[int]
   port: Optional[int]
   answers: bool
+  log: str  # its log files in the log folder, as a glob pattern
 
   def line(self) -> str:
     pid = f"pid {self.pid}" if self.pid else "not running"
@@ -55,14 +60,15 @@ def _flink_script(layout: settings.Layout, script: str, *args: str) -> None:
 
 def write_config(layout: settings.Layout, cluster: settings.Cluster) -> Dict:
   """The cluster's conf folder: Flink's own files, with config.yaml from
-  settings.CLUSTER_CONFIG and `cluster`'s port, slots and parallelism put in it."""
+  settings.CLUSTER_CONFIG and `cluster`'s ports, slots and parallelism put in it."""
   shutil.rmtree(layout.conf_dir, ignore_errors=True)
   shutil.copytree(os.path.join(layout.flink_home, "conf"), layout.conf_dir)
   with open(settings.CLUSTER_CONFIG) as source:
     config = yaml.safe_load(source)
   config["rest"]["port"] = cluster.rest_port
+  config["jobmanager"]["rpc"]["port"] = cluster.rpc_port
   config["taskmanager"]["numberOfTaskSlots"] = cluster.slots
-  config["parallelism"]["default"] = cluster.parallelism
+  config["parallelism"] = {"default": cluster.parallelism}
   with open(os.path.join(layout.conf_dir, "config.yaml"), "w") as out:
     yaml.safe_dump(config, out, default_flow_style=False)
   return config
@@ -74,11 +80,12 @@ def start(layout: settings.Layout, cluster: settings.Cluster, log=print) -> None
   if any(process.pid for process in processes(layout, cluster)):
     raise EngineError(f"a cluster from {layout.root} is running already: bin/flink status, "
                       "or bin/flink stop first")
-  for name, port in (("Flink's REST API", cluster.rest_port), ("the job server", cluster.job_port)):
+  for name, port in cluster.fixed_ports.items():
     if _port_open(cluster.host, port):
       raise EngineError(f"port {port} ({name}) is taken by another process; stop it first")
   for folder in (layout.run_dir, layout.log_dir):
     os.makedirs(folder, exist_ok=True)
+  _set_aside(os.path.join(layout.log_dir, _JOB_SERVER_LOG))
   config = write_config(layout, cluster)
   try:
     _flink_script(layout, "jobmanager.sh", "start")
@@ -100,7 +107,7 @@ def _start_job_server(layout: settings.Layout, cluster: settings.Cluster,
              f"--job-host={cluster.host}", f"--job-port={cluster.job_port}",
              f"--artifact-port={cluster.artifact_port}",
              f"--expansion-port={cluster.expansion_port}"]
-  with open(os.path.join(layout.log_dir, "job-server.log"), "ab") as out:
+  with open(os.path.join(layout.log_dir, _JOB_SERVER_LOG), "ab") as out:
     process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True)
   with open(os.path.join(layout.run_dir, _JOB_SERVER_PID), "w") as pid_file:
@@ -113,13 +120,31 @@ def _wait_until_up(layout: settings.Layout, cluster: settings.Cluster) -> None:
     state = processes(layout, cluster)
     if all(process.answers for process in state):
       return
-    dead = [process.name for process in state if not process.pid]
+    dead = [process for process in state if not process.pid]
     if dead:
-      raise EngineError(f"{', '.join(dead)} ended while starting: see {layout.log_dir}")
+      raise EngineError("; ".join(f"{process.name} ended while starting"
+                                  f"{_cause(layout, process)}" for process in dead)
+                        + f": see {layout.log_dir}")
     time.sleep(1)
   down = [process.name for process in processes(layout, cluster) if not process.answers]
   raise EngineError(f"{', '.join(down)} did not answer within {STARTUP_TIMEOUT_S} s: see "
                     f"{layout.log_dir}")
+
+
+def _set_aside(log_path: str) -> None:
+  """Keeps the previous start's log as LOG.1, as Flink's scripts do, so that a cause read
+  from the log is this start's."""
+  if os.path.exists(log_path):
+    os.replace(log_path, log_path + ".1")
+
+
+def _cause(layout: settings.Layout, process: "Process") -> str:
+  """The last exception or error line in `process`'s log, as ' (LINE)', or ''."""
+  lines = []
+  for path in sorted(glob.glob(os.path.join(layout.log_dir, process.log)), key=os.path.getmtime):
+    with open(path, errors="replace") as log:
+      lines += [match.group(0) for match in map(_CAUSE.search, log) if match]
+  return f" ({lines[-1].strip()[:200]})" if lines else ""
 
 
 def stop(layout: settings.Layout, cluster: settings.Cluster, log=print) -> List[str]:
@@ -160,13 +185,15 @@ def processes(layout: settings.Layout, cluster: settings.Cluster) -> List[Proces
   job_server = _live_pids([os.path.join(layout.run_dir, _JOB_SERVER_PID)],
                           settings.JOB_SERVER_MAIN)
   state = [Process("JobManager", _first(job_manager), cluster.rest_port,
-                   bool(job_manager) and overview is not None)]
+                   bool(job_manager) and overview is not None,
+                   "flink-*-standalonesession-*.log")]
   for index in range(max(cluster.task_managers, len(task_managers))):
     pid = task_managers[index] if index < len(task_managers) else None
     state.append(Process(f"TaskManager {index + 1}", pid, None,
-                         bool(pid) and registered > index))
+                         bool(pid) and registered > index, f"flink-*-taskexecutor-{index}-*.log"))
   state.append(Process("job server", _first(job_server), cluster.job_port,
-                       bool(job_server) and _port_open(cluster.host, cluster.job_port)))
+                       bool(job_server) and _port_open(cluster.host, cluster.job_port),
+                       _JOB_SERVER_LOG))
   return state
 
 

@@ -1,7 +1,8 @@
 """Installs the engine once under settings.home(): a Flink distribution laid out from
 PyFlink's release files (pinned by sha256) and Beam's Flink job server as a classpath that
 Maven resolves (each jar checked against job_server.lock). Idempotent: a finished install
-leaves a marker and is not redone."""
+leaves a marker holding the digest of the pinned files it was built from, and is redone
+only when they change."""
 import glob
 import hashlib
 import os
@@ -22,29 +23,41 @@ class InstallError(RuntimeError):
   """A download or a checksum failed: nothing is left half-installed."""
 
 
-def is_installed(layout: settings.Layout) -> bool:
-  return all(os.path.exists(os.path.join(folder, _DONE))
-             for folder in (layout.flink_home, os.path.dirname(layout.job_server_lib)))
-
-
 def install(layout: settings.Layout, log=print) -> None:
-  """Installs what is missing: Flink, then the job server's classpath."""
+  """Installs what is missing or pinned otherwise: Flink, then the job server's
+  classpath."""
   os.makedirs(layout.root, exist_ok=True)
-  if not os.path.exists(os.path.join(layout.flink_home, _DONE)):
+  flink_pins = _pins_digest(settings.PYFLINK_REQUIREMENTS)
+  if not _installed(layout.flink_home, flink_pins):
     log(f"installing Flink {settings.FLINK_VERSION} into {layout.flink_home}")
-    _publish(layout.flink_home, _lay_out_flink)
+    _publish(layout.flink_home, _lay_out_flink, flink_pins)
   job_server_dir = os.path.dirname(layout.job_server_lib)
-  if not os.path.exists(os.path.join(job_server_dir, _DONE)):
+  job_server_pins = _pins_digest(settings.JOB_SERVER_POM, settings.JOB_SERVER_LOCK)
+  if not _installed(job_server_dir, job_server_pins):
     log(f"installing Beam's Flink job server into {job_server_dir}")
-    _publish(job_server_dir, _resolve_job_server)
+    _publish(job_server_dir, _resolve_job_server, job_server_pins)
 
 
-def _publish(target: str, build) -> None:
-  """Builds into a folder beside `target`, then renames it into place."""
+def _pins_digest(*paths: str) -> str:
+  return hashlib.sha256("".join(sha256(path) for path in paths).encode()).hexdigest()
+
+
+def _installed(folder: str, pins: str) -> bool:
+  try:
+    with open(os.path.join(folder, _DONE)) as marker:
+      return marker.read().strip() == pins
+  except FileNotFoundError:
+    return False
+
+
+def _publish(target: str, build, pins: str) -> None:
+  """Builds into a folder beside `target`, then renames it into place, marked with the
+  digest of the pins it was built from."""
   staging = tempfile.mkdtemp(prefix=".staging-", dir=os.path.dirname(target))
   try:
     build(staging)
-    open(os.path.join(staging, _DONE), "w").close()
+    with open(os.path.join(staging, _DONE), "w") as marker:
+      marker.write(pins + "\n")
     shutil.rmtree(target, ignore_errors=True)
     os.rename(staging, target)
   finally:

@@ -33,9 +33,12 @@ class Cluster:
   a second TaskManager's workers would stop the first's (docs/decisions.md)."""
   host: str = "localhost"
   rest_port: int = 8081          # Flink's REST API and web UI
+  rpc_port: int = 6123           # the JobManager's RPC, which TaskManagers register at
   job_port: int = 8099           # Beam's job service: where a pipeline is submitted
-  artifact_port: int = 8098
-  expansion_port: int = 8097
+  # 0: the OS picks a free port; a client learns the artifact port from the job service,
+  # and the expansion service serves only cross-language transforms, which are not used.
+  artifact_port: int = 0
+  expansion_port: int = 0
   task_managers: int = 1
   slots: int = 2                 # per TaskManager: one per core here
 
@@ -46,6 +49,12 @@ class Cluster:
   @property
   def job_endpoint(self) -> str:
     return f"{self.host}:{self.job_port}"
+
+  @property
+  def fixed_ports(self) -> Dict[str, int]:
+    """Each port the cluster listens on that clients must know, by what listens there."""
+    return {"Flink's REST API": self.rest_port, "the JobManager's RPC": self.rpc_port,
+            "the job server": self.job_port}
 
   @property
   def parallelism(self) -> int:
