@@ -29,10 +29,15 @@ from movielens import generate
 from pipeline.config import LOCAL_BEAM_ARGS
 
 GB = 1024 ** 3
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # commands run from here
 # Each benchmark's latest results, as markdown it writes itself: committed when re-measured,
 # so the numbers in the docs are always a whole run's, with the command that made them.
 PAGES_DIR = os.path.join(REPO, "docs", "benchmarks")
+
+
+class RunFailed(RuntimeError):
+  """A command a benchmark measures failed: one line naming it and where its log is."""
 
 
 def add_page_flag(parser: argparse.ArgumentParser, name: str) -> None:

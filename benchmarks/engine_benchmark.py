@@ -47,7 +47,7 @@ def run_engine(engine: str, data_dir: str, output_dir: str) -> Tuple[Dict[str, f
   with common.PeakMemory(interval=0.5, others=cluster_pids) as memory:
     result = subprocess.run(command, capture_output=True, text=True)
   if result.returncode:
-    raise RuntimeError(f"the {engine} run failed (exit {result.returncode}): "
+    raise common.RunFailed(f"the {engine} run failed (exit {result.returncode}): "
                        f"{result.stderr.strip()[-500:] or 'see its log under ' + output_dir}")
   conversion = re.search(r"CSV conversion \(Beam\).*\n(?:    \.\.\. .*\n)*    done in "
                          r"(\d+):(\d+)", result.stdout)
@@ -115,4 +115,4 @@ def main(argv: List[str]) -> None:
 
 
 if __name__ == "__main__":
-  entry_point.run(main, expected=(flink_cluster.EngineError,))
+  entry_point.run(main, expected=(flink_cluster.EngineError, common.RunFailed))
