@@ -152,6 +152,8 @@ def test_an_install_is_redone_only_when_its_pins_change(tmp_path):
       marker.write(pins + "\n")
   logged = []
   install.install(layout, log=logged.append)
-  assert logged == []  # both up to date: nothing downloaded
+  assert install.up_to_date(layout) and logged == []  # nothing downloaded
   # A marker from other pins (or from before markers held them) is not this install.
-  assert not install._installed(layout.flink_home, job_server_pins)  # pylint: disable=protected-access
+  with open(os.path.join(layout.flink_home, ".installed"), "w") as marker:
+    marker.write(job_server_pins + "\n")
+  assert not install.up_to_date(layout)

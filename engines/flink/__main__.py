@@ -26,7 +26,8 @@ def main(argv: List[str]) -> None:
   entry_point.add_debug_flag(parser, beam=False)
   args = parser.parse_args(argv)
   layout, cluster = settings.Layout(settings.home()), settings.Cluster()
-  if args.command in ("install", "start"):
+  if args.command in ("install", "start") and not flink_install.up_to_date(layout):
+    flink_cluster.check_stopped(layout, cluster)  # its JVMs run from the installed files
     flink_install.install(layout)
   if args.command == "start":
     flink_cluster.start(layout, cluster)

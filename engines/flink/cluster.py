@@ -74,12 +74,17 @@ def write_config(layout: settings.Layout, cluster: settings.Cluster) -> Dict:
   return config
 
 
-def start(layout: settings.Layout, cluster: settings.Cluster, log=print) -> None:
-  """Starts the JobManager, the TaskManagers and the job server, and waits until each
-  answers; on failure stops what it started and raises EngineError naming the log."""
+def check_stopped(layout: settings.Layout, cluster: settings.Cluster) -> None:
+  """Raises EngineError if a process that `start` started from `layout` still runs."""
   if any(process.pid for process in processes(layout, cluster)):
     raise EngineError(f"a cluster from {layout.root} is running already: bin/flink status, "
                       "or bin/flink stop first")
+
+
+def start(layout: settings.Layout, cluster: settings.Cluster, log=print) -> None:
+  """Starts the JobManager, the TaskManagers and the job server, and waits until each
+  answers; on failure stops what it started and raises EngineError naming the log."""
+  check_stopped(layout, cluster)
   for name, port in cluster.fixed_ports.items():
     if _port_open(cluster.host, port):
       raise EngineError(f"port {port} ({name}) is taken by another process; stop it first")

@@ -23,19 +23,27 @@ class InstallError(RuntimeError):
   """A download or a checksum failed: nothing is left half-installed."""
 
 
+def _parts(layout: settings.Layout):
+  """(what, folder, digest of its pins, builder) of each part of the engine, in order."""
+  return ((f"Flink {settings.FLINK_VERSION}", layout.flink_home,
+           _pins_digest(settings.PYFLINK_REQUIREMENTS), _lay_out_flink),
+          ("Beam's Flink job server", os.path.dirname(layout.job_server_lib),
+           _pins_digest(settings.JOB_SERVER_POM, settings.JOB_SERVER_LOCK), _resolve_job_server))
+
+
+def up_to_date(layout: settings.Layout) -> bool:
+  """Whether every part is installed from today's pins."""
+  return all(_installed(folder, pins) for _, folder, pins, _ in _parts(layout))
+
+
 def install(layout: settings.Layout, log=print) -> None:
   """Installs what is missing or pinned otherwise: Flink, then the job server's
   classpath."""
   os.makedirs(layout.root, exist_ok=True)
-  flink_pins = _pins_digest(settings.PYFLINK_REQUIREMENTS)
-  if not _installed(layout.flink_home, flink_pins):
-    log(f"installing Flink {settings.FLINK_VERSION} into {layout.flink_home}")
-    _publish(layout.flink_home, _lay_out_flink, flink_pins)
-  job_server_dir = os.path.dirname(layout.job_server_lib)
-  job_server_pins = _pins_digest(settings.JOB_SERVER_POM, settings.JOB_SERVER_LOCK)
-  if not _installed(job_server_dir, job_server_pins):
-    log(f"installing Beam's Flink job server into {job_server_dir}")
-    _publish(job_server_dir, _resolve_job_server, job_server_pins)
+  for what, folder, pins, build in _parts(layout):
+    if not _installed(folder, pins):
+      log(f"installing {what} into {folder}")
+      _publish(folder, build, pins)
 
 
 def _pins_digest(*paths: str) -> str:
