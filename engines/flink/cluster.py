@@ -23,6 +23,9 @@ from engines.flink import settings
 STARTUP_TIMEOUT_S = 120
 _JOB_SERVER_PID = "job-server.pid"
 _JOB_SERVER_LOG = "job-server.log"
+# The pid files Flink's scripts write (FLINK_PID_DIR, FLINK_IDENT_STRING).
+_JOB_MANAGER_PID = "flink-*-standalonesession.pid"
+_TASK_MANAGER_PID = "flink-*-taskexecutor.pid"
 # A log line that says why a JVM ended: an exception's or an error's.
 _CAUSE = re.compile(r"\b[\w.$]*(Exception|Error)\b:? .*")
 
@@ -38,6 +41,9 @@ class Process:
   port: Optional[int]
   answers: bool
   log: str  # its log files in the log folder, as a glob pattern
+  # Its pid file in the run folder, as a glob pattern: a pid there that is alive but not
+  # yet the JVM (Flink's script before it execs java) is starting, not ended.
+  pid_file: str
 
   def line(self) -> str:
     pid = f"pid {self.pid}" if self.pid else "not running"
@@ -125,7 +131,8 @@ def _wait_until_up(layout: settings.Layout, cluster: settings.Cluster) -> None:
     state = processes(layout, cluster)
     if all(process.answers for process in state):
       return
-    dead = [process for process in state if not process.pid]
+    dead = [process for process in state if not process.pid and not any(
+        _alive(pid) for pid in _read_pids_of(layout, process.pid_file))]
     if dead:
       raise EngineError("; ".join(f"{process.name} ended while starting"
                                   f"{_cause(layout, process)}" for process in dead)
@@ -183,22 +190,23 @@ def processes(layout: settings.Layout, cluster: settings.Cluster) -> List[Proces
   """Each process of the cluster, whether it runs (by its pid file) and answers."""
   overview = _rest(cluster, "/overview")
   registered = overview["taskmanagers"] if overview else 0
-  job_manager = _live_pids(glob.glob(os.path.join(layout.run_dir, "flink-*-standalonesession.pid")),
+  job_manager = _live_pids(glob.glob(os.path.join(layout.run_dir, _JOB_MANAGER_PID)),
                            "org.apache.flink")
-  task_managers = _live_pids(glob.glob(os.path.join(layout.run_dir, "flink-*-taskexecutor.pid")),
+  task_managers = _live_pids(glob.glob(os.path.join(layout.run_dir, _TASK_MANAGER_PID)),
                              "org.apache.flink")
   job_server = _live_pids([os.path.join(layout.run_dir, _JOB_SERVER_PID)],
                           settings.JOB_SERVER_MAIN)
   state = [Process("JobManager", _first(job_manager), cluster.rest_port,
                    bool(job_manager) and overview is not None,
-                   "flink-*-standalonesession-*.log")]
+                   "flink-*-standalonesession-*.log", _JOB_MANAGER_PID)]
   for index in range(max(cluster.task_managers, len(task_managers))):
     pid = task_managers[index] if index < len(task_managers) else None
     state.append(Process(f"TaskManager {index + 1}", pid, None,
-                         bool(pid) and registered > index, f"flink-*-taskexecutor-{index}-*.log"))
+                         bool(pid) and registered > index, f"flink-*-taskexecutor-{index}-*.log",
+                         _TASK_MANAGER_PID))
   state.append(Process("job server", _first(job_server), cluster.job_port,
                        bool(job_server) and _port_open(cluster.host, cluster.job_port),
-                       _JOB_SERVER_LOG))
+                       _JOB_SERVER_LOG, _JOB_SERVER_PID))
   return state
 
 
@@ -288,6 +296,11 @@ def _read_pids(path: str) -> List[int]:
       return [int(line) for line in lines if line.strip().isdigit()]
   except FileNotFoundError:
     return []
+
+
+def _read_pids_of(layout: settings.Layout, pattern: str) -> List[int]:
+  return [pid for path in glob.glob(os.path.join(layout.run_dir, pattern))
+          for pid in _read_pids(path)]
 
 
 def _live_pids(paths: List[str], command_mark: str) -> List[int]:
