@@ -4,6 +4,7 @@ import collections
 import glob
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -95,6 +96,21 @@ def test_a_process_that_ends_while_starting_is_named_with_its_logs_reason(tmp_pa
       flink_cluster.start(layout, beside, log=lambda line: None)
   assert not any(process.pid for process in flink_cluster.processes(layout, beside))
   assert os.listdir(layout.run_dir) == []
+
+
+def test_an_install_is_never_replaced_under_a_running_cluster(tmp_path, cluster):
+  """A home whose run folder records the running cluster's processes but whose install is
+  not up to date, as after its pins changed: install refuses in one line, before it
+  downloads or removes a file the cluster's JVMs read."""
+  installed = settings.Layout(settings.home())
+  layout = settings.Layout(str(tmp_path / "home"))
+  shutil.copytree(installed.run_dir, layout.run_dir)
+  refused = subprocess.run([os.path.join(REPO, "bin", "flink"), "install"],
+                           env={**os.environ, settings.HOME_ENV: layout.root},
+                           capture_output=True, text=True, timeout=600)
+  assert refused.returncode == 1
+  assert refused.stderr.count("\n") == 1 and "bin/flink stop first" in refused.stderr
+  assert sorted(os.listdir(layout.root)) == ["run"]  # nothing installed or removed
 
 
 def test_status_names_each_process_and_each_answers(runs):

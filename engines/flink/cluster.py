@@ -132,7 +132,7 @@ def _wait_until_up(layout: settings.Layout, cluster: settings.Cluster) -> None:
     if all(process.answers for process in state):
       return
     dead = [process for process in state if not process.pid and not any(
-        _alive(pid) for pid in _read_pids_of(layout, process.pid_file))]
+        _alive(pid) for pid in _pids_of(layout, process.pid_file))]
     if dead:
       raise EngineError("; ".join(f"{process.name} ended while starting"
                                   f"{_cause(layout, process)}" for process in dead)
@@ -173,7 +173,7 @@ def stop(layout: settings.Layout, cluster: settings.Cluster, log=print) -> List[
 def _stop_pid_file(path: str, command_mark: str) -> None:
   """SIGTERM, then SIGKILL after 15 s, to each live pid in `path` whose command line holds
   `command_mark` (a reused pid belongs to someone else); then removes the file."""
-  pids = _live_pids([path], command_mark)
+  pids = [pid for pid in _read_pids(path) if command_mark in _command_line(pid)]
   for pid in pids:
     _signal(pid, signal.SIGTERM)
   deadline = time.monotonic() + 15
@@ -190,12 +190,9 @@ def processes(layout: settings.Layout, cluster: settings.Cluster) -> List[Proces
   """Each process of the cluster, whether it runs (by its pid file) and answers."""
   overview = _rest(cluster, "/overview")
   registered = overview["taskmanagers"] if overview else 0
-  job_manager = _live_pids(glob.glob(os.path.join(layout.run_dir, _JOB_MANAGER_PID)),
-                           "org.apache.flink")
-  task_managers = _live_pids(glob.glob(os.path.join(layout.run_dir, _TASK_MANAGER_PID)),
-                             "org.apache.flink")
-  job_server = _live_pids([os.path.join(layout.run_dir, _JOB_SERVER_PID)],
-                          settings.JOB_SERVER_MAIN)
+  job_manager = _live_pids(layout, _JOB_MANAGER_PID, "org.apache.flink")
+  task_managers = _live_pids(layout, _TASK_MANAGER_PID, "org.apache.flink")
+  job_server = _live_pids(layout, _JOB_SERVER_PID, settings.JOB_SERVER_MAIN)
   state = [Process("JobManager", _first(job_manager), cluster.rest_port,
                    bool(job_manager) and overview is not None,
                    "flink-*-standalonesession-*.log", _JOB_MANAGER_PID)]
@@ -298,14 +295,16 @@ def _read_pids(path: str) -> List[int]:
     return []
 
 
-def _read_pids_of(layout: settings.Layout, pattern: str) -> List[int]:
-  return [pid for path in glob.glob(os.path.join(layout.run_dir, pattern))
+def _pids_of(layout: settings.Layout, pattern: str) -> List[int]:
+  """The pids in the run folder's pid files that match `pattern`, alive or not."""
+  return [pid for path in sorted(glob.glob(os.path.join(layout.run_dir, pattern)))
           for pid in _read_pids(path)]
 
 
-def _live_pids(paths: List[str], command_mark: str) -> List[int]:
-  return [pid for path in sorted(paths) for pid in _read_pids(path)
-          if command_mark in _command_line(pid)]
+def _live_pids(layout: settings.Layout, pattern: str, command_mark: str) -> List[int]:
+  """Those of _pids_of whose command line holds `command_mark` (a reused pid belongs to
+  someone else)."""
+  return [pid for pid in _pids_of(layout, pattern) if command_mark in _command_line(pid)]
 
 
 def _first(pids: List[int]) -> Optional[int]:
