@@ -26,6 +26,7 @@ _JOB_SERVER_LOG = "job-server.log"
 # The pid files Flink's scripts write (FLINK_PID_DIR, FLINK_IDENT_STRING).
 _JOB_MANAGER_PID = "flink-*-standalonesession.pid"
 _TASK_MANAGER_PID = "flink-*-taskexecutor.pid"
+_FLINK_MARK = "org.apache.flink"  # in the command line of every JVM Flink's scripts start
 # A log line that says why a JVM ended: an exception's or an error's.
 _CAUSE = re.compile(r"\b[\w.$]*(Exception|Error)\b:? .*")
 
@@ -165,7 +166,7 @@ def stop(layout: settings.Layout, cluster: settings.Cluster, log=print) -> List[
   stopped = [process.name for process in processes(layout, cluster) if process.pid]
   _stop_pid_file(os.path.join(layout.run_dir, _JOB_SERVER_PID), settings.JOB_SERVER_MAIN)
   for pid_file in glob.glob(os.path.join(layout.run_dir, "flink-*.pid")):
-    _stop_pid_file(pid_file, "org.apache.flink")
+    _stop_pid_file(pid_file, _FLINK_MARK)
   log("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
   return stopped
 
@@ -173,7 +174,7 @@ def stop(layout: settings.Layout, cluster: settings.Cluster, log=print) -> List[
 def _stop_pid_file(path: str, command_mark: str) -> None:
   """SIGTERM, then SIGKILL after 15 s, to each live pid in `path` whose command line holds
   `command_mark` (a reused pid belongs to someone else); then removes the file."""
-  pids = [pid for pid in _read_pids(path) if command_mark in _command_line(pid)]
+  pids = _marked(_read_pids(path), command_mark)
   for pid in pids:
     _signal(pid, signal.SIGTERM)
   deadline = time.monotonic() + 15
@@ -190,8 +191,8 @@ def processes(layout: settings.Layout, cluster: settings.Cluster) -> List[Proces
   """Each process of the cluster, whether it runs (by its pid file) and answers."""
   overview = _rest(cluster, "/overview")
   registered = overview["taskmanagers"] if overview else 0
-  job_manager = _live_pids(layout, _JOB_MANAGER_PID, "org.apache.flink")
-  task_managers = _live_pids(layout, _TASK_MANAGER_PID, "org.apache.flink")
+  job_manager = _live_pids(layout, _JOB_MANAGER_PID, _FLINK_MARK)
+  task_managers = _live_pids(layout, _TASK_MANAGER_PID, _FLINK_MARK)
   job_server = _live_pids(layout, _JOB_SERVER_PID, settings.JOB_SERVER_MAIN)
   state = [Process("JobManager", _first(job_manager), cluster.rest_port,
                    bool(job_manager) and overview is not None,
@@ -302,9 +303,13 @@ def _pids_of(layout: settings.Layout, pattern: str) -> List[int]:
 
 
 def _live_pids(layout: settings.Layout, pattern: str, command_mark: str) -> List[int]:
-  """Those of _pids_of whose command line holds `command_mark` (a reused pid belongs to
-  someone else)."""
-  return [pid for pid in _pids_of(layout, pattern) if command_mark in _command_line(pid)]
+  return _marked(_pids_of(layout, pattern), command_mark)
+
+
+def _marked(pids: List[int], command_mark: str) -> List[int]:
+  """Those of `pids` alive with `command_mark` in their command line (a reused pid belongs
+  to someone else)."""
+  return [pid for pid in pids if command_mark in _command_line(pid)]
 
 
 def _first(pids: List[int]) -> Optional[int]:
