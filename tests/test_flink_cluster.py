@@ -1,9 +1,11 @@
 """The Flink engine's install checks, process records and refusals, without a cluster
 (tests/test_flink_engine.py starts a real one)."""
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -56,6 +58,30 @@ def test_stop_never_ends_a_process_it_did_not_start(tmp_path):
     assert os.listdir(layout.run_dir) == []  # the stale records are gone
   finally:
     other.kill()
+
+
+def test_a_process_killed_while_starting_is_named_with_its_exit_and_its_logs_last_line(
+    tmp_path):
+  """A JVM killed, or out of memory or disk, logs no exception: start names the signal
+  where it was the job server's parent, and the log's last line or that it is empty."""
+  layout = settings.Layout(str(tmp_path))
+  os.makedirs(layout.run_dir)
+  os.makedirs(layout.log_dir)
+  job_server = subprocess.Popen(["sleep", "60"])
+  with open(os.path.join(layout.run_dir, "job-server.pid"), "w") as pid_file:
+    pid_file.write(f"{job_server.pid}\n")
+  os.kill(job_server.pid, signal.SIGKILL)
+  time.sleep(0.5)  # a zombie until reaped: no command line, so ended
+  with pytest.raises(flink_cluster.EngineError, match=r"; job server ended while starting "
+                     r"\(killed by SIGKILL: its log is empty, [0-9.]+ GB free on its disk\): see "):
+    flink_cluster.wait_until_up(layout, nowhere())
+  # Reaped by then, so named by its log alone.
+  with open(os.path.join(layout.log_dir, "job-server.log"), "w") as log:
+    log.write("[main] INFO JobServerDriver - starting\n\n")
+  with pytest.raises(flink_cluster.EngineError,
+                     match=r"; job server ended while starting \(\[main\] INFO JobServerDriver - "
+                     r"starting\): see "):
+    flink_cluster.wait_until_up(layout, nowhere())
 
 
 def test_the_job_server_classpath_must_match_the_lock(tmp_path):

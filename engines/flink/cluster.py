@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
@@ -41,7 +41,7 @@ class Process:
   pid: Optional[int]
   port: Optional[int]
   answers: bool
-  log: str  # its log files in the log folder, as a glob pattern
+  logs: Tuple[str, ...]  # its log files in the log folder, as glob patterns
   # Its pid file in the run folder, as a glob pattern: a pid there that is alive but not
   # yet the JVM (Flink's script before it execs java) is starting, not ended.
   pid_file: str
@@ -104,7 +104,7 @@ def start(layout: settings.Layout, cluster: settings.Cluster, log=print) -> None
     for _ in range(cluster.task_managers):
       _flink_script(layout, "taskmanager.sh", "start")
     _start_job_server(layout, cluster, config["env"]["java"]["opts"]["all"])
-    _wait_until_up(layout, cluster)
+    wait_until_up(layout, cluster)
   except BaseException:
     stop(layout, cluster)
     raise
@@ -126,7 +126,9 @@ def _start_job_server(layout: settings.Layout, cluster: settings.Cluster,
     pid_file.write(f"{process.pid}\n")
 
 
-def _wait_until_up(layout: settings.Layout, cluster: settings.Cluster) -> None:
+def wait_until_up(layout: settings.Layout, cluster: settings.Cluster) -> None:
+  """Returns once every process answers; raises EngineError naming each that ended, and
+  why, or each still down after STARTUP_TIMEOUT_S."""
   deadline = time.monotonic() + STARTUP_TIMEOUT_S
   while time.monotonic() < deadline:
     state = processes(layout, cluster)
@@ -152,12 +154,41 @@ def _set_aside(log_path: str) -> None:
 
 
 def _cause(layout: settings.Layout, process: "Process") -> str:
-  """The last exception or error line in `process`'s log, as ' (LINE)', or ''."""
+  """Why `process` ended, as ' (WHY)': its exit status where `start` was its parent, and
+  its logs' last exception or error line, else their last line, else that they are empty
+  and the free disk (a JVM killed, or out of memory or disk, names no exception)."""
+  lines = [line.strip() for line in _log_lines(layout, process) if line.strip()]
+  errors = [match.group(0) for match in map(_CAUSE.search, lines) if match]
+  said = ((errors or lines)[-1][:200] if lines else
+          f"its log is empty, {shutil.disk_usage(layout.log_dir).free / 2**30:.1f} GB free "
+          "on its disk")
+  status = _exit_status(_pids_of(layout, process.pid_file))
+  return f" ({status}: {said})" if status else f" ({said})"
+
+
+def _log_lines(layout: settings.Layout, process: "Process") -> List[str]:
+  paths = [path for pattern in process.logs
+           for path in glob.glob(os.path.join(layout.log_dir, pattern))]
   lines = []
-  for path in sorted(glob.glob(os.path.join(layout.log_dir, process.log)), key=os.path.getmtime):
+  for path in sorted(paths, key=os.path.getmtime):
     with open(path, errors="replace") as log:
-      lines += [match.group(0) for match in map(_CAUSE.search, log) if match]
-  return f" ({lines[-1].strip()[:200]})" if lines else ""
+      lines += log.readlines()
+  return lines
+
+
+def _exit_status(pids: List[int]) -> str:
+  """'exit N' or 'killed by SIGNAL' for the first of `pids` that ended as a child of this
+  process (the job server), else '' (Flink's JVMs are its scripts' children)."""
+  for pid in pids:
+    try:
+      ended, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+      continue
+    if ended and os.WIFSIGNALED(status):
+      return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    if ended:
+      return f"exit {os.WEXITSTATUS(status)}"
+  return ""
 
 
 def stop(layout: settings.Layout, cluster: settings.Cluster, log=print) -> List[str]:
@@ -196,16 +227,21 @@ def processes(layout: settings.Layout, cluster: settings.Cluster) -> List[Proces
   job_server = _live_pids(layout, _JOB_SERVER_PID, settings.JOB_SERVER_MAIN)
   state = [Process("JobManager", _first(job_manager), cluster.rest_port,
                    bool(job_manager) and overview is not None,
-                   "flink-*-standalonesession-*.log", _JOB_MANAGER_PID)]
+                   _flink_logs("standalonesession"), _JOB_MANAGER_PID)]
   for index in range(max(cluster.task_managers, len(task_managers))):
     pid = task_managers[index] if index < len(task_managers) else None
     state.append(Process(f"TaskManager {index + 1}", pid, None,
-                         bool(pid) and registered > index, f"flink-*-taskexecutor-{index}-*.log",
+                         bool(pid) and registered > index, _flink_logs(f"taskexecutor-{index}"),
                          _TASK_MANAGER_PID))
   state.append(Process("job server", _first(job_server), cluster.job_port,
                        bool(job_server) and _port_open(cluster.host, cluster.job_port),
-                       _JOB_SERVER_LOG, _JOB_SERVER_PID))
+                       (_JOB_SERVER_LOG,), _JOB_SERVER_PID))
   return state
+
+
+def _flink_logs(daemon: str) -> Tuple[str, ...]:
+  """A Flink daemon's log and its JVM's stdout (where the JVM says it ran out of memory)."""
+  return (f"flink-*-{daemon}-*.log", f"flink-*-{daemon}-*.out")
 
 
 def check_up(cluster: settings.Cluster) -> None:
