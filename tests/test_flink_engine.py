@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Optional
 
@@ -44,12 +43,12 @@ def run(output_dir, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(tmp_path_factory):
   """Whether a run was refused with no cluster up; then a cluster started with the
   project's own command, stopped after the module."""
   if flink_cluster.processes(settings.Layout(settings.home()), CLUSTER)[0].answers:
     flink("stop")
-  refused = run(tempfile.mkdtemp(prefix="flink-refused-"), "--engine", "flink")
+  refused = run(tmp_path_factory.mktemp("flink-refused"), "--engine", "flink")
   started = flink("start")
   assert started.returncode == 0, started.stderr
   state = {"refused": refused}
