@@ -204,9 +204,12 @@ LOCAL_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 def local_pipeline_config(output_dir: str, csv_dir: str, serving_dir: Optional[str] = None,
                           beam_args: Sequence[str] = (), **fields) -> PipelineConfig:
   """The PipelineConfig of a LocalDagRunner run under `output_dir` (cli.layout), Beam on
-  LOCAL_BEAM_ARGS then `beam_args`; `fields` are any other PipelineConfig fields."""
+  LOCAL_BEAM_ARGS then `beam_args`, and TFX's sdist built once (pipeline.tfx_package);
+  `fields` are any other PipelineConfig fields."""
+  from pipeline import tfx_package  # pylint: disable=g-import-not-at-top  # TFX: slow to load
   layout = layout_lib.LocalLayout(output_dir, serving_dir)
   return PipelineConfig(
       csv_dir=csv_dir, pipeline_root=layout.pipeline_root, metadata_path=layout.metadata_path,
       serving_model_dir=layout.serving_dir,
-      beam_pipeline_args=list(LOCAL_BEAM_ARGS) + list(beam_args), **fields)
+      beam_pipeline_args=list(LOCAL_BEAM_ARGS) + list(beam_args) + tfx_package.beam_args(
+          beam_args), **fields)
