@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Dict, Optional, Sequence
 
 from cli import layout as layout_lib
 from movielens import constants as c
+from pipeline import tfx_package
 from trainer.config import TrainerConfig
 from transform.config import TransformConfig
 
@@ -206,7 +207,6 @@ def local_pipeline_config(output_dir: str, csv_dir: str, serving_dir: Optional[s
   """The PipelineConfig of a LocalDagRunner run under `output_dir` (cli.layout), Beam on
   LOCAL_BEAM_ARGS then `beam_args`, and TFX's sdist built once (pipeline.tfx_package);
   `fields` are any other PipelineConfig fields."""
-  from pipeline import tfx_package  # pylint: disable=g-import-not-at-top  # TFX: slow to load
   layout = layout_lib.LocalLayout(output_dir, serving_dir)
   return PipelineConfig(
       csv_dir=csv_dir, pipeline_root=layout.pipeline_root, metadata_path=layout.metadata_path,

@@ -5,22 +5,19 @@ import os
 import shutil
 from typing import List, Sequence
 
-from apache_beam.options.pipeline_options import PipelineOptions
 from tfx import version
-from tfx.utils import dependency_utils
 
 CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "bst-movielens", "tfx")
-# The Beam options that, when set, stop TFX from building its sdist (as
-# dependency_utils.make_beam_dependency_flags reads them).
-_DEPENDENCY_OPTIONS = ("extra_packages", "setup_file", "requirements_file",
-                       "worker_harness_container_image", "sdk_container_image")
+# The Beam flags that give the workers their dependencies, which stop TFX from building
+# its sdist (the options dependency_utils.make_beam_dependency_flags reads).
+_DEPENDENCY_FLAGS = ("--extra_package", "--setup_file", "--requirements_file",
+                     "--worker_harness_container_image", "--sdk_container_image")
 
 
 def beam_args(user_beam_args: Sequence[str], cache_dir: str = CACHE_DIR) -> List[str]:
   """["--extra_package=" TFX's cached sdist], or [] where `user_beam_args` already give
   the workers their dependencies."""
-  options = PipelineOptions(flags=list(user_beam_args)).get_all_options()
-  if any(options.get(name) for name in _DEPENDENCY_OPTIONS):
+  if any(arg.split("=", 1)[0] in _DEPENDENCY_FLAGS for arg in user_beam_args):
     return []
   return [f"--extra_package={cached_sdist(cache_dir)}"]
 
@@ -30,6 +27,7 @@ def cached_sdist(cache_dir: str = CACHE_DIR) -> str:
   build folder is removed."""
   path = os.path.join(cache_dir, f"tfx_ephemeral-{version.__version__}.tar.gz")
   if not os.path.exists(path):
+    from tfx.utils import dependency_utils  # pylint: disable=g-import-not-at-top  # slow
     built = dependency_utils.build_ephemeral_package()  # TEMP/build/tfx/dist/NAME
     os.makedirs(cache_dir, exist_ok=True)
     partial = f"{path}.{os.getpid()}.partial"
