@@ -142,6 +142,8 @@ def test_a_tune_without_trials_is_refused():
     (["--seed", "-1"], "--seed must be 0 or more, got -1"),
     (["--set", "learning_rate=abc"], "--set learning_rate=abc: learning_rate takes a float, "
      "like 0.002"),
+    (["--set", "learning_rate=-1"], "learning_rate must be 0 or more, got -1.0"),
+    (["--set", "next_movie_weight=-0.5"], "next_movie_weight must be 0 or more, got -0.5"),
     (["--set", "hidden_units=8,x"], "--set hidden_units=8,x: hidden_units takes "
      "comma-separated integers"),
     (["--tune-trials", "3"], "--tune-trials is for --tune: add --tune, or drop --tune-trials"),

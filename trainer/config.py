@@ -74,6 +74,14 @@ class TrainerConfig:
       raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
     if not 0 <= config.warm_start_shrink <= 1:
       raise ValueError(f"warm_start_shrink must be in [0, 1], got {config.warm_start_shrink}")
+    for name in ("factor_scale", "median_temperature"):
+      if getattr(config, name) <= 0:
+        raise ValueError(f"{name} must be above 0, got {getattr(config, name)}")
+    # A learning rate of 0 trains nothing: a deliberately worse model, as the tests use.
+    for name in ("learning_rate", "factorization_l2", "next_movie_weight",
+                 "early_stopping_patience", "early_stopping_min_delta"):
+      if getattr(config, name) < 0:
+        raise ValueError(f"{name} must be 0 or more, got {getattr(config, name)}")
     for name in ("learning_rate_half_life", "warm_start_learning_rate_half_life"):
       if getattr(config, name) < 0:
         raise ValueError(f"{name} must be 0 (constant) or a number of steps, "
