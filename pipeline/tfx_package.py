@@ -5,8 +5,6 @@ import os
 import shutil
 from typing import List, Sequence
 
-from tfx import version
-
 CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "bst-movielens", "tfx")
 # The Beam flags that give the workers their dependencies, which stop TFX from building
 # its sdist (the options dependency_utils.make_beam_dependency_flags reads).
@@ -24,10 +22,12 @@ def beam_args(user_beam_args: Sequence[str], cache_dir: str = CACHE_DIR) -> List
 
 def cached_sdist(cache_dir: str = CACHE_DIR) -> str:
   """The path of this TFX version's sdist in `cache_dir`, built by TFX on first use; TFX's
-  build folder is removed."""
+  build folder is removed. TFX is imported here, not above: a command's --help and flag
+  checks load no TFX (tests/test_entry_points.py)."""
+  from tfx import version  # pylint: disable=g-import-not-at-top
   path = os.path.join(cache_dir, f"tfx_ephemeral-{version.__version__}.tar.gz")
   if not os.path.exists(path):
-    from tfx.utils import dependency_utils  # pylint: disable=g-import-not-at-top  # slow
+    from tfx.utils import dependency_utils  # pylint: disable=g-import-not-at-top
     built = dependency_utils.build_ephemeral_package()  # TEMP/build/tfx/dist/NAME
     os.makedirs(cache_dir, exist_ok=True)
     partial = f"{path}.{os.getpid()}.partial"
